@@ -1,0 +1,113 @@
+// graphsim command-line tool: runs the simulator alone (DESIGN.md section 6).
+//   graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR] [--no-traffic]
+//            [--traffic-scale X] [--token-lifetime S] [--bind HOST]
+// Prints one JSON line with its base URLs, tenant, CA file and demo credentials, then
+// serves until SIGINT or SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "sim/graphsim.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+int Usage(const char* msg) {
+    if (msg) std::fprintf(stderr, "graphsim: %s\n", msg);
+    std::fprintf(stderr,
+                 "usage: graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR]\n"
+                 "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n");
+    return 2;
+}
+
+std::string DefaultScenario() {
+    if (const char* env = std::getenv("CDECK_ASSETS")) return std::string(env) + "/demo-tenant.json";
+    return std::string(CDECK_SOURCE_ASSETS) + "/demo-tenant.json";
+}
+
+bool ParseNumber(const char* s, double& out) {
+    char* end = nullptr;
+    out = std::strtod(s, &end);
+    return end && *end == '\0' && end != s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    cdeck::sim::GraphSimOptions opt;
+    opt.scenarioPath = DefaultScenario();
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto need = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) return nullptr;
+            (void)name;
+            return argv[++i];
+        };
+        double num = 0;
+        if (a == "--help" || a == "-h") {
+            Usage(nullptr);
+            return 0;
+        } else if (a == "--port") {
+            const char* v = need("--port");
+            if (!v || !ParseNumber(v, num) || num < 0 || num > 65535) return Usage("--port needs a port number 0-65535");
+            opt.port = static_cast<int>(num);
+        } else if (a == "--scenario") {
+            const char* v = need("--scenario");
+            if (!v) return Usage("--scenario needs a file");
+            opt.scenarioPath = v;
+        } else if (a == "--seed") {
+            const char* v = need("--seed");
+            if (!v || !ParseNumber(v, num) || num < 0) return Usage("--seed needs a non-negative integer");
+            opt.seed = static_cast<uint64_t>(num);
+        } else if (a == "--state-dir") {
+            const char* v = need("--state-dir");
+            if (!v) return Usage("--state-dir needs a directory");
+            opt.stateDir = v;
+        } else if (a == "--no-traffic") {
+            opt.generateTraffic = false;
+        } else if (a == "--traffic-scale") {
+            const char* v = need("--traffic-scale");
+            if (!v || !ParseNumber(v, num) || num < 0) return Usage("--traffic-scale needs a non-negative number");
+            opt.trafficScale = num;
+        } else if (a == "--token-lifetime") {
+            const char* v = need("--token-lifetime");
+            if (!v || !ParseNumber(v, num) || num <= 0) return Usage("--token-lifetime needs seconds > 0");
+            opt.tokenLifetimeSeconds = num;
+        } else if (a == "--bind") {
+            const char* v = need("--bind");
+            if (!v) return Usage("--bind needs an address");
+            opt.bindHost = v;
+        } else if (a == "--auto-approve") {
+            // Sign-in approvals are automatic in this build of the simulator.
+        } else {
+            return Usage(("unknown option " + a).c_str());
+        }
+    }
+    if (opt.stateDir.empty()) {
+        const char* xdg = std::getenv("XDG_STATE_HOME");
+        const char* home = std::getenv("HOME");
+        std::string base = xdg && *xdg ? xdg : std::string(home && *home ? home : "/tmp") + "/.local/state";
+        opt.stateDir = base + "/channeldeck/graphsim";
+    }
+    cdeck::sim::GraphSim sim;
+    std::string err = sim.Start(opt);
+    if (!err.empty()) {
+        std::fprintf(stderr, "graphsim: %s\n", err.c_str());
+        return 1;
+    }
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    std::printf("%s\n", sim.InfoLine().c_str());
+    std::fflush(stdout);
+    while (!g_stop) {
+        struct timespec ts{0, 100 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+    }
+    sim.Stop();
+    return 0;
+}

@@ -1,0 +1,355 @@
+// channeldeck: the desktop app (DESIGN.md section 6).
+//   channeldeck                                  dashboard; demo tenant when no tenant is configured
+//   channeldeck --frames N --screenshot FILE     render N frames, save a PNG, exit
+//   channeldeck --headless --duration S --report FILE
+#include <glad/gl.h>
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "app_runtime.hpp"
+#include "platform/window.hpp"
+#include "ui/app_ui.hpp"
+#include "ui/theme.hpp"
+#include "util/log.hpp"
+
+namespace {
+
+using cdeck::core::Log;
+using cdeck::core::LogLevel;
+
+struct Args {
+    std::string configPath;
+    bool configExplicit = false;
+    int frames = 0;
+    std::string screenshot;
+    bool headless = false;
+    double duration = 10;
+    std::string report;
+    std::string scenario;
+    uint64_t seed = 1;
+    int width = 1600, height = 900;
+    bool fullscreen = false;
+    std::string select;  // channel to open at start: "Channel" or "Team/Channel"
+    // Overrides of config keys
+    std::vector<std::pair<std::string, std::string>> overrides;
+};
+
+int Usage(const std::string& msg) {
+    if (!msg.empty()) std::fprintf(stderr, "channeldeck: %s\n", msg.c_str());
+    std::fprintf(stderr,
+                 "usage: channeldeck [--config FILE] [--frames N --screenshot FILE] [--size WxH] [--fullscreen]\n"
+                 "                   [--headless --duration SECONDS --report FILE] [--select TEAM/CHANNEL]\n"
+                 "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id ID]\n"
+                 "                   [--auth-mode MODE] [--ca-file FILE] [--scenario FILE] [--seed N] [--verbose]\n");
+    return 2;
+}
+
+bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
+    for (int i = 1; i < argc; ++i) {
+        std::string k = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) {
+                err = k + " needs a value";
+                return nullptr;
+            }
+            return argv[++i];
+        };
+        auto number = [&](double lo, double hi, double& out) -> bool {
+            const char* v = value();
+            if (!v) return false;
+            char* end = nullptr;
+            out = std::strtod(v, &end);
+            if (end == v || *end != '\0' || out < lo || out > hi) {
+                err = k + " needs a number from " + std::to_string(static_cast<long long>(lo)) + " to " +
+                      std::to_string(static_cast<long long>(hi));
+                return false;
+            }
+            return true;
+        };
+        double n = 0;
+        if (k == "--config") {
+            const char* v = value();
+            if (!v) return false;
+            a.configPath = v;
+            a.configExplicit = true;
+        } else if (k == "--frames") {
+            if (!number(1, 1e6, n)) return false;
+            a.frames = static_cast<int>(n);
+        } else if (k == "--screenshot") {
+            const char* v = value();
+            if (!v) return false;
+            a.screenshot = v;
+        } else if (k == "--headless") {
+            a.headless = true;
+        } else if (k == "--duration") {
+            if (!number(0.1, 7 * 86400, n)) return false;
+            a.duration = n;
+        } else if (k == "--report") {
+            const char* v = value();
+            if (!v) return false;
+            a.report = v;
+        } else if (k == "--scenario") {
+            const char* v = value();
+            if (!v) return false;
+            a.scenario = v;
+        } else if (k == "--seed") {
+            if (!number(0, 1e15, n)) return false;
+            a.seed = static_cast<uint64_t>(n);
+        } else if (k == "--size") {
+            const char* v = value();
+            if (!v || std::sscanf(v, "%dx%d", &a.width, &a.height) != 2 || a.width < 320 || a.height < 240) {
+                err = "--size needs WIDTHxHEIGHT, at least 320x240";
+                return false;
+            }
+        } else if (k == "--fullscreen" || k == "--wall") {
+            a.fullscreen = true;
+        } else if (k == "--select") {
+            const char* v = value();
+            if (!v) return false;
+            a.select = v;
+        } else if (k == "--verbose") {
+            cdeck::core::SetLogLevel(LogLevel::kDebug);
+        } else if (k == "--graph-url" || k == "--authority-url" || k == "--tenant" || k == "--client-id" ||
+                   k == "--auth-mode" || k == "--ca-file") {
+            const char* v = value();
+            if (!v) return false;
+            a.overrides.push_back({k.substr(2), v});
+        } else if (k == "--help" || k == "-h") {
+            err = "";
+            return false;
+        } else {
+            err = "unknown option " + k;
+            return false;
+        }
+    }
+    if (a.frames > 0 && a.screenshot.empty()) a.screenshot = "";  // --frames alone just renders and exits
+    if (!a.screenshot.empty() && a.frames == 0) a.frames = 120;
+    return true;
+}
+
+// Applies flag overrides by re-validating through the config parser, so a bad flag gets
+// the same key-naming error as a bad file.
+cdeck::core::Result<cdeck::core::Config> ApplyOverrides(const cdeck::core::Config& base, const Args& a) {
+    if (a.overrides.empty()) return base;
+    nlohmann::json j = {{"graph_url", base.graphUrl}, {"authority_url", base.authorityUrl}, {"tenant", base.tenant},
+                        {"client_id", base.clientId}, {"client_secret", base.clientSecret},
+                        {"auth_mode", base.authMode}, {"ca_file", base.caFile}, {"db_path", base.dbPath}};
+    for (const auto& [k, v] : a.overrides) {
+        std::string key = k;
+        for (auto& c : key)
+            if (c == '-') c = '_';
+        j[key] = v;
+    }
+    auto c = cdeck::core::ParseConfig(j.dump());
+    if (c) c->sync = base.sync, c->metricsPort = base.metricsPort;
+    return c;
+}
+
+nlohmann::json Report(const cdeck::core::Snapshot& s, double seconds) {
+    nlohmann::json teams = nlohmann::json::array();
+    for (const auto& t : s.teams) {
+        nlohmann::json chans = nlohmann::json::array();
+        for (const auto& id : t->channelIds)
+            if (const auto* c = s.FindChannel(id))
+                chans.push_back({{"id", id}, {"displayName", c->channel.displayName}, {"messages", c->messages.size()},
+                                 {"replies", c->replyCount}, {"backfilled", c->backfilled},
+                                 {"lastError", c->lastError}});
+        teams.push_back({{"id", t->team.id}, {"displayName", t->team.displayName}, {"channels", chans}});
+    }
+    const auto& st = s.sync;
+    return {{"duration_seconds", seconds},
+            {"phase", st.phase},
+            {"signed_in", st.signedIn},
+            {"last_error", st.lastError},
+            {"teams", s.teams.size()},
+            {"channels", s.channels.size()},
+            {"channels_backfilled", st.channelsBackfilled},
+            {"messages", s.totalMessages},
+            {"metrics",
+             {{"requests", st.requests},
+              {"responses_2xx", st.responses2xx},
+              {"throttled_429", st.throttled},
+              {"failures", st.failures},
+              {"requests_per_second", st.requestsPerSecond},
+              {"rtt_p50_ms", st.rttP50Ms},
+              {"rtt_p95_ms", st.rttP95Ms}}},
+            {"detail", teams}};
+}
+
+int RunHeadless(cdeck::app::AppRuntime& rt, const Args& a) {
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + std::chrono::milliseconds(static_cast<long long>(a.duration * 1000));
+    auto nextProgress = start;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (std::chrono::steady_clock::now() >= nextProgress) {
+            auto s = rt.Store().Current();
+            std::fprintf(stderr, "channeldeck: %s, %d/%d channels, %llu messages, %llu requests\n",
+                         s->sync.phase.c_str(), s->sync.channelsBackfilled, s->sync.channelsTotal,
+                         static_cast<unsigned long long>(s->totalMessages),
+                         static_cast<unsigned long long>(s->sync.requests));
+            nextProgress += std::chrono::seconds(5);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    auto snap = rt.Store().Current();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rt.Stop();
+    if (!a.report.empty()) {
+        std::ofstream out(a.report, std::ios::trunc);
+        out << Report(*snap, secs).dump(2) << "\n";
+        if (!out) {
+            std::fprintf(stderr, "channeldeck: cannot write report '%s'\n", a.report.c_str());
+            return 1;
+        }
+    }
+    return snap->sync.signedIn ? 0 : 1;
+}
+
+bool HasData(const cdeck::core::Snapshot& s) {
+    if (s.sync.channelsTotal == 0 || s.totalMessages == 0) return false;
+    return s.sync.channelsBackfilled * 2 >= s.sync.channelsTotal;  // at least half the wall filled in
+}
+
+void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std::string& select) {
+    std::string team, channel = select;
+    if (auto slash = select.find('/'); slash != std::string::npos) {
+        team = select.substr(0, slash);
+        channel = select.substr(slash + 1);
+    }
+    for (const auto& t : s.teams) {
+        if (!team.empty() && t->team.displayName != team) continue;
+        for (const auto& id : t->channelIds)
+            if (const auto* c = s.FindChannel(id); c && c->channel.displayName == channel) {
+                ui.GetSelection() = {t->team.id, id};
+                return;
+            }
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    std::string err;
+    if (!ParseArgs(argc, argv, args, err)) return Usage(err);
+
+    std::string path = args.configExplicit ? args.configPath : cdeck::core::DefaultConfigPath();
+    auto cfg = cdeck::core::LoadConfig(path, args.configExplicit);
+    if (!cfg) {
+        std::fprintf(stderr, "channeldeck: %s\n", cfg.error().message.c_str());
+        return 2;
+    }
+    auto effective = ApplyOverrides(cfg.value(), args);
+    if (!effective) {
+        std::fprintf(stderr, "channeldeck: %s\n", effective.error().message.c_str());
+        return 2;
+    }
+
+    // Open the window before any network work so that "no display" fails fast.
+    cdeck::platform::Window window;
+    if (!args.headless) {
+        cdeck::platform::WindowOptions wo;
+        wo.width = args.width;
+        wo.height = args.height;
+        wo.fullscreen = args.fullscreen;
+        std::string werr = window.Open(wo);
+        if (!werr.empty()) {
+            std::fprintf(stderr, "channeldeck: %s\n", werr.c_str());
+            return 2;
+        }
+    }
+
+    auto t0 = std::chrono::steady_clock::now();
+    cdeck::app::AppRuntime runtime;
+    cdeck::app::RuntimeOptions ro;
+    ro.config = effective.value();
+    ro.scenarioPath = args.scenario;
+    ro.seed = args.seed;
+    if (!args.headless) runtime.Store().SetWakeCallback([] { cdeck::platform::Window::Wake(); });
+    auto started = runtime.Start(ro);
+    if (!started) {
+        std::fprintf(stderr, "channeldeck: %s\n", started.error().message.c_str());
+        return started.error().code == cdeck::core::ErrorCode::kConfig ? 2 : 1;
+    }
+    if (args.headless) return RunHeadless(runtime, args);
+
+    float scale = window.ContentScale();
+    cdeck::ui::Fonts fonts = window.LoadFonts(scale);
+    cdeck::ui::ApplyDarkTheme(scale);
+    cdeck::ui::AppUiOptions uo;
+    uo.demoTenant = runtime.IsDemo();
+    uo.pollIntervalSeconds = runtime.EffectiveConfig().sync.pollIntervalSeconds;
+    uo.submit = [&runtime](cdeck::core::Command c) { runtime.Submit(std::move(c)); };
+    cdeck::ui::AppUi ui(uo);
+    ui.SetFonts(fonts);
+
+    bool screenshotMode = args.frames > 0;
+    int framesCounted = 0;
+    bool sawData = false;
+    bool selected = args.select.empty();
+    auto lastFrame = std::chrono::steady_clock::now();
+    const auto dataDeadline = t0 + std::chrono::seconds(20);
+    int exitCode = 0;
+    while (!window.ShouldClose()) {
+        if (screenshotMode) {
+            window.PollEvents();
+        } else {
+            // Idle in the event wait: a store publish or input wakes us; otherwise redraw
+            // once a second (relative times) or every 2 s when unfocused.
+            window.WaitEvents(window.Focused() ? 1.0 : 2.0);
+        }
+        // Cap the frame rate (vsync may be absent, e.g. under Xvfb): 60 fps focused, 10 unfocused.
+        auto minGap = std::chrono::milliseconds(screenshotMode || window.Focused() ? 16 : 100);
+        auto since = std::chrono::steady_clock::now() - lastFrame;
+        if (since < minGap) std::this_thread::sleep_for(minGap - since);
+        lastFrame = std::chrono::steady_clock::now();
+
+        cdeck::core::SnapshotPtr snap = runtime.Store().Current();
+        if (!sawData && HasData(*snap)) {
+            sawData = true;
+            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            Log(LogLevel::kInfo, "app", "first frame with demo data after " + std::to_string(static_cast<int>(ms)) + " ms");
+        }
+        if (!selected && sawData) {
+            ApplySelect(ui, *snap, args.select);
+            selected = true;
+        }
+        window.BeginFrame();
+        ui.Frame(snap, cdeck::core::NowMillis());
+        window.EndFrame();
+        if (screenshotMode) {
+            // Frames count once data has arrived (or the wait for it gave up), so the
+            // screenshot shows the dashboard rather than a loading state.
+            if (sawData || std::chrono::steady_clock::now() > dataDeadline) ++framesCounted;
+            if (framesCounted >= args.frames) {
+                if (!args.screenshot.empty()) {
+                    int w, h;
+                    window.FramebufferSize(w, h);
+                    std::string serr = cdeck::platform::SaveScreenshot(args.screenshot, w, h);
+                    if (!serr.empty()) {
+                        std::fprintf(stderr, "channeldeck: screenshot: %s\n", serr.c_str());
+                        exitCode = 1;
+                    } else {
+                        Log(LogLevel::kInfo, "app", "screenshot written to " + args.screenshot);
+                    }
+                }
+                window.Present();
+                break;
+            }
+        }
+        window.Present();
+    }
+    // Shutdown order: sync engine and simulator, then the UI and window (destructors).
+    runtime.Stop();
+    return exitCode;
+}

@@ -1,0 +1,146 @@
+#include "platform/window.hpp"
+
+// glad first: it provides the GL declarations; GLFW must not pull in its own.
+#include <glad/gl.h>
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#ifdef CDECK_HAVE_FREETYPE
+#include <imgui_freetype.h>
+#endif
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace cdeck::platform {
+namespace {
+
+const char* FirstExisting(std::initializer_list<const char*> paths) {
+    for (const char* p : paths) {
+        std::error_code ec;
+        if (std::filesystem::exists(p, ec)) return p;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+Window::~Window() {
+    if (m_imguiReady) {
+        ImGui_ImplOpenGL3_Shutdown();
+        ImGui_ImplGlfw_Shutdown();
+        ImGui::DestroyContext();
+    }
+    if (m_window) glfwDestroyWindow(m_window);
+    glfwTerminate();
+}
+
+std::string Window::Open(const WindowOptions& o) {
+    const char* display = std::getenv("DISPLAY");
+    const char* wayland = std::getenv("WAYLAND_DISPLAY");
+    if ((!display || !*display) && (!wayland || !*wayland))
+        return "no display: DISPLAY is not set (run under a desktop session or xvfb-run, or use --headless)";
+    glfwSetErrorCallback([](int, const char*) {});
+    if (!glfwInit()) return std::string("cannot open the display '") + (display ? display : "") + "' (GLFW init failed)";
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+    glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+    glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+    glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);
+    glfwWindowHint(GLFW_VISIBLE, o.visible ? GLFW_TRUE : GLFW_FALSE);
+    GLFWmonitor* monitor = o.fullscreen ? glfwGetPrimaryMonitor() : nullptr;
+    int w = o.width, h = o.height;
+    if (monitor) {
+        const GLFWvidmode* mode = glfwGetVideoMode(monitor);
+        w = mode->width;
+        h = mode->height;
+    }
+    m_window = glfwCreateWindow(w, h, o.title.c_str(), monitor, nullptr);
+    if (!m_window) return "cannot create an OpenGL 3.3 window on this display";
+    glfwMakeContextCurrent(m_window);
+    if (!gladLoadGL(glfwGetProcAddress)) return "cannot load OpenGL functions";
+    glfwSwapInterval(1);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // layout is code-defined; nothing to persist yet
+    io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    ImGui_ImplGlfw_InitForOpenGL(m_window, true);
+    ImGui_ImplOpenGL3_Init("#version 330 core");
+    m_imguiReady = true;
+    return {};
+}
+
+ui::Fonts Window::LoadFonts(float scale) {
+    ImGuiIO& io = ImGui::GetIO();
+    ui::Fonts fonts;
+#ifdef CDECK_HAVE_FREETYPE
+    io.Fonts->FontBuilderIO = ImGuiFreeType::GetBuilderForFreeType();
+#endif
+    static const ImWchar kRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2000, 0x206F, 0x20A0, 0x20CF,
+                                      0x2190, 0x21FF, 0x2500, 0x25FF, 0x2600, 0x26FF, 0};
+    const char* regular = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-Regular.otf",
+                                         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
+    const char* bold = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-SemiBold.otf",
+                                      "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"});
+    const char* symbols = FirstExisting({"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
+    auto add = [&](const char* path, float size) -> ImFont* {
+        if (!path) return nullptr;
+        ImFontConfig cfg;
+        cfg.OversampleH = 2;
+        ImFont* f = io.Fonts->AddFontFromFileTTF(path, size * scale, &cfg, kRanges);
+        if (f && symbols && symbols != path) {
+            ImFontConfig merge;
+            merge.MergeMode = true;  // glyphs Inter lacks (arrows, dingbats) come from DejaVu
+            io.Fonts->AddFontFromFileTTF(symbols, size * scale, &merge, kRanges);
+        }
+        return f;
+    };
+    fonts.regular = add(regular, 17.0f);
+    fonts.bold = add(bold, 17.0f);
+    fonts.large = add(bold, 26.0f);
+    fonts.small = add(regular, 14.0f);
+    if (!fonts.regular) {
+        io.Fonts->Clear();
+        io.Fonts->AddFontDefault();
+        fonts = ui::Fonts{};
+    }
+    io.Fonts->Build();
+    return fonts;
+}
+
+bool Window::ShouldClose() const { return glfwWindowShouldClose(m_window); }
+bool Window::Focused() const { return glfwGetWindowAttrib(m_window, GLFW_FOCUSED) != 0; }
+void Window::WaitEvents(double seconds) { glfwWaitEventsTimeout(seconds); }
+void Window::PollEvents() { glfwPollEvents(); }
+void Window::Wake() { glfwPostEmptyEvent(); }
+
+void Window::BeginFrame() {
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+}
+
+void Window::EndFrame() {
+    ImGui::Render();
+    int w, h;
+    glfwGetFramebufferSize(m_window, &w, &h);
+    glViewport(0, 0, w, h);
+    glClearColor(0.07f, 0.08f, 0.10f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+}
+
+void Window::Present() { glfwSwapBuffers(m_window); }
+void Window::FramebufferSize(int& w, int& h) const { glfwGetFramebufferSize(m_window, &w, &h); }
+
+float Window::ContentScale() const {
+    float x = 1, y = 1;
+    glfwGetWindowContentScale(m_window, &x, &y);
+    return x > 0 ? x : 1.0f;
+}
+
+}  // namespace cdeck::platform

@@ -1,0 +1,130 @@
+#include "ui/dashboard_view.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ui/theme.hpp"
+#include "ui/widgets.hpp"
+
+namespace cdeck::ui {
+
+namespace {
+constexpr float kCardMinWidth = 440.0f;
+}
+
+void DashboardView::DrawContent(const UiContext& ctx) {
+    m_rowRects.clear();
+    m_rowsDrawn = 0;
+    const core::Snapshot& snap = *ctx.snapshot;
+    if (snap.teams.empty()) {
+        ImGui::TextDisabled("No teams yet. %s", snap.sync.phase == "error" ? snap.sync.lastError.c_str()
+                                                                           : "Waiting for the first sync\xE2\x80\xA6");
+        return;
+    }
+    float avail = ImGui::GetContentRegionAvail().x;
+    float spacing = ImGui::GetStyle().ItemSpacing.x;
+    int cols = std::max(1, static_cast<int>((avail + spacing) / (kCardMinWidth + spacing)));
+    float cardW = std::floor((avail - spacing * (cols - 1)) / cols);
+    // Must match what DrawTeamCard/DrawChannelRow advance: a row is a two-line Selectable
+    // plus item spacing; the header is two text lines and a separator, inside the padding.
+    const ImGuiStyle& style = ImGui::GetStyle();
+    float lhs = ImGui::GetTextLineHeightWithSpacing();
+    float rowH = lhs * 2.0f + style.ItemSpacing.y;
+    float headH = lhs * 2.0f + style.ItemSpacing.y + style.WindowPadding.y * 2.0f + 2.0f;
+    for (size_t i = 0; i < snap.teams.size(); i += static_cast<size_t>(cols)) {
+        size_t end = std::min(snap.teams.size(), i + static_cast<size_t>(cols));
+        size_t maxChannels = 0;
+        for (size_t k = i; k < end; ++k) maxChannels = std::max(maxChannels, snap.teams[k]->channelIds.size());
+        float cardH = headH + rowH * static_cast<float>(maxChannels);
+        for (size_t k = i; k < end; ++k) {
+            if (k > i) ImGui::SameLine();
+            DrawTeamCard(ctx, *snap.teams[k], ImVec2(cardW, cardH));
+        }
+    }
+}
+
+void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& team, ImVec2 size) {
+    ImGui::PushID(team.team.id.c_str());
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
+    if (ImGui::BeginChild("card", size, true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
+        int recent = 0;
+        size_t total = 0;
+        for (const auto& id : team.channelIds)
+            if (const core::ChannelData* c = ctx.snapshot->FindChannel(id)) {
+                recent += c->last15Min;
+                total += c->messages.size() + c->replyCount;
+            }
+        if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
+        ImGui::TextUnformatted(team.team.displayName.c_str());
+        if (ctx.fonts.bold) ImGui::PopFont();
+        ImGui::SameLine(size.x - 190);
+        ImGui::TextColored(recent > 0 ? colors::kAccent : colors::kDim, "%d in 15 min", recent);
+        ImGui::SameLine(size.x - 90);
+        ImGui::TextDisabled("%zu msgs", total);
+        TextClipped(team.team.description, size.x - 24, colors::kDim);
+        ImGui::Separator();
+        float width = ImGui::GetContentRegionAvail().x;
+        for (const auto& id : team.channelIds)
+            if (const core::ChannelData* c = ctx.snapshot->FindChannel(id)) DrawChannelRow(ctx, *c, width);
+    }
+    ImGui::EndChild();
+    ImGui::PopStyleColor();
+    ImGui::PopID();
+}
+
+void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData& c, float width) {
+    ImGui::PushID(c.channel.id.c_str());
+    float lh = ImGui::GetTextLineHeightWithSpacing();
+    ImVec2 start = ImGui::GetCursorScreenPos();
+    bool selected = ctx.selection && ctx.selection->channelId == c.channel.id;
+    if (ImGui::Selectable("##row", selected, ImGuiSelectableFlags_AllowItemOverlap, ImVec2(width, lh * 2.0f))) {
+        if (ctx.selection) {
+            ctx.selection->channelId = c.channel.id;
+            ctx.selection->teamId = c.channel.teamId;
+        }
+        if (ctx.submit) {
+            core::Command cmd;
+            cmd.kind = core::Command::Kind::kRefreshChannel;
+            cmd.teamId = c.channel.teamId;
+            cmd.channelId = c.channel.id;
+            ctx.submit(std::move(cmd));
+        }
+    }
+    m_rowRects[c.channel.id] = {ImGui::GetItemRectMin(), ImGui::GetItemRectMax()};
+    ++m_rowsDrawn;
+    ImVec2 after = ImGui::GetCursorScreenPos();
+
+    // Line 1: freshness, name, sparkline, count
+    ImGui::SetCursorScreenPos(ImVec2(start.x + 2, start.y));
+    Dot(FreshnessColor(c, ctx.now, ctx.pollIntervalSeconds), 4.0f);
+    ImGui::SameLine();
+    TextClipped("# " + c.channel.displayName, width * 0.42f, colors::kText);
+    ImGui::SameLine(width * 0.48f);
+    Sparkline("spark", c.sparkline.data(), static_cast<int>(c.sparkline.size()),
+              ImVec2(width * 0.34f, ImGui::GetTextLineHeight()), c.last15Min > 0 ? colors::kAccent : colors::kDim);
+    ImGui::SameLine(width - 40);
+    ImGui::TextColored(c.last15Min > 0 ? colors::kText : colors::kDim, "%3d", c.last15Min);
+
+    // Line 2: last message author, preview, age
+    ImGui::SetCursorScreenPos(ImVec2(start.x + 14, start.y + lh));
+    if (c.last) {
+        std::string who = c.last->message.from.DisplayName();
+        std::string ago = core::FormatAgo(c.lastActivity, ctx.now);
+        float agoW = ImGui::CalcTextSize(ago.c_str()).x;
+        float whoW = std::min(ImGui::CalcTextSize(who.c_str()).x, width * 0.3f);
+        TextClipped(who, whoW, colors::kAccent);
+        ImGui::SameLine();
+        TextClipped(c.last->preview, std::max(10.0f, width - whoW - agoW - 40), colors::kDim);
+        ImGui::SameLine(width - agoW);
+        ImGui::TextDisabled("%s", ago.c_str());
+    } else if (!c.lastError.empty()) {
+        TextClipped(c.lastError, width - 20, colors::kBad);
+    } else {
+        ImGui::TextDisabled(c.backfilled ? "no messages" : "loading\xE2\x80\xA6");
+    }
+    ImGui::SetCursorScreenPos(after);
+    ImGui::Dummy(ImVec2(0, 0));
+    ImGui::PopID();
+}
+
+}  // namespace cdeck::ui

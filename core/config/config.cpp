@@ -1,0 +1,123 @@
+#include "config/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace cdeck::core {
+namespace {
+
+using nlohmann::json;
+
+Error KeyError(const std::string& key, const std::string& what) {
+    return MakeError(ErrorCode::kConfig, "config key \"" + key + "\": " + what);
+}
+
+std::string HomeOr(const char* xdgVar, const char* fallback) {
+    if (const char* x = std::getenv(xdgVar); x && *x) return x;
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : "/tmp") + fallback;
+}
+
+bool IsHttpsUrl(const std::string& s) { return s.rfind("https://", 0) == 0 && s.size() > 8; }
+
+}  // namespace
+
+std::string DefaultConfigPath() { return HomeOr("XDG_CONFIG_HOME", "/.config") + "/channeldeck/config.json"; }
+std::string DefaultStateDir() { return HomeOr("XDG_STATE_HOME", "/.local/state") + "/channeldeck"; }
+
+Result<Config> ParseConfig(const std::string& text) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        return MakeError(ErrorCode::kConfig, std::string("config is not valid JSON: ") + e.what());
+    }
+    if (!j.is_object()) return MakeError(ErrorCode::kConfig, "config must be a JSON object");
+    Config c;
+    auto str = [&](const char* key, std::string& out) -> std::optional<Error> {
+        auto it = j.find(key);
+        if (it == j.end()) return std::nullopt;
+        if (!it->is_string()) return KeyError(key, "must be a string");
+        out = it->get<std::string>();
+        return std::nullopt;
+    };
+    for (auto [key, slot] : {std::pair{"graph_url", &c.graphUrl}, {"authority_url", &c.authorityUrl},
+                             {"tenant", &c.tenant}, {"client_id", &c.clientId},
+                             {"client_secret", &c.clientSecret}, {"auth_mode", &c.authMode},
+                             {"ca_file", &c.caFile}, {"db_path", &c.dbPath}}) {
+        if (auto e = str(key, *slot)) return *e;
+    }
+    if (auto it = j.find("metrics_port"); it != j.end()) {
+        if (!it->is_number_integer() || it->get<long long>() < 0 || it->get<long long>() > 65535)
+            return KeyError("metrics_port", "must be an integer from 0 to 65535");
+        c.metricsPort = it->get<int>();
+    }
+    if (auto it = j.find("sync"); it != j.end()) {
+        if (!it->is_object()) return KeyError("sync", "must be an object");
+        for (auto& [k, v] : it->items()) {
+            std::string key = "sync." + k;
+            if (k == "workers") {
+                if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 64)
+                    return KeyError(key, "must be an integer from 1 to 64");
+                c.sync.workers = v.get<int>();
+            } else if (k == "poll_interval_seconds") {
+                if (!v.is_number() || v.get<double>() < 0.2 || v.get<double>() > 86400)
+                    return KeyError(key, "must be a number of seconds from 0.2 to 86400");
+                c.sync.pollIntervalSeconds = v.get<double>();
+            } else if (k == "backfill_messages") {
+                if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 100000)
+                    return KeyError(key, "must be an integer from 0 to 100000");
+                c.sync.backfillMessages = v.get<int>();
+            } else if (k == "rediscover_seconds") {
+                if (!v.is_number() || v.get<double>() < 10)
+                    return KeyError(key, "must be a number of seconds, at least 10");
+                c.sync.rediscoverSeconds = v.get<double>();
+            } else if (k == "expand_replies") {
+                if (!v.is_boolean()) return KeyError(key, "must be true or false");
+                c.sync.expandReplies = v.get<bool>();
+            } else {
+                return KeyError(key, "unknown key");
+            }
+        }
+    }
+    static const char* kKnown[] = {"graph_url", "authority_url", "tenant", "client_id", "client_secret",
+                                   "auth_mode", "ca_file", "db_path", "metrics_port", "sync"};
+    for (auto& [k, v] : j.items()) {
+        bool known = false;
+        for (const char* n : kKnown) known = known || k == n;
+        if (!known) return KeyError(k, "unknown key");
+    }
+    if (!IsHttpsUrl(c.graphUrl)) return KeyError("graph_url", "must be an https:// URL");
+    if (!IsHttpsUrl(c.authorityUrl)) return KeyError("authority_url", "must be an https:// URL");
+    while (!c.graphUrl.empty() && c.graphUrl.back() == '/') c.graphUrl.pop_back();
+    while (!c.authorityUrl.empty() && c.authorityUrl.back() == '/') c.authorityUrl.pop_back();
+    if (c.authMode != "device_code" && c.authMode != "client_credentials" && c.authMode != "auth_code")
+        return KeyError("auth_mode", "must be one of device_code, client_credentials, auth_code");
+    if (!c.tenant.empty()) {
+        if (c.clientId.empty()) return KeyError("client_id", "is required when a tenant is set");
+        if (c.authMode == "client_credentials" && c.clientSecret.empty())
+            return KeyError("client_secret", "is required for auth_mode client_credentials");
+    }
+    return c;
+}
+
+Result<Config> LoadConfig(const std::string& path, bool mustExist) {
+    std::ifstream in(path);
+    if (!in) {
+        if (mustExist) return MakeError(ErrorCode::kConfig, "cannot read config file " + path);
+        return Config{};
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto c = ParseConfig(ss.str());
+    if (!c) {
+        Error e = c.error();
+        e.message = path + ": " + e.message;
+        return e;
+    }
+    return c;
+}
+
+}  // namespace cdeck::core

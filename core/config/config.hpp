@@ -1,0 +1,49 @@
+#pragma once
+// ChannelDeck configuration: file format, defaults and validation.
+//
+// Loaded once at start on the main thread and then passed by value; nothing mutates a
+// Config that other threads can see. Errors name the offending key (DESIGN.md section 6).
+#include <optional>
+#include <string>
+
+#include "util/result.hpp"
+
+namespace cdeck::core {
+
+struct SyncSettings {
+    int workers = 4;
+    double pollIntervalSeconds = 5.0;      // per channel, when nothing else drives it
+    int backfillMessages = 200;            // roots fetched per channel on first sync
+    double rediscoverSeconds = 300.0;      // teams/channels refresh
+    bool expandReplies = true;
+};
+
+struct Config {
+    // Empty tenant means "demo": start graphsim in-process.
+    std::string graphUrl = "https://graph.microsoft.com/v1.0";
+    std::string authorityUrl = "https://login.microsoftonline.com";
+    std::string tenant;
+    std::string clientId;
+    std::string clientSecret;
+    std::string authMode = "device_code";  // device_code | client_credentials | auth_code
+    std::string caFile;                    // extra trusted CA (graphsim's); empty: system store
+    std::string dbPath;                    // empty: $XDG_STATE_HOME/channeldeck/channeldeck.db
+    int metricsPort = 0;                   // 0: off
+    SyncSettings sync;
+
+    bool IsDemo() const { return tenant.empty(); }
+};
+
+// $XDG_CONFIG_HOME/channeldeck/config.json (falls back to ~/.config).
+std::string DefaultConfigPath();
+// $XDG_STATE_HOME/channeldeck (falls back to ~/.local/state). Not created here.
+std::string DefaultStateDir();
+
+// Parses and validates a config document. Unknown keys are errors too: a typo must not
+// silently fall back to a default.
+Result<Config> ParseConfig(const std::string& text);
+// Reads `path`; a missing file at the default path is not an error (defaults apply),
+// but a missing file named explicitly is.
+Result<Config> LoadConfig(const std::string& path, bool mustExist);
+
+}  // namespace cdeck::core

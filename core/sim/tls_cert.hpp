@@ -1,0 +1,31 @@
+#pragma once
+// Generates graphsim's TLS identity at start: a throwaway CA and a server certificate for
+// IP:127.0.0.1 signed by it. The CA certificate is written as PEM so that clients can
+// trust exactly this simulator and nothing else; verification stays on everywhere.
+//
+// Not thread-aware: called once during GraphSim::Start.
+#include <memory>
+#include <string>
+
+typedef struct x509_st X509;
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace cdeck::sim {
+
+struct TlsIdentity {
+    X509* serverCert = nullptr;
+    EVP_PKEY* serverKey = nullptr;
+    std::string caPem;
+    std::string error;  // non-empty when generation failed
+
+    TlsIdentity() = default;
+    TlsIdentity(const TlsIdentity&) = delete;
+    TlsIdentity& operator=(const TlsIdentity&) = delete;
+    TlsIdentity(TlsIdentity&& o) noexcept;
+    ~TlsIdentity();
+};
+
+// commonName is informational; the subjectAltName is what clients verify.
+TlsIdentity GenerateTlsIdentity(const std::string& ipAddress = "127.0.0.1");
+
+}  // namespace cdeck::sim

@@ -1,0 +1,234 @@
+#include "store/store.hpp"
+
+#include <algorithm>
+
+namespace cdeck::core {
+namespace {
+
+bool IsNewer(const ChatMessage& incoming, const ChatMessage& stored) {
+    if (incoming.VersionTime() != stored.VersionTime()) return incoming.VersionTime() > stored.VersionTime();
+    if (incoming.deletedDateTime.has_value() != stored.deletedDateTime.has_value())
+        return incoming.deletedDateTime.has_value();
+    // Same timestamp: etags in Teams are monotonically increasing numbers as strings.
+    if (incoming.etag.size() != stored.etag.size()) return incoming.etag.size() > stored.etag.size();
+    return incoming.etag > stored.etag;
+}
+
+bool CreatedBefore(const StoredMessagePtr& a, const StoredMessagePtr& b) {
+    if (a->message.createdDateTime != b->message.createdDateTime)
+        return a->message.createdDateTime < b->message.createdDateTime;
+    return a->message.id < b->message.id;
+}
+
+std::string MakePreview(const std::string& text) {
+    std::string p;
+    size_t n = 0;
+    for (size_t i = 0; i < text.size() && n < 160; ++i) {
+        char c = text[i];
+        if (c == '\n' || c == '\t') c = ' ';
+        p.push_back(c);
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+    }
+    // Do not cut a UTF-8 sequence in half.
+    size_t end = p.size();
+    if (end < text.size()) {
+        while (end > 0 && (static_cast<unsigned char>(p[end - 1]) & 0xC0) == 0x80) --end;
+        if (end > 0 && (static_cast<unsigned char>(p[end - 1]) & 0x80)) --end;
+        p.resize(end);
+        p += "\xE2\x80\xA6";
+    }
+    return p;
+}
+
+}  // namespace
+
+Store::Store() {
+    auto s = std::make_shared<Snapshot>();
+    s->publishedAt = NowMillis();
+    m_current.store(std::move(s));
+}
+
+void Store::SetWakeCallback(std::function<void()> wake) {
+    std::lock_guard lock(m_writeMutex);
+    m_wake = std::move(wake);
+}
+
+StoredMessagePtr Store::MakeStored(ChatMessage message) {
+    auto s = std::make_shared<StoredMessage>();
+    if (message.body.contentType == "html") {
+        s->text = HtmlToText(message.body.content);
+    } else {
+        s->text.text = SanitizeUtf8(message.body.content.substr(0, 16 * 1024));
+        s->text.truncated = message.body.content.size() > 16 * 1024;
+    }
+    if (message.IsDeleted()) s->text = PlainText{"This message has been deleted.", {}, false};
+    s->preview = MakePreview(s->text.text);
+    for (auto& r : message.replies) s->replies.push_back(MakeStored(std::move(r)));
+    message.replies.clear();
+    std::sort(s->replies.begin(), s->replies.end(), CreatedBefore);
+    s->message = std::move(message);
+    return s;
+}
+
+void Store::Publish(const std::function<void(Snapshot&)>& edit) {
+    std::function<void()> wake;
+    {
+        std::lock_guard lock(m_writeMutex);
+        auto next = std::make_shared<Snapshot>(*m_current.load(std::memory_order_acquire));
+        edit(*next);
+        next->version += 1;
+        next->publishedAt = NowMillis();
+        uint64_t total = 0;
+        for (const auto& [id, c] : next->channels) total += c->messages.size() + c->replyCount;
+        next->totalMessages = total;
+        m_current.store(std::move(next), std::memory_order_release);
+        wake = m_wake;
+    }
+    if (wake) wake();
+}
+
+void Store::UpsertTeams(const std::vector<Team>& teams) {
+    Publish([&](Snapshot& s) {
+        for (const auto& t : teams) {
+            auto it = std::find_if(s.teams.begin(), s.teams.end(),
+                                   [&](const TeamDataPtr& p) { return p->team.id == t.id; });
+            auto td = std::make_shared<TeamData>();
+            td->team = t;
+            if (it != s.teams.end()) {
+                td->channelIds = (*it)->channelIds;
+                *it = td;
+            } else {
+                s.teams.push_back(td);
+            }
+        }
+    });
+}
+
+void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>& channels) {
+    Publish([&](Snapshot& s) {
+        auto it = std::find_if(s.teams.begin(), s.teams.end(),
+                               [&](const TeamDataPtr& p) { return p->team.id == teamId; });
+        if (it == s.teams.end()) return;
+        auto td = std::make_shared<TeamData>(**it);
+        td->channelIds.clear();
+        for (const auto& c : channels) {
+            td->channelIds.push_back(c.id);
+            auto existing = s.channels.find(c.id);
+            auto cd = existing == s.channels.end() ? std::make_shared<ChannelData>()
+                                                   : std::make_shared<ChannelData>(*existing->second);
+            cd->channel = c;
+            cd->channel.teamId = teamId;
+            cd->version++;
+            s.channels[c.id] = std::move(cd);
+        }
+        *it = std::move(td);
+    });
+}
+
+size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
+                            bool backfillDone) {
+    // Convert outside the writer lock: HTML to text is the expensive part of a merge.
+    std::vector<StoredMessagePtr> incoming;
+    incoming.reserve(messages.size());
+    for (auto& m : messages) incoming.push_back(MakeStored(std::move(m)));
+
+    size_t changed = 0;
+    Publish([&](Snapshot& s) {
+        auto it = s.channels.find(channelId);
+        if (it == s.channels.end()) return;
+        auto cd = std::make_shared<ChannelData>(*it->second);
+        std::unordered_map<std::string, size_t> index;
+        index.reserve(cd->messages.size());
+        for (size_t i = 0; i < cd->messages.size(); ++i) index.emplace(cd->messages[i]->message.id, i);
+        bool needSort = false;
+        for (auto& m : incoming) {
+            auto pos = index.find(m->message.id);
+            if (pos == index.end()) {
+                if (!cd->messages.empty() && CreatedBefore(m, cd->messages.back())) needSort = true;
+                index.emplace(m->message.id, cd->messages.size());
+                cd->messages.push_back(m);
+                ++changed;
+            } else {
+                const auto& old = cd->messages[pos->second];
+                bool newer = IsNewer(m->message, old->message);
+                // Same root version but new replies inlined: keep the union of replies.
+                if (!newer && m->replies.size() <= old->replies.size()) continue;
+                auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
+                std::unordered_map<std::string, size_t> rindex;
+                merged->replies = old->replies;
+                for (size_t i = 0; i < merged->replies.size(); ++i) rindex.emplace(merged->replies[i]->message.id, i);
+                for (const auto& r : m->replies) {
+                    auto rp = rindex.find(r->message.id);
+                    if (rp == rindex.end()) {
+                        rindex.emplace(r->message.id, merged->replies.size());
+                        merged->replies.push_back(r);
+                    } else if (IsNewer(r->message, merged->replies[rp->second]->message)) {
+                        merged->replies[rp->second] = r;
+                    }
+                }
+                std::sort(merged->replies.begin(), merged->replies.end(), CreatedBefore);
+                cd->messages[pos->second] = std::move(merged);
+                ++changed;
+            }
+        }
+        if (needSort) std::sort(cd->messages.begin(), cd->messages.end(), CreatedBefore);
+        if (backfillDone && !cd->backfilled) {
+            cd->backfilled = true;
+            s.sync.channelsBackfilled++;
+        }
+        s.sync.messagesIngested += changed;
+        Derive(*cd, NowMillis());
+        cd->version++;
+        it->second = std::move(cd);
+    });
+    return changed;
+}
+
+void Store::Derive(ChannelData& c, UnixMillis now) {
+    c.replyCount = 0;
+    c.deletedCount = 0;
+    c.lastActivity = 0;
+    c.sparkline.fill(0);
+    c.last15Min = 0;
+    c.sparkEnd = now;
+    c.last = c.messages.empty() ? nullptr : c.messages.back();
+    auto count = [&](const ChatMessage& m) {
+        c.lastActivity = std::max(c.lastActivity, m.createdDateTime);
+        if (m.IsDeleted()) c.deletedCount++;
+        int64_t ageMin = (now - m.createdDateTime) / 60000;
+        if (ageMin >= 0 && ageMin < 60) c.sparkline[59 - ageMin] += 1;
+        if (now - m.createdDateTime <= 15 * 60 * 1000) c.last15Min++;
+    };
+    // Newest first, stopping at an hour back, except for the counters that need everything.
+    for (const auto& m : c.messages) {
+        count(m->message);
+        c.replyCount += m->replies.size();
+        for (const auto& r : m->replies) count(r->message);
+    }
+}
+
+void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::string& error) {
+    Publish([&](Snapshot& s) {
+        auto it = s.channels.find(channelId);
+        if (it == s.channels.end()) return;
+        auto cd = std::make_shared<ChannelData>(*it->second);
+        UnixMillis now = NowMillis();
+        cd->lastSyncAttempt = now;
+        if (ok) {
+            cd->lastSyncOk = now;
+            cd->lastError.clear();
+            s.sync.lastSyncOk = now;
+        } else {
+            cd->lastError = error;
+        }
+        // Keep the sparkline moving even when nothing new arrives.
+        Derive(*cd, now);
+        it->second = std::move(cd);
+    });
+}
+
+void Store::UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit) {
+    Publish([&](Snapshot& s) { edit(s.sync); });
+}
+
+}  // namespace cdeck::core

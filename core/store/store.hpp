@@ -1,0 +1,135 @@
+#pragma once
+// The snapshot store: the one place where fetched data meets the UI.
+//
+// Threading (the whole contract):
+//  - Readers (the UI thread, the headless reporter, tests) call Current() and get a
+//    shared_ptr<const Snapshot>. A snapshot never changes after publication, so readers
+//    hold no lock while they walk it, for as long as they keep the pointer.
+//  - Writers (sync workers) call the mutation methods. Writers are serialised by
+//    m_writeMutex; each mutation builds the next Snapshot off to the side, sharing every
+//    unchanged ChannelData/TeamData through shared_ptr<const ...>, and publishes it with an
+//    atomic pointer swap. Then the wake callback runs (on the writer's thread).
+//  - Derived per-channel facts (counts, last message, plain-text bodies, sparkline) are
+//    computed here at publish time, so a frame does no parsing or aggregation.
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model/html_text.hpp"
+#include "model/types.hpp"
+#include "util/time.hpp"
+
+namespace cdeck::core {
+
+// A message as the UI needs it: the Graph value plus its body already converted to text.
+struct StoredMessage {
+    ChatMessage message;  // replies are moved out into `replies` below
+    PlainText text;       // HtmlToText(body) or the sanitized text body
+    std::string preview;  // first line of text, clipped, for tiles and lists
+    std::vector<std::shared_ptr<const StoredMessage>> replies;  // oldest first
+};
+using StoredMessagePtr = std::shared_ptr<const StoredMessage>;
+
+struct ChannelData {
+    Channel channel;
+    std::vector<StoredMessagePtr> messages;  // root messages, oldest first
+    // Derived at publish time:
+    size_t replyCount = 0;
+    size_t deletedCount = 0;
+    UnixMillis lastActivity = 0;        // newest createdDateTime among roots and replies
+    StoredMessagePtr last;              // newest root message
+    std::array<float, 60> sparkline{};  // messages per minute, oldest first, ending at sparkEnd
+    UnixMillis sparkEnd = 0;
+    int last15Min = 0;
+    // Sync facts:
+    UnixMillis lastSyncOk = 0;
+    UnixMillis lastSyncAttempt = 0;
+    std::string lastError;  // empty when the last attempt succeeded
+    bool backfilled = false;
+    uint64_t version = 0;  // bumps whenever this channel's data changes
+};
+using ChannelDataPtr = std::shared_ptr<const ChannelData>;
+
+struct TeamData {
+    Team team;
+    std::vector<std::string> channelIds;  // in Graph's order
+};
+using TeamDataPtr = std::shared_ptr<const TeamData>;
+
+// Engine-level status shown in the UI's status strip and written by --report.
+struct SyncStatus {
+    std::string phase = "starting";  // starting, signing-in, discovering, backfilling, live, error
+    std::string lastError;
+    std::string account;       // who we are signed in as (app id or user name)
+    bool signedIn = false;
+    bool delegated = false;
+    int channelsTotal = 0;
+    int channelsBackfilled = 0;
+    uint64_t messagesIngested = 0;
+    uint64_t requests = 0;
+    uint64_t responses2xx = 0;
+    uint64_t throttled = 0;
+    uint64_t failures = 0;
+    double requestsPerSecond = 0;
+    double rttP50Ms = 0;
+    double rttP95Ms = 0;
+    UnixMillis lastSyncOk = 0;  // newest successful channel sync
+};
+
+struct Snapshot {
+    uint64_t version = 0;
+    UnixMillis publishedAt = 0;
+    std::vector<TeamDataPtr> teams;
+    std::unordered_map<std::string, ChannelDataPtr> channels;  // by channel id
+    SyncStatus sync;
+    uint64_t totalMessages = 0;
+
+    const ChannelData* FindChannel(const std::string& id) const {
+        auto it = channels.find(id);
+        return it == channels.end() ? nullptr : it->second.get();
+    }
+};
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+class Store {
+public:
+    Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Any thread. Lock-free for readers.
+    SnapshotPtr Current() const { return m_current.load(std::memory_order_acquire); }
+
+    // Called after every publish, on the publishing thread. Set before writers start.
+    void SetWakeCallback(std::function<void()> wake);
+
+    // ---- writers (any thread; serialised internally) ----
+    void UpsertTeams(const std::vector<Team>& teams);
+    void UpsertChannels(const std::string& teamId, const std::vector<Channel>& channels);
+    // Merges messages (roots, with any inlined replies) into a channel. Keyed by id; an
+    // incoming version older than the stored one (lastModifiedDateTime, then etag) is
+    // ignored. Returns how many messages were new or changed.
+    size_t MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
+                         bool backfillDone);
+    void RecordChannelSync(const std::string& channelId, bool ok, const std::string& error);
+    void UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit);
+
+    // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.
+    static StoredMessagePtr MakeStored(ChatMessage message);
+
+private:
+    // Copies the current snapshot shallowly, lets `edit` change it, publishes it.
+    void Publish(const std::function<void(Snapshot&)>& edit);
+    static void Derive(ChannelData& c, UnixMillis now);
+
+    std::atomic<SnapshotPtr> m_current;
+    std::mutex m_writeMutex;  // serialises writers; never held by readers
+    std::function<void()> m_wake;
+};
+
+}  // namespace cdeck::core
