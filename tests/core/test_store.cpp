@@ -1,0 +1,158 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "store/store.hpp"
+
+using namespace cdeck::core;
+
+namespace {
+
+ChatMessage Msg(const std::string& id, UnixMillis created, UnixMillis modified, const std::string& html) {
+    ChatMessage m;
+    m.id = id;
+    m.etag = std::to_string(modified);
+    m.createdDateTime = created;
+    m.lastModifiedDateTime = modified;
+    m.body.contentType = "html";
+    m.body.content = html;
+    return m;
+}
+
+void Seed(Store& s) {
+    Team t;
+    t.id = "team-1";
+    t.displayName = "Ops";
+    s.UpsertTeams({t});
+    Channel c;
+    c.id = "chan-1";
+    c.displayName = "General";
+    s.UpsertChannels("team-1", {c});
+}
+
+}  // namespace
+
+TEST_CASE("snapshots are immutable and versioned") {
+    Store s;
+    SnapshotPtr before = s.Current();
+    Seed(s);
+    SnapshotPtr after = s.Current();
+    CHECK(after->version > before->version);
+    CHECK(before->teams.empty());  // the old snapshot did not change under its reader
+    REQUIRE(after->teams.size() == 1);
+    CHECK(after->teams[0]->channelIds == std::vector<std::string>{"chan-1"});
+    CHECK(after->FindChannel("chan-1")->channel.teamId == "team-1");
+}
+
+TEST_CASE("merge is keyed by id, ordered by time, and never goes back to an older version") {
+    Store s;
+    Seed(s);
+    CHECK(s.MergeMessages("chan-1", {Msg("2", 2000, 2000, "<p>two</p>"), Msg("1", 1000, 1000, "one")}, false) == 2);
+    auto snap = s.Current();
+    const ChannelData* c = snap->FindChannel("chan-1");
+    REQUIRE(c->messages.size() == 2);
+    CHECK(c->messages[0]->message.id == "1");  // oldest first
+    CHECK(c->messages[1]->text.text == "two");  // HTML converted at merge, not in the UI
+    CHECK(c->last->message.id == "2");
+
+    // An edit replaces; a stale copy of the old version is ignored; the same page twice is a no-op.
+    CHECK(s.MergeMessages("chan-1", {Msg("2", 2000, 3000, "edited")}, false) == 1);
+    CHECK(s.MergeMessages("chan-1", {Msg("2", 2000, 2000, "<p>two</p>")}, false) == 0);
+    CHECK(s.MergeMessages("chan-1", {Msg("2", 2000, 3000, "edited")}, false) == 0);
+    c = s.Current()->FindChannel("chan-1");
+    CHECK(c->messages[1]->text.text == "edited");
+    CHECK(s.Current()->totalMessages == 2);
+}
+
+TEST_CASE("replies inlined later are unioned into the root") {
+    Store s;
+    Seed(s);
+    ChatMessage root = Msg("r", 1000, 1000, "root");
+    ChatMessage reply1 = Msg("a", 1100, 1100, "first");
+    reply1.replyToId = "r";
+    root.replies = {reply1};
+    s.MergeMessages("chan-1", {root}, false);
+    ChatMessage again = Msg("r", 1000, 1000, "root");
+    ChatMessage reply2 = Msg("b", 1200, 1200, "second");
+    reply2.replyToId = "r";
+    again.replies = {reply2, reply1};
+    s.MergeMessages("chan-1", {again}, false);
+    const ChannelData* c = s.Current()->FindChannel("chan-1");
+    REQUIRE(c->messages.size() == 1);
+    REQUIRE(c->messages[0]->replies.size() == 2);
+    CHECK(c->messages[0]->replies[0]->message.id == "a");
+    CHECK(c->messages[0]->replies[1]->message.id == "b");
+    CHECK(c->replyCount == 2);
+}
+
+TEST_CASE("unchanged channels are shared between snapshots, not copied") {
+    Store s;
+    Seed(s);
+    Channel other;
+    other.id = "chan-2";
+    s.UpsertChannels("team-1", {s.Current()->FindChannel("chan-1")->channel, other});
+    s.MergeMessages("chan-1", {Msg("1", 1000, 1000, "x")}, false);
+    auto a = s.Current();
+    s.MergeMessages("chan-2", {Msg("2", 1000, 1000, "y")}, false);
+    auto b = s.Current();
+    CHECK(a->channels.at("chan-1").get() == b->channels.at("chan-1").get());
+    CHECK(a->channels.at("chan-2").get() != b->channels.at("chan-2").get());
+}
+
+TEST_CASE("publishing wakes the UI and backfill progress is counted once") {
+    Store s;
+    std::atomic<int> wakes{0};
+    s.SetWakeCallback([&] { wakes++; });
+    Seed(s);
+    int before = wakes.load();
+    s.MergeMessages("chan-1", {Msg("1", 1000, 1000, "x")}, true);
+    s.MergeMessages("chan-1", {Msg("2", 2000, 2000, "y")}, true);
+    CHECK(wakes.load() == before + 2);
+    CHECK(s.Current()->sync.channelsBackfilled == 1);
+}
+
+TEST_CASE("derived activity: 15-minute count and sparkline") {
+    Store s;
+    Seed(s);
+    UnixMillis now = NowMillis();
+    s.MergeMessages("chan-1", {Msg("old", now - 3 * 3600 * 1000, now - 3 * 3600 * 1000, "o"),
+                               Msg("a", now - 20 * 60 * 1000, now - 20 * 60 * 1000, "a"),
+                               Msg("b", now - 60 * 1000, now - 60 * 1000, "b")},
+                    false);
+    const ChannelData* c = s.Current()->FindChannel("chan-1");
+    CHECK(c->last15Min == 1);
+    float sum = 0;
+    for (float v : c->sparkline) sum += v;
+    CHECK(sum == 2.0f);  // the 3-hour-old message is outside the 60-minute window
+}
+
+TEST_CASE("readers see consistent snapshots while writers merge") {
+    Store s;
+    Seed(s);
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+        uint64_t lastVersion = 0;
+        while (!stop.load()) {
+            auto snap = s.Current();
+            REQUIRE(snap->version >= lastVersion);
+            lastVersion = snap->version;
+            if (const ChannelData* c = snap->FindChannel("chan-1")) {
+                for (size_t i = 1; i < c->messages.size(); ++i)
+                    REQUIRE(c->messages[i - 1]->message.createdDateTime <= c->messages[i]->message.createdDateTime);
+            }
+        }
+    });
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w)
+        writers.emplace_back([&, w] {
+            for (int i = 0; i < 200; ++i) {
+                UnixMillis t = 1000 + (i * 7 + w * 13) % 500;
+                s.MergeMessages("chan-1", {Msg(std::to_string(w) + "-" + std::to_string(i), t, t, "m")}, false);
+            }
+        });
+    for (auto& t : writers) t.join();
+    stop = true;
+    reader.join();
+    CHECK(s.Current()->FindChannel("chan-1")->messages.size() == 600);
+}

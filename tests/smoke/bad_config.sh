@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# A bad config gives one clear error naming the key, and exit code 2.
+set -uo pipefail
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+printf '{"graph_url": "http://plain.example/v1.0"}' >"$dir/c.json"
+out=$("$1" --headless --config "$dir/c.json" 2>&1)
+code=$?
+echo "exit=$code stderr=$out"
+[ "$code" -eq 2 ] || exit 1
+case "$out" in *'"graph_url"'*) ;; *) exit 1;; esac
+out=$("$1" --headless --config "$dir/missing.json" 2>&1); code=$?
+echo "exit=$code stderr=$out"
+[ "$code" -eq 2 ] || exit 1
+out=$("$1" --headless --frobnicate 2>&1); code=$?
+[ "$code" -eq 2 ] || exit 1
