@@ -17,7 +17,9 @@ std::string AssetsDir() {
 }
 
 AppRuntime::AppRuntime() = default;
-AppRuntime::~AppRuntime() { Stop(); }
+AppRuntime::~AppRuntime() {
+    Stop();
+}
 
 core::Status AppRuntime::Start(const RuntimeOptions& options) {
     using core::ErrorCode;
@@ -26,11 +28,14 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     if (m_demo) {
         m_sim = std::make_unique<sim::GraphSim>();
         sim::GraphSimOptions so;
-        so.scenarioPath = options.scenarioPath.empty() ? AssetsDir() + "/demo-tenant.json" : options.scenarioPath;
+        so.scenarioPath =
+            options.scenarioPath.empty() ? AssetsDir() + "/demo-tenant.json" : options.scenarioPath;
         so.seed = options.seed;
         so.stateDir = core::DefaultStateDir() + "/demo-tenant";
         std::string err = m_sim->Start(so);
-        if (!err.empty()) return core::MakeError(ErrorCode::kInternal, "demo tenant (graphsim) failed to start: " + err);
+        if (!err.empty())
+            return core::MakeError(ErrorCode::kInternal,
+                                   "demo tenant (graphsim) failed to start: " + err);
         sim::GraphSimInfo info = m_sim->Info();
         m_config.graphUrl = info.graphUrl;
         m_config.authorityUrl = info.authorityUrl;
@@ -42,14 +47,16 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         core::Log(core::LogLevel::kInfo, "app", "demo tenant running at " + info.graphUrl);
     }
     if (m_config.authMode != "client_credentials")
-        return core::MakeError(ErrorCode::kConfig,
-                               "auth_mode \"" + m_config.authMode +
-                                   "\" is not available in this build yet; set auth_mode to client_credentials");
+        return core::MakeError(
+            ErrorCode::kConfig,
+            "auth_mode \"" + m_config.authMode +
+                "\" is not available in this build yet; set auth_mode to client_credentials");
 
     core::CurlOptions co;
     co.caFile = m_config.caFile;
     auto http = std::make_shared<core::CurlTransport>(co);
-    core::ClientCredentialsConfig cc{m_config.authorityUrl, m_config.tenant, m_config.clientId, m_config.clientSecret};
+    core::ClientCredentialsConfig cc{m_config.authorityUrl, m_config.tenant, m_config.clientId,
+                                     m_config.clientSecret};
     auto tokens = std::make_shared<core::ClientCredentialsProvider>(cc, http);
     core::GraphClientConfig gc;
     gc.graphBaseUrl = m_config.graphUrl;
@@ -58,7 +65,8 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         s.phase = "signing-in";
         s.account = "app " + m_config.clientId;
     });
-    m_engine = std::make_unique<core::SyncEngine>(client, m_store, m_config.sync, tokens->IsDelegated());
+    m_engine =
+        std::make_unique<core::SyncEngine>(client, m_store, m_config.sync, tokens->IsDelegated());
     m_engine->Start();
     return core::OkStatus();
 }

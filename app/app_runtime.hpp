@@ -26,7 +26,7 @@ struct RuntimeOptions {
 };
 
 class AppRuntime {
-public:
+  public:
     AppRuntime();
     ~AppRuntime();
 
@@ -39,7 +39,7 @@ public:
     const core::Config& EffectiveConfig() const { return m_config; }
     void Submit(core::Command c);
 
-private:
+  private:
     core::Config m_config;
     bool m_demo = false;
     std::unique_ptr<sim::GraphSim> m_sim;

@@ -15,18 +15,22 @@
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
+void OnSignal(int) {
+    g_stop = 1;
+}
 
 int Usage(const char* msg) {
     if (msg) std::fprintf(stderr, "graphsim: %s\n", msg);
-    std::fprintf(stderr,
-                 "usage: graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR]\n"
-                 "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n");
+    std::fprintf(
+        stderr,
+        "usage: graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR]\n"
+        "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n");
     return 2;
 }
 
 std::string DefaultScenario() {
-    if (const char* env = std::getenv("CDECK_ASSETS")) return std::string(env) + "/demo-tenant.json";
+    if (const char* env = std::getenv("CDECK_ASSETS"))
+        return std::string(env) + "/demo-tenant.json";
     return std::string(CDECK_SOURCE_ASSETS) + "/demo-tenant.json";
 }
 
@@ -54,7 +58,8 @@ int main(int argc, char** argv) {
             return 0;
         } else if (a == "--port") {
             const char* v = need("--port");
-            if (!v || !ParseNumber(v, num) || num < 0 || num > 65535) return Usage("--port needs a port number 0-65535");
+            if (!v || !ParseNumber(v, num) || num < 0 || num > 65535)
+                return Usage("--port needs a port number 0-65535");
             opt.port = static_cast<int>(num);
         } else if (a == "--scenario") {
             const char* v = need("--scenario");
@@ -62,7 +67,8 @@ int main(int argc, char** argv) {
             opt.scenarioPath = v;
         } else if (a == "--seed") {
             const char* v = need("--seed");
-            if (!v || !ParseNumber(v, num) || num < 0) return Usage("--seed needs a non-negative integer");
+            if (!v || !ParseNumber(v, num) || num < 0)
+                return Usage("--seed needs a non-negative integer");
             opt.seed = static_cast<uint64_t>(num);
         } else if (a == "--state-dir") {
             const char* v = need("--state-dir");
@@ -72,11 +78,13 @@ int main(int argc, char** argv) {
             opt.generateTraffic = false;
         } else if (a == "--traffic-scale") {
             const char* v = need("--traffic-scale");
-            if (!v || !ParseNumber(v, num) || num < 0) return Usage("--traffic-scale needs a non-negative number");
+            if (!v || !ParseNumber(v, num) || num < 0)
+                return Usage("--traffic-scale needs a non-negative number");
             opt.trafficScale = num;
         } else if (a == "--token-lifetime") {
             const char* v = need("--token-lifetime");
-            if (!v || !ParseNumber(v, num) || num <= 0) return Usage("--token-lifetime needs seconds > 0");
+            if (!v || !ParseNumber(v, num) || num <= 0)
+                return Usage("--token-lifetime needs seconds > 0");
             opt.tokenLifetimeSeconds = num;
         } else if (a == "--bind") {
             const char* v = need("--bind");
@@ -91,7 +99,8 @@ int main(int argc, char** argv) {
     if (opt.stateDir.empty()) {
         const char* xdg = std::getenv("XDG_STATE_HOME");
         const char* home = std::getenv("HOME");
-        std::string base = xdg && *xdg ? xdg : std::string(home && *home ? home : "/tmp") + "/.local/state";
+        std::string base =
+            xdg && *xdg ? xdg : std::string(home && *home ? home : "/tmp") + "/.local/state";
         opt.stateDir = base + "/channeldeck/graphsim";
     }
     cdeck::sim::GraphSim sim;
@@ -105,7 +114,9 @@ int main(int argc, char** argv) {
     std::printf("%s\n", sim.InfoLine().c_str());
     std::fflush(stdout);
     while (!g_stop) {
-        struct timespec ts{0, 100 * 1000 * 1000};
+        struct timespec ts {
+            0, 100 * 1000 * 1000
+        };
         nanosleep(&ts, nullptr);
     }
     sim.Stop();

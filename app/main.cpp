@@ -1,6 +1,6 @@
 // channeldeck: the desktop app (DESIGN.md section 6).
-//   channeldeck                                  dashboard; demo tenant when no tenant is configured
-//   channeldeck --frames N --screenshot FILE     render N frames, save a PNG, exit
+//   channeldeck                                  dashboard; demo tenant when no tenant is
+//   configured channeldeck --frames N --screenshot FILE     render N frames, save a PNG, exit
 //   channeldeck --headless --duration S --report FILE
 #include <glad/gl.h>
 #define GLFW_INCLUDE_NONE
@@ -46,11 +46,15 @@ struct Args {
 
 int Usage(const std::string& msg) {
     if (!msg.empty()) std::fprintf(stderr, "channeldeck: %s\n", msg.c_str());
-    std::fprintf(stderr,
-                 "usage: channeldeck [--config FILE] [--frames N --screenshot FILE] [--size WxH] [--fullscreen]\n"
-                 "                   [--headless --duration SECONDS --report FILE] [--select TEAM/CHANNEL]\n"
-                 "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id ID]\n"
-                 "                   [--auth-mode MODE] [--ca-file FILE] [--scenario FILE] [--seed N] [--verbose]\n");
+    std::fprintf(
+        stderr,
+        "usage: channeldeck [--config FILE] [--frames N --screenshot FILE] [--size WxH] "
+        "[--fullscreen]\n"
+        "                   [--headless --duration SECONDS --report FILE] [--select TEAM/CHANNEL]\n"
+        "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id "
+        "ID]\n"
+        "                   [--auth-mode MODE] [--ca-file FILE] [--scenario FILE] [--seed N] "
+        "[--verbose]\n");
     return 2;
 }
 
@@ -70,8 +74,8 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             char* end = nullptr;
             out = std::strtod(v, &end);
             if (end == v || *end != '\0' || out < lo || out > hi) {
-                err = k + " needs a number from " + std::to_string(static_cast<long long>(lo)) + " to " +
-                      std::to_string(static_cast<long long>(hi));
+                err = k + " needs a number from " + std::to_string(static_cast<long long>(lo)) +
+                      " to " + std::to_string(static_cast<long long>(hi));
                 return false;
             }
             return true;
@@ -107,7 +111,8 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             a.seed = static_cast<uint64_t>(n);
         } else if (k == "--size") {
             const char* v = value();
-            if (!v || std::sscanf(v, "%dx%d", &a.width, &a.height) != 2 || a.width < 320 || a.height < 240) {
+            if (!v || std::sscanf(v, "%dx%d", &a.width, &a.height) != 2 || a.width < 320 ||
+                a.height < 240) {
                 err = "--size needs WIDTHxHEIGHT, at least 320x240";
                 return false;
             }
@@ -119,8 +124,8 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             a.select = v;
         } else if (k == "--verbose") {
             cdeck::core::SetLogLevel(LogLevel::kDebug);
-        } else if (k == "--graph-url" || k == "--authority-url" || k == "--tenant" || k == "--client-id" ||
-                   k == "--auth-mode" || k == "--ca-file") {
+        } else if (k == "--graph-url" || k == "--authority-url" || k == "--tenant" ||
+                   k == "--client-id" || k == "--auth-mode" || k == "--ca-file") {
             const char* v = value();
             if (!v) return false;
             a.overrides.push_back({k.substr(2), v});
@@ -132,18 +137,25 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             return false;
         }
     }
-    if (a.frames > 0 && a.screenshot.empty()) a.screenshot = "";  // --frames alone just renders and exits
+    if (a.frames > 0 && a.screenshot.empty())
+        a.screenshot = "";  // --frames alone just renders and exits
     if (!a.screenshot.empty() && a.frames == 0) a.frames = 120;
     return true;
 }
 
 // Applies flag overrides by re-validating through the config parser, so a bad flag gets
 // the same key-naming error as a bad file.
-cdeck::core::Result<cdeck::core::Config> ApplyOverrides(const cdeck::core::Config& base, const Args& a) {
+cdeck::core::Result<cdeck::core::Config> ApplyOverrides(const cdeck::core::Config& base,
+                                                        const Args& a) {
     if (a.overrides.empty()) return base;
-    nlohmann::json j = {{"graph_url", base.graphUrl}, {"authority_url", base.authorityUrl}, {"tenant", base.tenant},
-                        {"client_id", base.clientId}, {"client_secret", base.clientSecret},
-                        {"auth_mode", base.authMode}, {"ca_file", base.caFile}, {"db_path", base.dbPath}};
+    nlohmann::json j = {{"graph_url", base.graphUrl},
+                        {"authority_url", base.authorityUrl},
+                        {"tenant", base.tenant},
+                        {"client_id", base.clientId},
+                        {"client_secret", base.clientSecret},
+                        {"auth_mode", base.authMode},
+                        {"ca_file", base.caFile},
+                        {"db_path", base.dbPath}};
     for (const auto& [k, v] : a.overrides) {
         std::string key = k;
         for (auto& c : key)
@@ -161,10 +173,14 @@ nlohmann::json Report(const cdeck::core::Snapshot& s, double seconds) {
         nlohmann::json chans = nlohmann::json::array();
         for (const auto& id : t->channelIds)
             if (const auto* c = s.FindChannel(id))
-                chans.push_back({{"id", id}, {"displayName", c->channel.displayName}, {"messages", c->messages.size()},
-                                 {"replies", c->replyCount}, {"backfilled", c->backfilled},
+                chans.push_back({{"id", id},
+                                 {"displayName", c->channel.displayName},
+                                 {"messages", c->messages.size()},
+                                 {"replies", c->replyCount},
+                                 {"backfilled", c->backfilled},
                                  {"lastError", c->lastError}});
-        teams.push_back({{"id", t->team.id}, {"displayName", t->team.displayName}, {"channels", chans}});
+        teams.push_back(
+            {{"id", t->team.id}, {"displayName", t->team.displayName}, {"channels", chans}});
     }
     const auto& st = s.sync;
     return {{"duration_seconds", seconds},
@@ -217,7 +233,8 @@ int RunHeadless(cdeck::app::AppRuntime& rt, const Args& a) {
 
 bool HasData(const cdeck::core::Snapshot& s) {
     if (s.sync.channelsTotal == 0 || s.totalMessages == 0) return false;
-    return s.sync.channelsBackfilled * 2 >= s.sync.channelsTotal;  // at least half the wall filled in
+    return s.sync.channelsBackfilled * 2 >=
+           s.sync.channelsTotal;  // at least half the wall filled in
 }
 
 void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std::string& select) {
@@ -317,8 +334,11 @@ int main(int argc, char** argv) {
         cdeck::core::SnapshotPtr snap = runtime.Store().Current();
         if (!sawData && HasData(*snap)) {
             sawData = true;
-            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-            Log(LogLevel::kInfo, "app", "first frame with demo data after " + std::to_string(static_cast<int>(ms)) + " ms");
+            double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count();
+            Log(LogLevel::kInfo, "app",
+                "first frame with demo data after " + std::to_string(static_cast<int>(ms)) + " ms");
         }
         if (!selected && sawData) {
             ApplySelect(ui, *snap, args.select);

@@ -41,9 +41,12 @@ std::string Window::Open(const WindowOptions& o) {
     const char* display = std::getenv("DISPLAY");
     const char* wayland = std::getenv("WAYLAND_DISPLAY");
     if ((!display || !*display) && (!wayland || !*wayland))
-        return "no display: DISPLAY is not set (run under a desktop session or xvfb-run, or use --headless)";
+        return "no display: DISPLAY is not set (run under a desktop session or xvfb-run, or use "
+               "--headless)";
     glfwSetErrorCallback([](int, const char*) {});
-    if (!glfwInit()) return std::string("cannot open the display '") + (display ? display : "") + "' (GLFW init failed)";
+    if (!glfwInit())
+        return std::string("cannot open the display '") + (display ? display : "") +
+               "' (GLFW init failed)";
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
     glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
@@ -80,8 +83,9 @@ ui::Fonts Window::LoadFonts(float scale) {
 #ifdef CDECK_HAVE_FREETYPE
     io.Fonts->FontBuilderIO = ImGuiFreeType::GetBuilderForFreeType();
 #endif
-    static const ImWchar kRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2000, 0x206F, 0x20A0, 0x20CF,
-                                      0x2190, 0x21FF, 0x2500, 0x25FF, 0x2600, 0x26FF, 0};
+    static const ImWchar kRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2000,
+                                      0x206F, 0x20A0, 0x20CF, 0x2190, 0x21FF,
+                                      0x2500, 0x25FF, 0x2600, 0x26FF, 0};
     const char* regular = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-Regular.otf",
                                          "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
     const char* bold = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-SemiBold.otf",
@@ -112,11 +116,21 @@ ui::Fonts Window::LoadFonts(float scale) {
     return fonts;
 }
 
-bool Window::ShouldClose() const { return glfwWindowShouldClose(m_window); }
-bool Window::Focused() const { return glfwGetWindowAttrib(m_window, GLFW_FOCUSED) != 0; }
-void Window::WaitEvents(double seconds) { glfwWaitEventsTimeout(seconds); }
-void Window::PollEvents() { glfwPollEvents(); }
-void Window::Wake() { glfwPostEmptyEvent(); }
+bool Window::ShouldClose() const {
+    return glfwWindowShouldClose(m_window);
+}
+bool Window::Focused() const {
+    return glfwGetWindowAttrib(m_window, GLFW_FOCUSED) != 0;
+}
+void Window::WaitEvents(double seconds) {
+    glfwWaitEventsTimeout(seconds);
+}
+void Window::PollEvents() {
+    glfwPollEvents();
+}
+void Window::Wake() {
+    glfwPostEmptyEvent();
+}
 
 void Window::BeginFrame() {
     ImGui_ImplOpenGL3_NewFrame();
@@ -134,8 +148,12 @@ void Window::EndFrame() {
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 }
 
-void Window::Present() { glfwSwapBuffers(m_window); }
-void Window::FramebufferSize(int& w, int& h) const { glfwGetFramebufferSize(m_window, &w, &h); }
+void Window::Present() {
+    glfwSwapBuffers(m_window);
+}
+void Window::FramebufferSize(int& w, int& h) const {
+    glfwGetFramebufferSize(m_window, &w, &h);
+}
 
 float Window::ContentScale() const {
     float x = 1, y = 1;

@@ -19,7 +19,7 @@ struct WindowOptions {
 };
 
 class Window {
-public:
+  public:
     Window() = default;
     ~Window();
     Window(const Window&) = delete;
@@ -36,15 +36,15 @@ public:
     void WaitEvents(double seconds);
     void PollEvents();
     void BeginFrame();
-    void EndFrame();   // renders ImGui's draw data into the back buffer
-    void Present();    // swaps buffers
+    void EndFrame();  // renders ImGui's draw data into the back buffer
+    void Present();   // swaps buffers
     void FramebufferSize(int& w, int& h) const;
     float ContentScale() const;
 
     // Thread-safe: wakes the main loop.
     static void Wake();
 
-private:
+  private:
     GLFWwindow* m_window = nullptr;
     bool m_imguiReady = false;
 };

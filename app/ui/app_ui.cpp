@@ -35,21 +35,29 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ImGui::SetNextWindowPos(vp->WorkPos);
     ImGui::SetNextWindowSize(vp->WorkSize);
     ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
-                             ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+                             ImGuiWindowFlags_NoSavedSettings |
+                             ImGuiWindowFlags_NoBringToFrontOnFocus;
     ImGui::Begin("ChannelDeck###host", nullptr, flags);
 
     const core::SyncStatus& sync = snapshot->sync;
     float bannerH = ImGui::GetTextLineHeight() * 1.9f;
     if (m_options.demoTenant)
-        Banner("DEMO TENANT (simulated)  \xC2\xB7  data comes from graphsim on this machine, not Microsoft Teams",
-               colors::kDemo, m_fonts.bold, bannerH);
+        Banner(
+            "DEMO TENANT (simulated)  \xC2\xB7  data comes from graphsim on this machine, not "
+            "Microsoft Teams",
+            colors::kDemo, m_fonts.bold, bannerH);
     // STALE: signed out, failing, or nothing synced recently once we have data.
     double age = sync.lastSyncOk ? static_cast<double>(now - sync.lastSyncOk) / 1000.0 : 0.0;
-    m_staleShown = (!sync.signedIn && sync.phase == "error") || (sync.lastSyncOk && age > m_options.staleAfterSeconds);
+    m_staleShown = (!sync.signedIn && sync.phase == "error") ||
+                   (sync.lastSyncOk && age > m_options.staleAfterSeconds);
     if (m_staleShown) {
         char text[256];
-        if (!sync.signedIn) std::snprintf(text, sizeof text, "STALE \xE2\x80\x94 not signed in: %s", sync.lastError.c_str());
-        else std::snprintf(text, sizeof text, "STALE \xE2\x80\x94 no successful sync for %.0f s", age);
+        if (!sync.signedIn)
+            std::snprintf(text, sizeof text, "STALE \xE2\x80\x94 not signed in: %s",
+                          sync.lastError.c_str());
+        else
+            std::snprintf(text, sizeof text, "STALE \xE2\x80\x94 no successful sync for %.0f s",
+                          age);
         Banner(text, colors::kBad, m_fonts.large, bannerH * 1.4f);
     }
     DrawStatusStrip(ctx);
@@ -71,16 +79,20 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
 void AppUi::DrawStatusStrip(const UiContext& ctx) {
     const core::Snapshot& s = *ctx.snapshot;
     const core::SyncStatus& st = s.sync;
-    ImVec4 phaseColor = st.phase == "live" ? colors::kGood : st.phase == "error" ? colors::kBad : colors::kWarn;
+    ImVec4 phaseColor = st.phase == "live"    ? colors::kGood
+                        : st.phase == "error" ? colors::kBad
+                                              : colors::kWarn;
     if (m_fonts.bold) ImGui::PushFont(m_fonts.bold);
     ImGui::TextColored(phaseColor, "%s", st.phase.c_str());
     if (m_fonts.bold) ImGui::PopFont();
     ImGui::SameLine();
     if (st.channelsTotal > 0 && st.channelsBackfilled < st.channelsTotal) {
         char label[64];
-        std::snprintf(label, sizeof label, "%d / %d channels", st.channelsBackfilled, st.channelsTotal);
-        ImGui::ProgressBar(static_cast<float>(st.channelsBackfilled) / static_cast<float>(st.channelsTotal),
-                           ImVec2(220, 0), label);
+        std::snprintf(label, sizeof label, "%d / %d channels", st.channelsBackfilled,
+                      st.channelsTotal);
+        ImGui::ProgressBar(
+            static_cast<float>(st.channelsBackfilled) / static_cast<float>(st.channelsTotal),
+            ImVec2(220, 0), label);
     } else {
         ImGui::TextDisabled("%d channels", st.channelsTotal);
     }
@@ -97,7 +109,8 @@ void AppUi::DrawStatusStrip(const UiContext& ctx) {
     ImGui::SameLine(0, 24);
     ImGui::TextDisabled("RTT p50 %.0f ms  p95 %.0f ms", st.rttP50Ms, st.rttP95Ms);
     ImGui::SameLine(0, 24);
-    if (st.lastSyncOk) ImGui::TextDisabled("last sync %s", core::FormatAgo(st.lastSyncOk, ctx.now).c_str());
+    if (st.lastSyncOk)
+        ImGui::TextDisabled("last sync %s", core::FormatAgo(st.lastSyncOk, ctx.now).c_str());
     if (!st.lastError.empty()) {
         ImGui::SameLine(0, 24);
         ImGui::TextColored(colors::kBad, "%s", st.lastError.c_str());

@@ -24,7 +24,7 @@ struct AppUiOptions {
 };
 
 class AppUi {
-public:
+  public:
     explicit AppUi(AppUiOptions options);
 
     void SetFonts(const Fonts& fonts) { m_fonts = fonts; }
@@ -40,7 +40,7 @@ public:
     // True when the last frame showed the STALE banner.
     bool StaleShown() const { return m_staleShown; }
 
-private:
+  private:
     void DrawStatusStrip(const UiContext& ctx);
 
     AppUiOptions m_options;

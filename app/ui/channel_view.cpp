@@ -47,10 +47,12 @@ void ChannelView::DrawContent(const UiContext& ctx) {
     if (ctx.fonts.large) ImGui::PushFont(ctx.fonts.large);
     ImGui::Text("# %s", data->channel.displayName.c_str());
     if (ctx.fonts.large) ImGui::PopFont();
-    ImGui::TextDisabled("%s  \xC2\xB7  %zu messages, %zu replies  \xC2\xB7  synced %s", teamName.c_str(),
-                        data->messages.size(), data->replyCount,
-                        data->lastSyncOk ? core::FormatAgo(data->lastSyncOk, ctx.now).c_str() : "never");
-    if (!data->lastError.empty()) ImGui::TextColored(colors::kBad, "Last sync failed: %s", data->lastError.c_str());
+    ImGui::TextDisabled(
+        "%s  \xC2\xB7  %zu messages, %zu replies  \xC2\xB7  synced %s", teamName.c_str(),
+        data->messages.size(), data->replyCount,
+        data->lastSyncOk ? core::FormatAgo(data->lastSyncOk, ctx.now).c_str() : "never");
+    if (!data->lastError.empty())
+        ImGui::TextColored(colors::kBad, "Last sync failed: %s", data->lastError.c_str());
     ImGui::Separator();
 
     float lh = ImGui::GetTextLineHeight();
@@ -62,7 +64,8 @@ void ChannelView::DrawContent(const UiContext& ctx) {
         ImGuiListClipper clipper;
         clipper.Begin(static_cast<int>(m_rows.size()));  // measures the first row
         while (clipper.Step()) {
-            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) DrawRow(ctx, m_rows[i], width, rowH);
+            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i)
+                DrawRow(ctx, m_rows[i], width, rowH);
         }
         clipper.End();
         // Follow new messages only when the reader was already at the bottom.
@@ -81,8 +84,12 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     ImVec2 p = ImGui::GetCursorScreenPos();
     float indent = row.isReply ? 28.0f : 0.0f;
     ImDrawList* dl = ImGui::GetWindowDrawList();
-    if (!row.isReply) dl->AddLine(ImVec2(p.x, p.y), ImVec2(p.x + width, p.y), ImGui::GetColorU32(ImVec4(1, 1, 1, 0.06f)));
-    else dl->AddRectFilled(ImVec2(p.x + 12, p.y + 4), ImVec2(p.x + 14, p.y + height - 4), ImGui::GetColorU32(colors::kDim));
+    if (!row.isReply)
+        dl->AddLine(ImVec2(p.x, p.y), ImVec2(p.x + width, p.y),
+                    ImGui::GetColorU32(ImVec4(1, 1, 1, 0.06f)));
+    else
+        dl->AddRectFilled(ImVec2(p.x + 12, p.y + 4), ImVec2(p.x + 14, p.y + height - 4),
+                          ImGui::GetColorU32(colors::kDim));
     ImGui::SetCursorScreenPos(ImVec2(p.x + indent, p.y + 4));
 
     // Header: author, time, markers
@@ -113,7 +120,8 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     }
 
     // Body: two wrapped lines, clipped; a long body continues in the full thread later.
-    ImVec2 bodyPos = ImGui::GetCursorScreenPos();
+    ImVec2 bodyPos(p.x + indent, ImGui::GetCursorScreenPos().y);
+    ImGui::SetCursorScreenPos(bodyPos);
     float bodyH = ImGui::GetTextLineHeight() * 2.0f;
     ImGui::PushClipRect(bodyPos, ImVec2(p.x + width, bodyPos.y + bodyH), true);
     ImGui::PushTextWrapPos(p.x + width - 8 - ImGui::GetWindowPos().x + ImGui::GetScrollX());
@@ -129,17 +137,20 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     ImGui::SetCursorScreenPos(ImVec2(p.x + indent, bodyPos.y + bodyH + 2));
     bool any = false;
     if (!row.isReply && !sm.replies.empty()) {
-        ImGui::TextColored(colors::kDim, "%zu %s", sm.replies.size(), sm.replies.size() == 1 ? "reply" : "replies");
+        ImGui::TextColored(colors::kDim, "%zu %s", sm.replies.size(),
+                           sm.replies.size() == 1 ? "reply" : "replies");
         any = true;
     }
     if (!m.reactions.empty()) {
         if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kDim, "%zu %s", m.reactions.size(), m.reactions.size() == 1 ? "reaction" : "reactions");
+        ImGui::TextColored(colors::kDim, "%zu %s", m.reactions.size(),
+                           m.reactions.size() == 1 ? "reaction" : "reactions");
         any = true;
     }
     if (!m.mentions.empty()) {
         if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kMention, "@%zu", m.mentions.size());
+        ImGui::TextColored(colors::kMention, "%zu %s", m.mentions.size(),
+                           m.mentions.size() == 1 ? "mention" : "mentions");
         any = true;
     }
     if (!m.attachments.empty()) {

@@ -11,7 +11,7 @@
 namespace cdeck::ui {
 
 class ChannelView final : public View {
-public:
+  public:
     const char* WindowName() const override { return "Channel###channel"; }
 
     // Ids of the messages submitted (drawn) last frame, in order. Tests read this.
@@ -19,10 +19,10 @@ public:
     const std::string& ShownChannelId() const { return m_channelId; }
     size_t RowCount() const { return m_rows.size(); }
 
-protected:
+  protected:
     void DrawContent(const UiContext& ctx) override;
 
-private:
+  private:
     struct Row {
         core::StoredMessagePtr message;  // keeps the message alive while cached
         bool isReply = false;

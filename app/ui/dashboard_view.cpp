@@ -10,31 +10,38 @@ namespace cdeck::ui {
 
 namespace {
 constexpr float kCardMinWidth = 440.0f;
+
+// Row and header heights are fixed so that card heights can be computed before drawing
+// and every row advances exactly the same amount.
+float RowHeight() {
+    return ImGui::GetTextLineHeight() * 2.0f + ImGui::GetStyle().ItemSpacing.y * 2.0f;
 }
+float HeaderHeight() {
+    return ImGui::GetTextLineHeightWithSpacing() * 2.0f + ImGui::GetStyle().ItemSpacing.y + 2.0f;
+}
+}  // namespace
 
 void DashboardView::DrawContent(const UiContext& ctx) {
     m_rowRects.clear();
     m_rowsDrawn = 0;
     const core::Snapshot& snap = *ctx.snapshot;
     if (snap.teams.empty()) {
-        ImGui::TextDisabled("No teams yet. %s", snap.sync.phase == "error" ? snap.sync.lastError.c_str()
-                                                                           : "Waiting for the first sync\xE2\x80\xA6");
+        ImGui::TextDisabled("No teams yet. %s", snap.sync.phase == "error"
+                                                    ? snap.sync.lastError.c_str()
+                                                    : "Waiting for the first sync\xE2\x80\xA6");
         return;
     }
     float avail = ImGui::GetContentRegionAvail().x;
     float spacing = ImGui::GetStyle().ItemSpacing.x;
     int cols = std::max(1, static_cast<int>((avail + spacing) / (kCardMinWidth + spacing)));
     float cardW = std::floor((avail - spacing * (cols - 1)) / cols);
-    // Must match what DrawTeamCard/DrawChannelRow advance: a row is a two-line Selectable
-    // plus item spacing; the header is two text lines and a separator, inside the padding.
-    const ImGuiStyle& style = ImGui::GetStyle();
-    float lhs = ImGui::GetTextLineHeightWithSpacing();
-    float rowH = lhs * 2.0f + style.ItemSpacing.y;
-    float headH = lhs * 2.0f + style.ItemSpacing.y + style.WindowPadding.y * 2.0f + 2.0f;
+    float rowH = RowHeight();
+    float headH = HeaderHeight() + ImGui::GetStyle().WindowPadding.y * 2.0f;
     for (size_t i = 0; i < snap.teams.size(); i += static_cast<size_t>(cols)) {
         size_t end = std::min(snap.teams.size(), i + static_cast<size_t>(cols));
         size_t maxChannels = 0;
-        for (size_t k = i; k < end; ++k) maxChannels = std::max(maxChannels, snap.teams[k]->channelIds.size());
+        for (size_t k = i; k < end; ++k)
+            maxChannels = std::max(maxChannels, snap.teams[k]->channelIds.size());
         float cardH = headH + rowH * static_cast<float>(maxChannels);
         for (size_t k = i; k < end; ++k) {
             if (k > i) ImGui::SameLine();
@@ -46,7 +53,8 @@ void DashboardView::DrawContent(const UiContext& ctx) {
 void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& team, ImVec2 size) {
     ImGui::PushID(team.team.id.c_str());
     ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
-    if (ImGui::BeginChild("card", size, true, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
+    if (ImGui::BeginChild("card", size, true,
+                          ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
         int recent = 0;
         size_t total = 0;
         for (const auto& id : team.channelIds)
@@ -54,6 +62,7 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
                 recent += c->last15Min;
                 total += c->messages.size() + c->replyCount;
             }
+        ImVec2 top = ImGui::GetCursorScreenPos();
         if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
         ImGui::TextUnformatted(team.team.displayName.c_str());
         if (ctx.fonts.bold) ImGui::PopFont();
@@ -63,9 +72,11 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
         ImGui::TextDisabled("%zu msgs", total);
         TextClipped(team.team.description, size.x - 24, colors::kDim);
         ImGui::Separator();
+        ImGui::SetCursorScreenPos(ImVec2(top.x, top.y + HeaderHeight()));
         float width = ImGui::GetContentRegionAvail().x;
         for (const auto& id : team.channelIds)
-            if (const core::ChannelData* c = ctx.snapshot->FindChannel(id)) DrawChannelRow(ctx, *c, width);
+            if (const core::ChannelData* c = ctx.snapshot->FindChannel(id))
+                DrawChannelRow(ctx, *c, width);
     }
     ImGui::EndChild();
     ImGui::PopStyleColor();
@@ -74,10 +85,12 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
 
 void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData& c, float width) {
     ImGui::PushID(c.channel.id.c_str());
-    float lh = ImGui::GetTextLineHeightWithSpacing();
+    const float lh = ImGui::GetTextLineHeight() + ImGui::GetStyle().ItemSpacing.y * 0.5f;
+    const float rowH = RowHeight();
     ImVec2 start = ImGui::GetCursorScreenPos();
     bool selected = ctx.selection && ctx.selection->channelId == c.channel.id;
-    if (ImGui::Selectable("##row", selected, ImGuiSelectableFlags_AllowItemOverlap, ImVec2(width, lh * 2.0f))) {
+    if (ImGui::Selectable("##row", selected, ImGuiSelectableFlags_AllowItemOverlap,
+                          ImVec2(width, rowH - ImGui::GetStyle().ItemSpacing.y))) {
         if (ctx.selection) {
             ctx.selection->channelId = c.channel.id;
             ctx.selection->teamId = c.channel.teamId;
@@ -92,7 +105,6 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     }
     m_rowRects[c.channel.id] = {ImGui::GetItemRectMin(), ImGui::GetItemRectMax()};
     ++m_rowsDrawn;
-    ImVec2 after = ImGui::GetCursorScreenPos();
 
     // Line 1: freshness, name, sparkline, count
     ImGui::SetCursorScreenPos(ImVec2(start.x + 2, start.y));
@@ -101,7 +113,8 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     TextClipped("# " + c.channel.displayName, width * 0.42f, colors::kText);
     ImGui::SameLine(width * 0.48f);
     Sparkline("spark", c.sparkline.data(), static_cast<int>(c.sparkline.size()),
-              ImVec2(width * 0.34f, ImGui::GetTextLineHeight()), c.last15Min > 0 ? colors::kAccent : colors::kDim);
+              ImVec2(width * 0.34f, ImGui::GetTextLineHeight()),
+              c.last15Min > 0 ? colors::kAccent : colors::kDim);
     ImGui::SameLine(width - 40);
     ImGui::TextColored(c.last15Min > 0 ? colors::kText : colors::kDim, "%3d", c.last15Min);
 
@@ -122,8 +135,7 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     } else {
         ImGui::TextDisabled(c.backfilled ? "no messages" : "loading\xE2\x80\xA6");
     }
-    ImGui::SetCursorScreenPos(after);
-    ImGui::Dummy(ImVec2(0, 0));
+    ImGui::SetCursorScreenPos(ImVec2(start.x, start.y + rowH));
     ImGui::PopID();
 }
 

@@ -9,7 +9,7 @@
 namespace cdeck::ui {
 
 class DashboardView final : public View {
-public:
+  public:
     const char* WindowName() const override { return "Wall###wall"; }
 
     // Where each channel row was drawn last frame (screen space); tests click these.
@@ -19,10 +19,10 @@ public:
     const std::unordered_map<std::string, RowRect>& LastRowRects() const { return m_rowRects; }
     int LastChannelRowsDrawn() const { return m_rowsDrawn; }
 
-protected:
+  protected:
     void DrawContent(const UiContext& ctx) override;
 
-private:
+  private:
     void DrawTeamCard(const UiContext& ctx, const core::TeamData& team, ImVec2 size);
     void DrawChannelRow(const UiContext& ctx, const core::ChannelData& channel, float width);
 

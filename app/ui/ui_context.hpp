@@ -13,7 +13,7 @@ namespace cdeck::ui {
 struct Fonts {
     ImFont* regular = nullptr;  // null: ImGui's default font
     ImFont* bold = nullptr;
-    ImFont* large = nullptr;    // banners, wall headings
+    ImFont* large = nullptr;  // banners, wall headings
     ImFont* small = nullptr;
 };
 

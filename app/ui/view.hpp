@@ -9,7 +9,7 @@
 namespace cdeck::ui {
 
 class View {
-public:
+  public:
     virtual ~View() = default;
     // Stable ImGui window name ("Title###id" so the title may change).
     virtual const char* WindowName() const = 0;
@@ -21,7 +21,7 @@ public:
         ImGui::PopStyleColor();
     }
 
-protected:
+  protected:
     virtual void DrawContent(const UiContext& ctx) = 0;
     virtual ImGuiWindowFlags ChildFlags() const { return 0; }
 };

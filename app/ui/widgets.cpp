@@ -22,7 +22,8 @@ void Sparkline(const char* id, const float* values, int n, ImVec2 size, ImVec4 c
     for (int i = 0; i < n; ++i) {
         if (values[i] <= 0) continue;
         float h = std::max(1.5f, size.y * values[i] / maxV);
-        dl->AddRectFilled(ImVec2(p.x + i * w, p.y + size.y - h), ImVec2(p.x + (i + 1) * w - 0.5f, p.y + size.y), col);
+        dl->AddRectFilled(ImVec2(p.x + i * w, p.y + size.y - h),
+                          ImVec2(p.x + (i + 1) * w - 0.5f, p.y + size.y), col);
     }
     (void)id;
 }
@@ -31,7 +32,8 @@ void Dot(ImVec4 color, float radius) {
     ImVec2 p = ImGui::GetCursorScreenPos();
     float lh = ImGui::GetTextLineHeight();
     ImGui::Dummy(ImVec2(radius * 2, lh));
-    ImGui::GetWindowDrawList()->AddCircleFilled(ImVec2(p.x + radius, p.y + lh * 0.5f), radius, ImGui::GetColorU32(color));
+    ImGui::GetWindowDrawList()->AddCircleFilled(ImVec2(p.x + radius, p.y + lh * 0.5f), radius,
+                                                ImGui::GetColorU32(color));
 }
 
 ImVec4 FreshnessColor(const core::ChannelData& c, core::UnixMillis now, double expectedSeconds) {
@@ -48,15 +50,17 @@ void TextClipped(const std::string& text, float maxWidth, ImVec4 color) {
     ImGui::Dummy(ImVec2(maxWidth, lh));
     if (!ImGui::IsItemVisible()) return;
     ImGui::PushStyleColor(ImGuiCol_Text, color);
-    ImGui::RenderTextEllipsis(ImGui::GetWindowDrawList(), p, ImVec2(p.x + maxWidth, p.y + lh), p.x + maxWidth,
-                              p.x + maxWidth, text.c_str(), text.c_str() + text.size(), nullptr);
+    ImGui::RenderTextEllipsis(ImGui::GetWindowDrawList(), p, ImVec2(p.x + maxWidth, p.y + lh),
+                              p.x + maxWidth, p.x + maxWidth, text.c_str(),
+                              text.c_str() + text.size(), nullptr);
     ImGui::PopStyleColor();
 }
 
 void Banner(const char* text, ImVec4 background, ImFont* font, float height) {
     ImVec2 p = ImGui::GetCursorScreenPos();
     float w = ImGui::GetContentRegionAvail().x;
-    ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + w, p.y + height), ImGui::GetColorU32(background), 4.0f);
+    ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + w, p.y + height),
+                                              ImGui::GetColorU32(background), 4.0f);
     if (font) ImGui::PushFont(font);
     ImVec2 ts = ImGui::CalcTextSize(text);
     ImGui::SetCursorScreenPos(ImVec2(p.x + (w - ts.x) * 0.5f, p.y + (height - ts.y) * 0.5f));

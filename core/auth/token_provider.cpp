@@ -28,9 +28,12 @@ Result<AccessToken> ParseTokenResponse(const std::string& body, UnixMillis now) 
     long long expiresIn = 3600;
     if (auto e = j.find("expires_in"); e != j.end()) {
         // Entra ID sends a number; some older endpoints send it as a string.
-        if (e->is_number_integer()) expiresIn = e->get<long long>();
-        else if (e->is_string()) expiresIn = std::atoll(e->get_ref<const std::string&>().c_str());
-        else return MakeError(ErrorCode::kParse, "token response: expires_in has the wrong type");
+        if (e->is_number_integer())
+            expiresIn = e->get<long long>();
+        else if (e->is_string())
+            expiresIn = std::atoll(e->get_ref<const std::string&>().c_str());
+        else
+            return MakeError(ErrorCode::kParse, "token response: expires_in has the wrong type");
     }
     if (expiresIn <= 0) expiresIn = 60;
     t.expiresAt = now + expiresIn * 1000;
@@ -81,13 +84,15 @@ Result<AccessToken> ClientCredentialsProvider::Fetch() {
     UnixMillis now = NowMillis();
     if (resp->status != 200) {
         Error e = ErrorFromResponse(resp.value(), now);
-        if (e.code != ErrorCode::kTransient && e.code != ErrorCode::kThrottled) e.code = ErrorCode::kAuth;
+        if (e.code != ErrorCode::kTransient && e.code != ErrorCode::kThrottled)
+            e.code = ErrorCode::kAuth;
         e.message = "sign-in (client credentials) failed: " + e.message;
         Log(LogLevel::kWarn, "auth", e.Describe());
         return e;
     }
     auto tok = ParseTokenResponse(resp->body, now);
-    if (tok) Log(LogLevel::kInfo, "auth", "signed in with client credentials (application permissions)");
+    if (tok)
+        Log(LogLevel::kInfo, "auth", "signed in with client credentials (application permissions)");
     return tok;
 }
 

@@ -23,7 +23,7 @@ struct AccessToken {
 };
 
 class TokenProvider {
-public:
+  public:
     virtual ~TokenProvider() = default;
     // Returns a token valid for at least a minute (or the provider's refresh margin).
     // forceRefresh: the server rejected the cached token (401); get a new one.
@@ -42,12 +42,12 @@ struct ClientCredentialsConfig {
 
 // OAuth 2.0 client credentials grant with a shared secret (application permissions).
 class ClientCredentialsProvider final : public TokenProvider {
-public:
+  public:
     ClientCredentialsProvider(ClientCredentialsConfig config, std::shared_ptr<HttpTransport> http);
     Result<AccessToken> Token(bool forceRefresh) override;
     bool IsDelegated() const override { return false; }
 
-private:
+  private:
     Result<AccessToken> Fetch();
 
     const ClientCredentialsConfig m_config;

@@ -20,12 +20,18 @@ std::string HomeOr(const char* xdgVar, const char* fallback) {
     return std::string(home && *home ? home : "/tmp") + fallback;
 }
 
-bool IsHttpsUrl(const std::string& s) { return s.rfind("https://", 0) == 0 && s.size() > 8; }
+bool IsHttpsUrl(const std::string& s) {
+    return s.rfind("https://", 0) == 0 && s.size() > 8;
+}
 
 }  // namespace
 
-std::string DefaultConfigPath() { return HomeOr("XDG_CONFIG_HOME", "/.config") + "/channeldeck/config.json"; }
-std::string DefaultStateDir() { return HomeOr("XDG_STATE_HOME", "/.local/state") + "/channeldeck"; }
+std::string DefaultConfigPath() {
+    return HomeOr("XDG_CONFIG_HOME", "/.config") + "/channeldeck/config.json";
+}
+std::string DefaultStateDir() {
+    return HomeOr("XDG_STATE_HOME", "/.local/state") + "/channeldeck";
+}
 
 Result<Config> ParseConfig(const std::string& text) {
     json j;
@@ -43,10 +49,14 @@ Result<Config> ParseConfig(const std::string& text) {
         out = it->get<std::string>();
         return std::nullopt;
     };
-    for (auto [key, slot] : {std::pair{"graph_url", &c.graphUrl}, {"authority_url", &c.authorityUrl},
-                             {"tenant", &c.tenant}, {"client_id", &c.clientId},
-                             {"client_secret", &c.clientSecret}, {"auth_mode", &c.authMode},
-                             {"ca_file", &c.caFile}, {"db_path", &c.dbPath}}) {
+    for (auto [key, slot] : {std::pair{"graph_url", &c.graphUrl},
+                             {"authority_url", &c.authorityUrl},
+                             {"tenant", &c.tenant},
+                             {"client_id", &c.clientId},
+                             {"client_secret", &c.clientSecret},
+                             {"auth_mode", &c.authMode},
+                             {"ca_file", &c.caFile},
+                             {"db_path", &c.dbPath}}) {
         if (auto e = str(key, *slot)) return *e;
     }
     if (auto it = j.find("metrics_port"); it != j.end()) {
@@ -82,8 +92,9 @@ Result<Config> ParseConfig(const std::string& text) {
             }
         }
     }
-    static const char* kKnown[] = {"graph_url", "authority_url", "tenant", "client_id", "client_secret",
-                                   "auth_mode", "ca_file", "db_path", "metrics_port", "sync"};
+    static const char* kKnown[] = {"graph_url",     "authority_url", "tenant",  "client_id",
+                                   "client_secret", "auth_mode",     "ca_file", "db_path",
+                                   "metrics_port",  "sync"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;
@@ -93,7 +104,8 @@ Result<Config> ParseConfig(const std::string& text) {
     if (!IsHttpsUrl(c.authorityUrl)) return KeyError("authority_url", "must be an https:// URL");
     while (!c.graphUrl.empty() && c.graphUrl.back() == '/') c.graphUrl.pop_back();
     while (!c.authorityUrl.empty() && c.authorityUrl.back() == '/') c.authorityUrl.pop_back();
-    if (c.authMode != "device_code" && c.authMode != "client_credentials" && c.authMode != "auth_code")
+    if (c.authMode != "device_code" && c.authMode != "client_credentials" &&
+        c.authMode != "auth_code")
         return KeyError("auth_mode", "must be one of device_code, client_credentials, auth_code");
     if (!c.tenant.empty()) {
         if (c.clientId.empty()) return KeyError("client_id", "is required when a tenant is set");

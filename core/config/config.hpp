@@ -12,9 +12,9 @@ namespace cdeck::core {
 
 struct SyncSettings {
     int workers = 4;
-    double pollIntervalSeconds = 5.0;      // per channel, when nothing else drives it
-    int backfillMessages = 200;            // roots fetched per channel on first sync
-    double rediscoverSeconds = 300.0;      // teams/channels refresh
+    double pollIntervalSeconds = 5.0;  // per channel, when nothing else drives it
+    int backfillMessages = 200;        // roots fetched per channel on first sync
+    double rediscoverSeconds = 300.0;  // teams/channels refresh
     bool expandReplies = true;
 };
 

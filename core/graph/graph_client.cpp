@@ -53,7 +53,8 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
             Log(LogLevel::kInfo, "graph", "401 from Graph; refreshing the token and retrying once");
             continue;
         }
-        if (resp->status < 200 || resp->status >= 300) return ErrorFromResponse(resp.value(), NowMillis());
+        if (resp->status < 200 || resp->status >= 300)
+            return ErrorFromResponse(resp.value(), NowMillis());
         out.http = std::move(resp.value());
         return out;
     }
@@ -84,7 +85,8 @@ Result<Page<Team>> GraphClient::ListJoinedTeamsPage(const std::string& pathOrUrl
 }
 
 Result<std::vector<Team>> GraphClient::ListJoinedTeams() {
-    return CollectAll<Team>("/me/joinedTeams", [](const std::string& b) { return ParseTeamPage(b); });
+    return CollectAll<Team>("/me/joinedTeams",
+                            [](const std::string& b) { return ParseTeamPage(b); });
 }
 
 Result<std::vector<Team>> GraphClient::ListAllTeams() {
@@ -94,7 +96,8 @@ Result<std::vector<Team>> GraphClient::ListAllTeams() {
 Result<std::vector<Channel>> GraphClient::ListChannels(const std::string& teamId) {
     auto r = CollectAll<Channel>("/teams/" + UrlEncode(teamId) + "/channels",
                                  [](const std::string& b) { return ParseChannelPage(b); });
-    if (r) for (auto& c : r.value()) c.teamId = teamId;
+    if (r)
+        for (auto& c : r.value()) c.teamId = teamId;
     return r;
 }
 
@@ -122,7 +125,8 @@ Result<ChatMessage> GraphClient::GetMessage(const std::string& teamId, const std
     return ParseChatMessage(j.value());
 }
 
-Result<ChatMessage> GraphClient::PostMessage(const std::string& teamId, const std::string& channelId,
+Result<ChatMessage> GraphClient::PostMessage(const std::string& teamId,
+                                             const std::string& channelId,
                                              const NewMessage& message) {
     nlohmann::json body;
     body["body"] = {{"contentType", message.contentType}, {"content", message.content}};

@@ -47,7 +47,7 @@ struct NewMessage {
 };
 
 class GraphClient {
-public:
+  public:
     GraphClient(GraphClientConfig config, std::shared_ptr<HttpTransport> http,
                 std::shared_ptr<TokenProvider> tokens);
 
@@ -66,8 +66,9 @@ public:
     Result<std::vector<Team>> ListAllTeams();     // application: GET /teams
     Result<std::vector<Channel>> ListChannels(const std::string& teamId);
     // First page of a channel's root messages, newest first. top: 1..50.
-    Result<Page<ChatMessage>> ListMessagesPage(const std::string& teamId, const std::string& channelId,
-                                               int top, bool expandReplies = false);
+    Result<Page<ChatMessage>> ListMessagesPage(const std::string& teamId,
+                                               const std::string& channelId, int top,
+                                               bool expandReplies = false);
     // Any later page: pass the previous page's nextLink verbatim.
     Result<Page<ChatMessage>> NextMessagesPage(const std::string& nextLink);
     Result<ChatMessage> GetMessage(const std::string& teamId, const std::string& channelId,
@@ -77,7 +78,7 @@ public:
 
     static std::string ChannelPath(const std::string& teamId, const std::string& channelId);
 
-private:
+  private:
     template <typename T, typename F>
     Result<std::vector<T>> CollectAll(std::string url, F parse);
 

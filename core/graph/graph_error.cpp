@@ -8,7 +8,8 @@ namespace {
 
 std::string_view Trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
         s.remove_suffix(1);
     return s;
 }
@@ -19,8 +20,10 @@ std::optional<double> ParseOne(std::string_view v, UnixMillis now) {
     bool numeric = true;
     int dots = 0;
     for (char c : v) {
-        if (c == '.') ++dots;
-        else if (c < '0' || c > '9') numeric = false;
+        if (c == '.')
+            ++dots;
+        else if (c < '0' || c > '9')
+            numeric = false;
     }
     if (numeric && dots <= 1 && v != ".") {
         if (v.size() > 12) return std::nullopt;  // absurd; treat as garbage
@@ -44,12 +47,14 @@ std::optional<double> ParseRetryAfter(std::string_view value, UnixMillis now) {
     bool any = false;
     while (start <= value.size()) {
         size_t comma = value.find(',', start);
-        std::string_view part = value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        std::string_view part = value.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
         // Re-join a date split by its own comma: "Sun" + " 06 Nov 1994 08:49:37 GMT".
         std::optional<double> v = ParseOne(part, now);
         if (!v && comma != std::string_view::npos) {
             size_t next = value.find(',', comma + 1);
-            std::string_view joined = value.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
+            std::string_view joined = value.substr(
+                start, next == std::string_view::npos ? std::string_view::npos : next - start);
             if ((v = ParseOne(joined, now))) comma = next;
         }
         if (v) {
@@ -73,8 +78,10 @@ Error ErrorFromResponse(const HttpResponse& r, UnixMillis now) {
     if (!j.is_discarded() && j.is_object()) {
         auto err = j.find("error");
         if (err != j.end() && err->is_object()) {
-            if (auto c = err->find("code"); c != err->end() && c->is_string()) e.graphCode = c->get<std::string>();
-            if (auto m = err->find("message"); m != err->end() && m->is_string()) e.message = m->get<std::string>();
+            if (auto c = err->find("code"); c != err->end() && c->is_string())
+                e.graphCode = c->get<std::string>();
+            if (auto m = err->find("message"); m != err->end() && m->is_string())
+                e.message = m->get<std::string>();
             if (auto in = err->find("innerError"); in != err->end() && in->is_object()) {
                 if (auto id = in->find("request-id"); id != in->end() && id->is_string())
                     e.requestId = id->get<std::string>();
@@ -86,7 +93,8 @@ Error ErrorFromResponse(const HttpResponse& r, UnixMillis now) {
                 if (next == in->end() || !next->is_object()) break;
                 if (auto c = next->find("code"); c != next->end() && c->is_string()) {
                     std::string code = c->get<std::string>();
-                    if (code == "resyncRequired" || code == "syncStateNotFound" || code == "syncStateInvalid")
+                    if (code == "resyncRequired" || code == "syncStateNotFound" ||
+                        code == "syncStateInvalid")
                         e.graphCode = code;
                 }
                 in = &*next;
@@ -100,7 +108,8 @@ Error ErrorFromResponse(const HttpResponse& r, UnixMillis now) {
     if (e.message.empty()) e.message = "HTTP " + std::to_string(r.status);
 
     const std::string& gc = e.graphCode;
-    if (gc == "resyncRequired" || gc == "syncStateNotFound" || gc == "syncStateInvalid" || r.status == 410) {
+    if (gc == "resyncRequired" || gc == "syncStateNotFound" || gc == "syncStateInvalid" ||
+        r.status == 410) {
         e.code = ErrorCode::kResync;
     } else if (r.status == 401) {
         e.code = ErrorCode::kAuth;

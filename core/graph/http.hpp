@@ -43,7 +43,7 @@ struct HttpResponse {
 };
 
 class HttpTransport {
-public:
+  public:
     virtual ~HttpTransport() = default;
     // Returns a response for any HTTP status; an Error only when no response arrived
     // (connect failure, TLS failure, timeout, reset, cancel).
@@ -57,7 +57,7 @@ struct CurlOptions {
 };
 
 class CurlTransport final : public HttpTransport {
-public:
+  public:
     explicit CurlTransport(CurlOptions options);
     ~CurlTransport() override;
     CurlTransport(const CurlTransport&) = delete;
@@ -65,12 +65,12 @@ public:
 
     Result<HttpResponse> Send(const HttpRequest& request) override;
 
-private:
+  private:
     void* Acquire();
     void Release(void* handle);
 
     CurlOptions m_options;
-    std::mutex m_poolMutex;    // guards m_pool
+    std::mutex m_poolMutex;     // guards m_pool
     std::vector<void*> m_pool;  // idle CURL* handles
 };
 

@@ -30,10 +30,17 @@ size_t Utf8Length(std::string_view s, size_t i) {
     size_t n;
     uint32_t cp;
     if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-    else return 0;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else
+        return 0;
     if (i + n > s.size()) return 0;
     for (size_t k = 1; k < n; ++k) {
         unsigned char cc = static_cast<unsigned char>(s[i + k]);
@@ -46,7 +53,9 @@ size_t Utf8Length(std::string_view s, size_t i) {
     return n;
 }
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char Lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool IEquals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -65,7 +74,9 @@ struct Tag {
 std::string_view FindAttr(std::string_view attrs, std::string_view key) {
     size_t i = 0;
     while (i < attrs.size()) {
-        while (i < attrs.size() && (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\n' || attrs[i] == '/')) ++i;
+        while (i < attrs.size() &&
+               (attrs[i] == ' ' || attrs[i] == '\t' || attrs[i] == '\n' || attrs[i] == '/'))
+            ++i;
         size_t ks = i;
         while (i < attrs.size() && attrs[i] != '=' && attrs[i] != ' ' && attrs[i] != '>') ++i;
         std::string_view k = attrs.substr(ks, i - ks);
@@ -92,7 +103,7 @@ std::string_view FindAttr(std::string_view attrs, std::string_view key) {
 }
 
 class Converter {
-public:
+  public:
     Converter(size_t limit) : m_limit(limit) {}
 
     PlainText Run(std::string_view html) {
@@ -104,13 +115,16 @@ public:
             } else if (c == '&') {
                 i = HandleEntity(html, i);
             } else {
-                if (!m_skipDepth) EmitRawChar(html, i);
-                else ++i;
+                if (!m_skipDepth)
+                    EmitRawChar(html, i);
+                else
+                    ++i;
                 if (m_skipDepth) continue;
             }
         }
         // Trim trailing whitespace and newlines.
-        while (!m_out.text.empty() && (m_out.text.back() == '\n' || m_out.text.back() == ' ')) m_out.text.pop_back();
+        while (!m_out.text.empty() && (m_out.text.back() == '\n' || m_out.text.back() == ' '))
+            m_out.text.pop_back();
         for (auto& s : m_out.spans) {
             if (s.end > m_out.text.size()) s.end = m_out.text.size();
             if (s.begin > s.end) s.begin = s.end;
@@ -119,7 +133,7 @@ public:
         return std::move(m_out);
     }
 
-private:
+  private:
     bool Room(size_t n) {
         if (m_out.text.size() + n > m_limit) {
             m_out.truncated = true;
@@ -141,7 +155,8 @@ private:
                 if (Room(1)) m_out.text.push_back(c == '\r' ? '\n' : c);
                 return;
             }
-            if (!m_out.text.empty() && m_out.text.back() != ' ' && m_out.text.back() != '\n' && Room(1))
+            if (!m_out.text.empty() && m_out.text.back() != ' ' && m_out.text.back() != '\n' &&
+                Room(1))
                 m_out.text.push_back(' ');
             return;
         }
@@ -184,30 +199,51 @@ private:
             for (size_t k = hex ? 2 : 1; k < name.size(); ++k) {
                 char d = name[k];
                 int v;
-                if (d >= '0' && d <= '9') v = d - '0';
-                else if (hex && d >= 'a' && d <= 'f') v = d - 'a' + 10;
-                else if (hex && d >= 'A' && d <= 'F') v = d - 'A' + 10;
-                else { cp = 0xFFFD; break; }
+                if (d >= '0' && d <= '9')
+                    v = d - '0';
+                else if (hex && d >= 'a' && d <= 'f')
+                    v = d - 'a' + 10;
+                else if (hex && d >= 'A' && d <= 'F')
+                    v = d - 'A' + 10;
+                else {
+                    cp = 0xFFFD;
+                    break;
+                }
                 cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
-                if (cp > 0x10FFFF) { cp = 0xFFFD; break; }
+                if (cp > 0x10FFFF) {
+                    cp = 0xFFFD;
+                    break;
+                }
             }
-        } else if (name == "amp") cp = '&';
-        else if (name == "lt") cp = '<';
-        else if (name == "gt") cp = '>';
-        else if (name == "quot") cp = '"';
-        else if (name == "apos" || name == "#39") cp = '\'';
-        else if (name == "nbsp") cp = ' ';
-        else if (name == "mdash") cp = 0x2014;
-        else if (name == "ndash") cp = 0x2013;
-        else if (name == "hellip") cp = 0x2026;
-        else if (name == "copy") cp = 0xA9;
+        } else if (name == "amp")
+            cp = '&';
+        else if (name == "lt")
+            cp = '<';
+        else if (name == "gt")
+            cp = '>';
+        else if (name == "quot")
+            cp = '"';
+        else if (name == "apos" || name == "#39")
+            cp = '\'';
+        else if (name == "nbsp")
+            cp = ' ';
+        else if (name == "mdash")
+            cp = 0x2014;
+        else if (name == "ndash")
+            cp = 0x2013;
+        else if (name == "hellip")
+            cp = 0x2026;
+        else if (name == "copy")
+            cp = 0xA9;
         else {
             if (!m_skipDepth && Room(1)) m_out.text.push_back('&');
             return i + 1;
         }
         if (!m_skipDepth && Room(4)) {
-            if (cp == ' ') m_out.text.push_back(' ');
-            else AppendUtf8(m_out.text, cp);
+            if (cp == ' ')
+                m_out.text.push_back(' ');
+            else
+                AppendUtf8(m_out.text, cp);
         }
         return end + 1;
     }
@@ -225,7 +261,8 @@ private:
             ++j;
         }
         size_t ns = j;
-        while (j < s.size() && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9')))
+        while (j < s.size() && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') ||
+                                (s[j] >= '0' && s[j] <= '9')))
             ++j;
         if (j == ns) {  // not a tag: a literal '<'
             if (!m_skipDepth && Room(1)) m_out.text.push_back('<');
@@ -264,8 +301,8 @@ private:
         if (m_skipDepth) return;
         if (is("br")) {
             if (Room(1)) m_out.text.push_back('\n');
-        } else if (is("p") || is("div") || is("tr") || is("h1") || is("h2") || is("h3") || is("h4") ||
-                   is("blockquote") || is("ul") || is("ol") || is("table")) {
+        } else if (is("p") || is("div") || is("tr") || is("h1") || is("h2") || is("h3") ||
+                   is("h4") || is("blockquote") || is("ul") || is("ol") || is("table")) {
             Newline(1);
         } else if (is("li")) {
             Newline(1);
@@ -312,7 +349,8 @@ private:
             } else if (is("img")) {
                 if (Room(7)) m_out.text += "[image]";
             }
-            if (is("emoji")) m_out.spans.push_back({start, m_out.text.size(), TextSpan::Kind::kEmoji});
+            if (is("emoji"))
+                m_out.spans.push_back({start, m_out.text.size(), TextSpan::Kind::kEmoji});
         } else if (is("attachment")) {
             // Teams puts <attachment id="..."></attachment> where a card or file sits.
             if (!t.closing && Room(12)) m_out.text += "[attachment]";
@@ -321,8 +359,10 @@ private:
 
     void EmitDecoded(std::string_view s) {
         for (size_t i = 0; i < s.size() && !m_out.truncated;) {
-            if (s[i] == '&') i = HandleEntity(s, i);
-            else EmitRawChar(s, i);
+            if (s[i] == '&')
+                i = HandleEntity(s, i);
+            else
+                EmitRawChar(s, i);
         }
     }
 

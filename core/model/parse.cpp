@@ -62,7 +62,8 @@ bool ParseIdentity(const json& j, const std::string& ctx, Identity& out, std::st
     bool ok = r.Str("id", out.id) && r.Str("displayName", out.displayName) &&
               r.Str("userIdentityType", out.userIdentityType);
     // conversation identities use conversationIdentityType
-    if (ok && out.userIdentityType.empty()) ok = r.Str("conversationIdentityType", out.userIdentityType);
+    if (ok && out.userIdentityType.empty())
+        ok = r.Str("conversationIdentityType", out.userIdentityType);
     if (!ok) err = r.err;
     return ok;
 }
@@ -91,7 +92,8 @@ Result<Page<T>> ParsePage(std::string_view body, const char* what, F parseItem) 
     auto parsed = ParseJson(body);
     if (!parsed) return parsed.error();
     const json& j = parsed.value();
-    if (!j.is_object()) return MakeError(ErrorCode::kParse, std::string(what) + " page: not an object");
+    if (!j.is_object())
+        return MakeError(ErrorCode::kParse, std::string(what) + " page: not an object");
     auto v = j.find("value");
     if (v == j.end() || !v->is_array())
         return MakeError(ErrorCode::kParse, std::string(what) + " page: missing \"value\" array");
@@ -102,7 +104,8 @@ Result<Page<T>> ParsePage(std::string_view body, const char* what, F parseItem) 
         auto r = parseItem(item);
         if (!r) {
             Error e = r.error();
-            e.message = std::string(what) + " page item " + std::to_string(index) + ": " + e.message;
+            e.message =
+                std::string(what) + " page item " + std::to_string(index) + ": " + e.message;
             return e;
         }
         page.items.push_back(std::move(r.value()));
@@ -159,7 +162,8 @@ Result<ChatMessage> ParseChatMessage(const json& j) {
     if (!ParseIdentitySet(r.Find("from"), "chatMessage.from", m.from, err))
         return MakeError(ErrorCode::kParse, err);
     if (const json* b = r.Find("body")) {
-        if (!b->is_object()) return MakeError(ErrorCode::kParse, "chatMessage.body: expected an object");
+        if (!b->is_object())
+            return MakeError(ErrorCode::kParse, "chatMessage.body: expected an object");
         Reader br{*b, "chatMessage.body", {}};
         if (!br.Str("contentType", m.body.contentType) || !br.Str("content", m.body.content))
             return MakeError(ErrorCode::kParse, br.err);
@@ -183,38 +187,47 @@ Result<ChatMessage> ParseChatMessage(const json& j) {
     };
     if (const json* a = arrayOf("attachments")) {
         for (const auto& item : *a) {
-            if (!item.is_object()) return MakeError(ErrorCode::kParse, "chatMessage.attachments[]: expected an object");
+            if (!item.is_object())
+                return MakeError(ErrorCode::kParse,
+                                 "chatMessage.attachments[]: expected an object");
             Attachment at;
             Reader ar{item, "chatMessage.attachments[]", {}};
             if (!ar.Str("id", at.id) || !ar.Str("contentType", at.contentType) ||
                 !ar.Str("contentUrl", at.contentUrl) || !ar.Str("name", at.name) ||
                 !ar.Str("thumbnailUrl", at.thumbnailUrl) || !ar.Str("teamsAppId", at.teamsAppId))
                 return MakeError(ErrorCode::kParse, ar.err);
-            if (const json* c = ar.Find("content")) at.content = c->is_string() ? c->get<std::string>() : c->dump();
+            if (const json* c = ar.Find("content"))
+                at.content = c->is_string() ? c->get<std::string>() : c->dump();
             m.attachments.push_back(std::move(at));
         }
     }
     if (const json* a = arrayOf("mentions")) {
         for (const auto& item : *a) {
-            if (!item.is_object()) return MakeError(ErrorCode::kParse, "chatMessage.mentions[]: expected an object");
+            if (!item.is_object())
+                return MakeError(ErrorCode::kParse, "chatMessage.mentions[]: expected an object");
             Mention mn;
             Reader mr{item, "chatMessage.mentions[]", {}};
             if (const json* id = mr.Find("id")) {
-                if (!id->is_number_integer()) return MakeError(ErrorCode::kParse, "chatMessage.mentions[].id: expected an integer");
+                if (!id->is_number_integer())
+                    return MakeError(ErrorCode::kParse,
+                                     "chatMessage.mentions[].id: expected an integer");
                 mn.id = id->get<int>();
             }
             if (!mr.Str("mentionText", mn.mentionText)) return MakeError(ErrorCode::kParse, mr.err);
-            if (!ParseIdentitySet(mr.Find("mentioned"), "chatMessage.mentions[].mentioned", mn.mentioned, err))
+            if (!ParseIdentitySet(mr.Find("mentioned"), "chatMessage.mentions[].mentioned",
+                                  mn.mentioned, err))
                 return MakeError(ErrorCode::kParse, err);
             m.mentions.push_back(std::move(mn));
         }
     }
     if (const json* a = arrayOf("reactions")) {
         for (const auto& item : *a) {
-            if (!item.is_object()) return MakeError(ErrorCode::kParse, "chatMessage.reactions[]: expected an object");
+            if (!item.is_object())
+                return MakeError(ErrorCode::kParse, "chatMessage.reactions[]: expected an object");
             Reaction re;
             Reader rr{item, "chatMessage.reactions[]", {}};
-            if (!rr.Str("reactionType", re.reactionType) || !rr.Str("displayName", re.displayName) ||
+            if (!rr.Str("reactionType", re.reactionType) ||
+                !rr.Str("displayName", re.displayName) ||
                 !rr.Time("createdDateTime", re.createdDateTime))
                 return MakeError(ErrorCode::kParse, rr.err);
             if (!ParseIdentitySet(rr.Find("user"), "chatMessage.reactions[].user", re.user, err))
@@ -259,7 +272,8 @@ Result<Channel> ParseChannel(const json& j) {
 }
 
 Result<Page<ChatMessage>> ParseMessagePage(std::string_view body) {
-    return ParsePage<ChatMessage>(body, "messages", [](const json& j) { return ParseChatMessage(j); });
+    return ParsePage<ChatMessage>(body, "messages",
+                                  [](const json& j) { return ParseChatMessage(j); });
 }
 Result<Page<Team>> ParseTeamPage(std::string_view body) {
     return ParsePage<Team>(body, "teams", [](const json& j) { return ParseTeam(j); });

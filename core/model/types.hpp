@@ -45,7 +45,7 @@ struct Attachment {
     std::string id;
     std::string contentType;  // "reference", "application/vnd.microsoft.card.adaptive", ...
     std::string contentUrl;
-    std::string content;      // raw string (cards carry JSON in a string)
+    std::string content;  // raw string (cards carry JSON in a string)
     std::string name;
     std::string thumbnailUrl;
     std::string teamsAppId;
@@ -121,8 +121,8 @@ struct Channel {
 template <typename T>
 struct Page {
     std::vector<T> items;
-    std::string nextLink;   // @odata.nextLink; empty on the last page
-    std::string deltaLink;  // @odata.deltaLink; only on the last page of a delta round
+    std::string nextLink;            // @odata.nextLink; empty on the last page
+    std::string deltaLink;           // @odata.deltaLink; only on the last page of a delta round
     std::optional<long long> count;  // @odata.count when present
 };
 

@@ -22,7 +22,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kJsonType =
-    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+    "application/"
+    "json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
 std::string Base64Url(const std::string& in) {
     static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -99,7 +100,8 @@ std::string UuidV4() {
     std::string h = RandomHex(16);
     h[12] = '4';
     h[16] = "89ab"[std::strtol(h.substr(16, 1).c_str(), nullptr, 16) & 3];
-    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+           "-" + h.substr(20);
 }
 
 struct TokenInfo {
@@ -135,13 +137,15 @@ struct GraphSim::Impl {
 
     // ---- helpers (call with mutex held unless noted) ----
     void NoteCreated(int channel, const SimMessage& m) {
-        if (recentCreated.size() >= 2000) recentCreated.erase(recentCreated.begin(), recentCreated.begin() + 1000);
+        if (recentCreated.size() >= 2000)
+            recentCreated.erase(recentCreated.begin(), recentCreated.begin() + 1000);
         recentCreated.push_back({m.id, channel, m.created});
     }
 
     static void Common(const httplib::Request& req, httplib::Response& res) {
         res.set_header("request-id", UuidV4());
-        if (req.has_header("client-request-id")) res.set_header("client-request-id", req.get_header_value("client-request-id"));
+        if (req.has_header("client-request-id"))
+            res.set_header("client-request-id", req.get_header_value("client-request-id"));
         res.set_header("Date", HttpDateNow());
         res.set_header("Cache-Control", "no-store");
     }
@@ -151,8 +155,8 @@ struct GraphSim::Impl {
         res.set_content(body.dump(), kJsonType);
     }
 
-    static void GraphError(const httplib::Request& req, httplib::Response& res, int status, const std::string& code,
-                           const std::string& message) {
+    static void GraphError(const httplib::Request& req, httplib::Response& res, int status,
+                           const std::string& code, const std::string& message) {
         json body = {{"error",
                       {{"code", code},
                        {"message", message},
@@ -179,11 +183,13 @@ struct GraphSim::Impl {
         std::lock_guard lock(mutex);
         auto it = tokens.find(tok);
         if (it == tokens.end()) {
-            GraphError(req, res, 401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.");
+            GraphError(req, res, 401, "InvalidAuthenticationToken",
+                       "IDX14100: JWT is not well formed.");
             return std::nullopt;
         }
         if (it->second.expiresAt <= SimNowMillis()) {
-            GraphError(req, res, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
+            GraphError(req, res, 401, "InvalidAuthenticationToken",
+                       "Lifetime validation failed, the token is expired.");
             return std::nullopt;
         }
         return it->second;
@@ -191,7 +197,8 @@ struct GraphSim::Impl {
 
     std::string IssueToken(const SimApp& app, bool delegated, int user, json& out) {
         Millis now = SimNowMillis();
-        double lifetime = options.tokenLifetimeSeconds > 0 ? options.tokenLifetimeSeconds : tenant.tokenLifetimeSeconds;
+        double lifetime = options.tokenLifetimeSeconds > 0 ? options.tokenLifetimeSeconds
+                                                           : tenant.tokenLifetimeSeconds;
         json header = {{"typ", "JWT"}, {"alg", "RS256"}, {"kid", "graphsim"}};
         json payload = {{"aud", "https://graph.microsoft.com"},
                         {"iss", "https://sts.windows.net/" + tenant.tenantId + "/"},
@@ -201,7 +208,8 @@ struct GraphSim::Impl {
                         {"tid", tenant.tenantId},
                         {"jti", RandomHex(8)}};
         if (!delegated) payload["roles"] = app.permissions;
-        std::string token = Base64Url(header.dump()) + "." + Base64Url(payload.dump()) + "." + Base64Url(RandomHex(32));
+        std::string token = Base64Url(header.dump()) + "." + Base64Url(payload.dump()) + "." +
+                            Base64Url(RandomHex(32));
         TokenInfo ti;
         ti.clientId = app.clientId;
         ti.delegated = delegated;
@@ -218,7 +226,8 @@ struct GraphSim::Impl {
         return token;
     }
 
-    static void OAuthError(httplib::Response& res, int status, const std::string& error, const std::string& desc) {
+    static void OAuthError(httplib::Response& res, int status, const std::string& error,
+                           const std::string& desc) {
         json body = {{"error", error},
                      {"error_description", desc},
                      {"error_codes", json::array({7000215})},
@@ -236,7 +245,8 @@ struct GraphSim::Impl {
         std::string grant = req.get_param_value("grant_type");
         std::lock_guard lock(mutex);
         if (tenantSeg != tenant.tenantId && tenantSeg != "common" && tenantSeg != "organizations") {
-            OAuthError(res, 400, "invalid_request", "AADSTS90002: Tenant '" + tenantSeg + "' not found.");
+            OAuthError(res, 400, "invalid_request",
+                       "AADSTS90002: Tenant '" + tenantSeg + "' not found.");
             return;
         }
         const SimApp* app = nullptr;
@@ -244,20 +254,24 @@ struct GraphSim::Impl {
         for (const auto& a : tenant.apps)
             if (a.clientId == clientId) app = &a;
         if (!app) {
-            OAuthError(res, 400, "unauthorized_client", "AADSTS700016: Application with identifier '" + clientId +
-                                                            "' was not found in the directory.");
+            OAuthError(res, 400, "unauthorized_client",
+                       "AADSTS700016: Application with identifier '" + clientId +
+                           "' was not found in the directory.");
             return;
         }
         if (grant == "client_credentials") {
             if (req.get_param_value("client_secret") != app->clientSecret) {
-                OAuthError(res, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+                OAuthError(res, 401, "invalid_client",
+                           "AADSTS7000215: Invalid client secret provided.");
                 return;
             }
             std::string scope = req.get_param_value("scope");
             if (!std::string_view(scope).ends_with("/.default")) {
-                OAuthError(res, 400, "invalid_scope",
-                           "AADSTS1002012: The provided value for scope is not valid. Client credential flows must "
-                           "have a scope value with /.default suffixed to the resource identifier.");
+                OAuthError(
+                    res, 400, "invalid_scope",
+                    "AADSTS1002012: The provided value for scope is not valid. Client credential "
+                    "flows must "
+                    "have a scope value with /.default suffixed to the resource identifier.");
                 return;
             }
             json out;
@@ -265,7 +279,8 @@ struct GraphSim::Impl {
             SendJson(res, 200, out);
             return;
         }
-        OAuthError(res, 400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type '" + grant + "'.");
+        OAuthError(res, 400, "unsupported_grant_type",
+                   "AADSTS70003: The app requested an unsupported grant type '" + grant + "'.");
     }
 
     int ParseTop(const httplib::Request& req, httplib::Response& res, int def) {
@@ -274,7 +289,9 @@ struct GraphSim::Impl {
         char* end = nullptr;
         long n = std::strtol(v.c_str(), &end, 10);
         if (v.empty() || *end != '\0' || n < 1 || n > 50) {
-            GraphError(req, res, 400, "BadRequest", "Invalid page size specified: '" + v + "'. Must be between 1 and 50 inclusive.");
+            GraphError(
+                req, res, 400, "BadRequest",
+                "Invalid page size specified: '" + v + "'. Must be between 1 and 50 inclusive.");
             return -1;
         }
         return static_cast<int>(n);
@@ -285,9 +302,12 @@ struct GraphSim::Impl {
         // Re-encode the path segments that carry ids with reserved characters.
         std::string encoded;
         for (char c : link.substr(info.graphUrl.size())) {
-            if (c == ':') encoded += "%3A";
-            else if (c == '@') encoded += "%40";
-            else encoded += c;
+            if (c == ':')
+                encoded += "%3A";
+            else if (c == '@')
+                encoded += "%40";
+            else
+                encoded += c;
         }
         link = info.graphUrl + encoded + "?";
         for (const auto& [k, v] : req.params) {
@@ -304,14 +324,19 @@ struct GraphSim::Impl {
         auto tok = Authenticate(req, res);
         if (!tok) return;
         if (!tok->delegated) {
-            GraphError(req, res, 400, "BadRequest", "/me request is only valid with delegated authentication flow.");
+            GraphError(req, res, 400, "BadRequest",
+                       "/me request is only valid with delegated authentication flow.");
             return;
         }
         std::lock_guard lock(mutex);
         json arr = json::array();
         for (const auto& t : tenant.teams)
-            if (std::find(t.members.begin(), t.members.end(), tok->user) != t.members.end()) arr.push_back(TeamJson(tenant, t));
-        SendJson(res, 200, {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams"}, {"@odata.count", arr.size()}, {"value", arr}});
+            if (std::find(t.members.begin(), t.members.end(), tok->user) != t.members.end())
+                arr.push_back(TeamJson(tenant, t));
+        SendJson(res, 200,
+                 {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams"},
+                  {"@odata.count", arr.size()},
+                  {"value", arr}});
     }
 
     void HandleAllTeams(const httplib::Request& req, httplib::Response& res) {
@@ -319,14 +344,18 @@ struct GraphSim::Impl {
         Count("team");
         auto tok = Authenticate(req, res);
         if (!tok) return;
-        if (!tok->delegated && !HasRole(*tok, {"Team.ReadBasic.All", "TeamSettings.Read.All", "Directory.Read.All"})) {
+        if (!tok->delegated &&
+            !HasRole(*tok, {"Team.ReadBasic.All", "TeamSettings.Read.All", "Directory.Read.All"})) {
             GraphError(req, res, 403, "Forbidden", "Missing role permissions on the request.");
             return;
         }
         std::lock_guard lock(mutex);
         json arr = json::array();
         for (const auto& t : tenant.teams) arr.push_back(TeamJson(tenant, t));
-        SendJson(res, 200, {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams"}, {"@odata.count", arr.size()}, {"value", arr}});
+        SendJson(res, 200,
+                 {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams"},
+                  {"@odata.count", arr.size()},
+                  {"value", arr}});
     }
 
     static bool HasRole(const TokenInfo& t, std::initializer_list<const char*> any) {
@@ -339,7 +368,8 @@ struct GraphSim::Impl {
     int ResolveChannel(const httplib::Request& req, httplib::Response& res) {
         auto t = tenant.teamById.find(req.matches[1]);
         if (t == tenant.teamById.end()) {
-            GraphError(req, res, 404, "NotFound", "No team found with Group Id " + std::string(req.matches[1]));
+            GraphError(req, res, 404, "NotFound",
+                       "No team found with Group Id " + std::string(req.matches[1]));
             return -1;
         }
         if (req.matches.size() < 3) return -2;
@@ -359,14 +389,18 @@ struct GraphSim::Impl {
         std::lock_guard lock(mutex);
         auto t = tenant.teamById.find(req.matches[1]);
         if (t == tenant.teamById.end()) {
-            GraphError(req, res, 404, "NotFound", "No team found with Group Id " + std::string(req.matches[1]));
+            GraphError(req, res, 404, "NotFound",
+                       "No team found with Group Id " + std::string(req.matches[1]));
             return;
         }
         json arr = json::array();
-        for (int ci : tenant.teams[t->second].channels) arr.push_back(ChannelJson(tenant, tenant.channels[ci]));
-        SendJson(res, 200, {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams('" + tenant.teams[t->second].id + "')/channels"},
-                            {"@odata.count", arr.size()},
-                            {"value", arr}});
+        for (int ci : tenant.teams[t->second].channels)
+            arr.push_back(ChannelJson(tenant, tenant.channels[ci]));
+        SendJson(res, 200,
+                 {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams('" +
+                                         tenant.teams[t->second].id + "')/channels"},
+                  {"@odata.count", arr.size()},
+                  {"value", arr}});
     }
 
     void HandleListMessages(const httplib::Request& req, httplib::Response& res) {
@@ -394,15 +428,18 @@ struct GraphSim::Impl {
                 return;
             }
             long long after = std::atoll(cur.c_str() + 4);
-            auto it = std::lower_bound(c.roots.begin(), c.roots.end(), after,
-                                       [](const SimMessage& m, long long v) { return std::atoll(m.id.c_str()) < v; });
+            auto it = std::lower_bound(
+                c.roots.begin(), c.roots.end(), after,
+                [](const SimMessage& m, long long v) { return std::atoll(m.id.c_str()) < v; });
             end = static_cast<size_t>(it - c.roots.begin());
         }
         json arr = json::array();
         size_t begin = end > static_cast<size_t>(top) ? end - top : 0;
-        for (size_t k = end; k > begin; --k) arr.push_back(MessageJson(tenant, c, c.roots[k - 1], expand, false));
-        json body = {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams('" + tenant.teams[c.team].id +
-                                            "')/channels('" + c.id + "')/messages"},
+        for (size_t k = end; k > begin; --k)
+            arr.push_back(MessageJson(tenant, c, c.roots[k - 1], expand, false));
+        json body = {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams('" +
+                                            tenant.teams[c.team].id + "')/channels('" + c.id +
+                                            "')/messages"},
                      {"@odata.count", c.roots.size()}};
         if (begin > 0) body["@odata.nextLink"] = NextLink(req, c.roots[begin].id);
         body["value"] = std::move(arr);
@@ -431,9 +468,11 @@ struct GraphSim::Impl {
         auto tok = Authenticate(req, res);
         if (!tok) return;
         json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object() || !body.contains("body") || !body["body"].is_object() ||
-            !body["body"].contains("content") || !body["body"]["content"].is_string()) {
-            GraphError(req, res, 400, "BadRequest", "Invalid request body: body.content is required.");
+        if (body.is_discarded() || !body.is_object() || !body.contains("body") ||
+            !body["body"].is_object() || !body["body"].contains("content") ||
+            !body["body"]["content"].is_string()) {
+            GraphError(req, res, 400, "BadRequest",
+                       "Invalid request body: body.content is required.");
             return;
         }
         if (!tok->delegated && !HasRole(*tok, {"Teamwork.Migrate.All", "ChannelMessage.Send"})) {
@@ -452,10 +491,14 @@ struct GraphSim::Impl {
         } else {
             // Text bodies are stored escaped so that they read back as literal text.
             for (char ch : content) {
-                if (ch == '<') m.html += "&lt;";
-                else if (ch == '>') m.html += "&gt;";
-                else if (ch == '&') m.html += "&amp;";
-                else m.html += ch;
+                if (ch == '<')
+                    m.html += "&lt;";
+                else if (ch == '>')
+                    m.html += "&gt;";
+                else if (ch == '&')
+                    m.html += "&amp;";
+                else
+                    m.html += ch;
             }
         }
         if (body.contains("subject") && body["subject"].is_string()) m.subject = body["subject"];
@@ -480,15 +523,21 @@ struct GraphSim::Impl {
         j["messages_created"] = tenant.messagesCreated;
         json recent = json::array();
         for (const auto& c : recentCreated)
-            recent.push_back({{"id", c.id}, {"channelId", tenant.channels[c.channel].id}, {"createdDateTime", SimIso(c.created)}});
+            recent.push_back({{"id", c.id},
+                              {"channelId", tenant.channels[c.channel].id},
+                              {"createdDateTime", SimIso(c.created)}});
         j["recent_messages"] = recent;
         j["requests"] = requestsByClass;
         json ch = json::array();
         for (const auto& c : tenant.channels) {
             size_t replies = 0;
             for (const auto& r : c.roots) replies += r.replies.size();
-            ch.push_back({{"id", c.id}, {"teamId", tenant.teams[c.team].id}, {"displayName", c.displayName},
-                          {"roots", c.roots.size()}, {"replies", replies}, {"weight", c.weight}});
+            ch.push_back({{"id", c.id},
+                          {"teamId", tenant.teams[c.team].id},
+                          {"displayName", c.displayName},
+                          {"roots", c.roots.size()},
+                          {"replies", replies},
+                          {"weight", c.weight}});
         }
         j["channels"] = ch;
         return j.dump();
@@ -506,14 +555,17 @@ struct GraphSim::Impl {
             // The newest message in the channel is either the new root or a reply to a recent root.
             const SimMessage* newest = &c.roots.back();
             for (const auto& r : c.roots)
-                if (!r.replies.empty() && r.replies.back().created > newest->created) newest = &r.replies.back();
+                if (!r.replies.empty() && r.replies.back().created > newest->created)
+                    newest = &r.replies.back();
             NoteCreated(ci, *newest);
         }
     }
 };
 
 GraphSim::GraphSim() : m_impl(std::make_unique<Impl>()) {}
-GraphSim::~GraphSim() { Stop(); }
+GraphSim::~GraphSim() {
+    Stop();
+}
 
 std::string GraphSim::Start(const GraphSimOptions& options) {
     Impl& d = *m_impl;
@@ -553,13 +605,20 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     s.set_keep_alive_max_count(10000);
     s.set_keep_alive_timeout(30);
     s.set_payload_max_length(8 * 1024 * 1024);
-    s.Post(R"(/([^/]+)/oauth2/v2\.0/token)", [&d](const httplib::Request& q, httplib::Response& r) { d.HandleToken(q, r); });
-    s.Get("/v1.0/me/joinedTeams", [&d](const httplib::Request& q, httplib::Response& r) { d.HandleJoinedTeams(q, r); });
-    s.Get("/v1.0/teams", [&d](const httplib::Request& q, httplib::Response& r) { d.HandleAllTeams(q, r); });
-    s.Get(R"(/v1\.0/teams/([^/]+)/channels)", [&d](const httplib::Request& q, httplib::Response& r) { d.HandleChannels(q, r); });
-    s.Get(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages)", [&d](const httplib::Request& q, httplib::Response& r) { d.HandleListMessages(q, r); });
-    s.Post(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages)", [&d](const httplib::Request& q, httplib::Response& r) { d.HandlePostMessage(q, r); });
-    s.Get(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages/([^/]+))", [&d](const httplib::Request& q, httplib::Response& r) { d.HandleGetMessage(q, r); });
+    s.Post(R"(/([^/]+)/oauth2/v2\.0/token)",
+           [&d](const httplib::Request& q, httplib::Response& r) { d.HandleToken(q, r); });
+    s.Get("/v1.0/me/joinedTeams",
+          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleJoinedTeams(q, r); });
+    s.Get("/v1.0/teams",
+          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleAllTeams(q, r); });
+    s.Get(R"(/v1\.0/teams/([^/]+)/channels)",
+          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleChannels(q, r); });
+    s.Get(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages)",
+          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleListMessages(q, r); });
+    s.Post(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages)",
+           [&d](const httplib::Request& q, httplib::Response& r) { d.HandlePostMessage(q, r); });
+    s.Get(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages/([^/]+))",
+          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleGetMessage(q, r); });
     s.Get("/_sim/stats", [&d](const httplib::Request& q, httplib::Response& r) {
         Impl::Common(q, r);
         r.set_content(d.Stats(), "application/json");
@@ -567,15 +626,19 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     s.set_error_handler([](const httplib::Request& q, httplib::Response& r) {
         if (r.status == 404 && r.body.empty()) {
             Impl::Common(q, r);
-            Impl::GraphError(q, r, 404, "UnknownError", "Resource not found for the segment in " + q.path + ".");
+            Impl::GraphError(q, r, 404, "UnknownError",
+                             "Resource not found for the segment in " + q.path + ".");
         }
     });
 
-    int port = options.port > 0 ? (s.bind_to_port(options.bindHost, options.port) ? options.port : -1)
-                                : s.bind_to_any_port(options.bindHost);
+    int port = options.port > 0
+                   ? (s.bind_to_port(options.bindHost, options.port) ? options.port : -1)
+                   : s.bind_to_any_port(options.bindHost);
     if (port <= 0) return "cannot bind " + options.bindHost + ":" + std::to_string(options.port);
     d.info.port = port;
-    std::string host = options.bindHost.find(':') != std::string::npos ? "[" + options.bindHost + "]" : options.bindHost;
+    std::string host = options.bindHost.find(':') != std::string::npos
+                           ? "[" + options.bindHost + "]"
+                           : options.bindHost;
     d.info.authorityUrl = "https://" + host + ":" + std::to_string(port);
     d.info.graphUrl = d.info.authorityUrl + "/v1.0";
     d.info.tenant = d.tenant.tenantId;
@@ -603,13 +666,19 @@ void GraphSim::Stop() {
     if (d.listener.joinable()) d.listener.join();
 }
 
-GraphSimInfo GraphSim::Info() const { return m_impl->info; }
-std::string GraphSim::StatsJson() const { return m_impl->Stats(); }
+GraphSimInfo GraphSim::Info() const {
+    return m_impl->info;
+}
+std::string GraphSim::StatsJson() const {
+    return m_impl->Stats();
+}
 
 std::string GraphSim::InfoLine() const {
     const auto& i = m_impl->info;
-    json j = {{"graph", i.graphUrl}, {"authority", i.authorityUrl}, {"tenant", i.tenant}, {"ca", i.caFile},
-              {"client_id", i.clientId}, {"client_secret", i.clientSecret}, {"port", i.port}};
+    json j = {{"graph", i.graphUrl},     {"authority", i.authorityUrl},
+              {"tenant", i.tenant},      {"ca", i.caFile},
+              {"client_id", i.clientId}, {"client_secret", i.clientSecret},
+              {"port", i.port}};
     return j.dump();
 }
 

@@ -20,7 +20,7 @@ struct GraphSimOptions {
     std::string scenarioPath;  // JSON scenario file; or
     std::string scenarioJson;  // the scenario text itself (tests)
     uint64_t seed = 1;
-    int port = 0;                     // 0: any free port
+    int port = 0;  // 0: any free port
     std::string bindHost = "127.0.0.1";
     std::string stateDir;             // where ca.pem is written; empty: a fresh temp dir
     bool generateTraffic = true;      // run the live message generator
@@ -33,13 +33,13 @@ struct GraphSimInfo {
     std::string authorityUrl;  // https://127.0.0.1:P
     std::string tenant;
     std::string caFile;
-    std::string clientId;      // the scenario's first app
+    std::string clientId;  // the scenario's first app
     std::string clientSecret;
     int port = 0;
 };
 
 class GraphSim {
-public:
+  public:
     GraphSim();
     ~GraphSim();
     GraphSim(const GraphSim&) = delete;
@@ -58,7 +58,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -20,8 +20,9 @@ std::string SimIso(Millis ms) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
     return buf;
 }
 
@@ -104,7 +105,8 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
             apps.push_back(std::move(app));
         }
         if (apps.empty()) return "scenario: apps must not be empty";
-        m_phrases = s.value("phrases", std::vector<std::string>{"Status update: all systems nominal."});
+        m_phrases =
+            s.value("phrases", std::vector<std::string>{"Status update: all systems nominal."});
         m_subjects = s.value("subjects", std::vector<std::string>{});
         Millis now = SimNowMillis();
         for (const auto& t : s.at("teams")) {
@@ -118,7 +120,8 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
             if (t.contains("members")) {
                 for (const auto& m : t["members"]) {
                     int idx = m.get<int>();
-                    if (idx < 0 || idx >= static_cast<int>(users.size())) return "scenario: member index out of range";
+                    if (idx < 0 || idx >= static_cast<int>(users.size()))
+                        return "scenario: member index out of range";
                     team.members.push_back(idx);
                 }
             } else {
@@ -127,11 +130,14 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
             for (const auto& c : t.at("channels")) {
                 SimChannel ch;
                 ch.team = ti;
-                ch.displayName = c.is_string() ? c.get<std::string>() : c.at("displayName").get<std::string>();
-                ch.description = c.is_object() ? c.value("description", std::string()) : std::string();
+                ch.displayName =
+                    c.is_string() ? c.get<std::string>() : c.at("displayName").get<std::string>();
+                ch.description =
+                    c.is_object() ? c.value("description", std::string()) : std::string();
                 char buf[64];
                 std::snprintf(buf, sizeof buf, "19:%016llx%016llx@thread.tacv2",
-                              static_cast<unsigned long long>(m_rng()), static_cast<unsigned long long>(m_rng()));
+                              static_cast<unsigned long long>(m_rng()),
+                              static_cast<unsigned long long>(m_rng()));
                 ch.id = buf;
                 ch.created = now - static_cast<Millis>(400LL * 24 * 3600 * 1000);
                 team.channels.push_back(static_cast<int>(channels.size()));
@@ -183,11 +189,14 @@ SimMessage Tenant::MakeMessage(int channel, Millis at, bool isReply) {
     int team = channels[channel].team;
     m.user = PickMember(team);
     std::uniform_real_distribution<double> u(0, 1);
-    const std::string& phrase = m_phrases[std::uniform_int_distribution<size_t>(0, m_phrases.size() - 1)(m_rng)];
+    const std::string& phrase =
+        m_phrases[std::uniform_int_distribution<size_t>(0, m_phrases.size() - 1)(m_rng)];
     std::string html;
     if (u(m_rng) < traffic.mentionFraction && teams[team].members.size() > 1) {
         int who = PickMember(team);
-        if (who == m.user) who = teams[team].members[0] == m.user ? teams[team].members.back() : teams[team].members[0];
+        if (who == m.user)
+            who = teams[team].members[0] == m.user ? teams[team].members.back()
+                                                   : teams[team].members[0];
         m.mentions.push_back(who);
         html += "<at id=\"0\">" + users[who].displayName + "</at> ";
     }
@@ -195,10 +204,13 @@ SimMessage Tenant::MakeMessage(int channel, Millis at, bool isReply) {
     html += phrase;
     m.html = "<p>" + html + "</p>";
     if (!isReply && !m_subjects.empty() && u(m_rng) < 0.15)
-        m.subject = m_subjects[std::uniform_int_distribution<size_t>(0, m_subjects.size() - 1)(m_rng)];
+        m.subject =
+            m_subjects[std::uniform_int_distribution<size_t>(0, m_subjects.size() - 1)(m_rng)];
     double imp = u(m_rng);
-    if (!isReply && imp < 0.03) m.importance = "urgent";
-    else if (!isReply && imp < 0.10) m.importance = "high";
+    if (!isReply && imp < 0.03)
+        m.importance = "urgent";
+    else if (!isReply && imp < 0.10)
+        m.importance = "high";
     if (u(m_rng) < 0.2) {
         static const char* kReactions[] = {"like", "heart", "laugh", "surprised"};
         SimReaction r;
@@ -250,7 +262,8 @@ void Tenant::GenerateHistory(Millis now) {
     for (const auto& c : channels) maxW = std::max(maxW, c.weight);
     for (int ci = 0; ci < static_cast<int>(channels.size()); ++ci) {
         double share = channels[ci].weight / maxW;
-        int n = traffic.backfillMin + static_cast<int>((traffic.backfillMax - traffic.backfillMin) * share);
+        int n = traffic.backfillMin +
+                static_cast<int>((traffic.backfillMax - traffic.backfillMin) * share);
         for (int k = 0; k < n; ++k) {
             // Denser towards the present, like real activity.
             double x = std::uniform_real_distribution<double>(0, 1)(m_rng);
@@ -258,7 +271,8 @@ void Tenant::GenerateHistory(Millis now) {
             plan.push_back({at, ci});
         }
     }
-    std::sort(plan.begin(), plan.end(), [](const Planned& a, const Planned& b) { return a.at < b.at; });
+    std::sort(plan.begin(), plan.end(),
+              [](const Planned& a, const Planned& b) { return a.at < b.at; });
     std::uniform_real_distribution<double> u(0, 1);
     for (const auto& p : plan) {
         auto& c = channels[p.channel];
@@ -283,7 +297,8 @@ double Tenant::NextGapMs(double scale) {
 int Tenant::GenerateArrival(Millis now) {
     int ci = PickChannel();
     auto& c = channels[ci];
-    bool reply = !c.roots.empty() && std::uniform_real_distribution<double>(0, 1)(m_rng) < traffic.replyFraction;
+    bool reply = !c.roots.empty() &&
+                 std::uniform_real_distribution<double>(0, 1)(m_rng) < traffic.replyFraction;
     SimMessage m = MakeMessage(ci, now, reply);
     if (reply) {
         size_t lo = c.roots.size() > 5 ? c.roots.size() - 5 : 0;
@@ -306,7 +321,9 @@ json FromJson(const Tenant& t, const SimMessage& m) {
     if (m.user >= 0) {
         from["user"] = UserIdentity(t.users[m.user]);
     } else {
-        from["application"] = {{"id", m.appId}, {"displayName", "ChannelDeck"}, {"applicationIdentityType", "aadApplication"}};
+        from["application"] = {{"id", m.appId},
+                               {"displayName", "ChannelDeck"},
+                               {"applicationIdentityType", "aadApplication"}};
     }
     return from;
 }
@@ -332,9 +349,9 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
     j["importance"] = m.importance;
     j["locale"] = "en-us";
     std::string root = m.replyToId.empty() ? m.id : m.replyToId;
-    j["webUrl"] = "https://teams.microsoft.com/l/message/" + c.id + "/" + m.id + "?groupId=" + team.id +
-                  "&tenantId=" + t.tenantId + "&createdTime=" + std::to_string(m.created) +
-                  "&parentMessageId=" + root;
+    j["webUrl"] = "https://teams.microsoft.com/l/message/" + c.id + "/" + m.id +
+                  "?groupId=" + team.id + "&tenantId=" + t.tenantId +
+                  "&createdTime=" + std::to_string(m.created) + "&parentMessageId=" + root;
     j["policyViolation"] = nullptr;
     j["eventDetail"] = nullptr;
     j["from"] = FromJson(t, m);
@@ -351,7 +368,9 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
         mentions.push_back({{"id", static_cast<int>(i)},
                             {"mentionText", u.displayName},
                             {"mentioned",
-                             {{"application", nullptr}, {"device", nullptr}, {"conversation", nullptr},
+                             {{"application", nullptr},
+                              {"device", nullptr},
+                              {"conversation", nullptr},
                               {"user", UserIdentity(u)}}}});
     }
     j["mentions"] = std::move(mentions);
@@ -359,7 +378,10 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
     for (const auto& r : m.reactions) {
         reactions.push_back({{"reactionType", r.type},
                              {"createdDateTime", SimIso(r.at)},
-                             {"user", {{"application", nullptr}, {"device", nullptr}, {"user", UserIdentity(t.users[r.user])}}}});
+                             {"user",
+                              {{"application", nullptr},
+                               {"device", nullptr},
+                               {"user", UserIdentity(t.users[r.user])}}}});
     }
     j["reactions"] = std::move(reactions);
     if (includeReplies && m.replyToId.empty()) {
@@ -367,9 +389,11 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
         size_t n = std::min<size_t>(m.replies.size(), 1000);
         // Graph lists replies newest first.
         for (size_t k = 0; k < n; ++k)
-            replies.push_back(MessageJson(t, c, m.replies[m.replies.size() - 1 - k], false, includeUnknownEnums));
-        j["replies@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#teams('" + team.id + "')/channels('" +
-                                     c.id + "')/messages('" + m.id + "')/replies";
+            replies.push_back(
+                MessageJson(t, c, m.replies[m.replies.size() - 1 - k], false, includeUnknownEnums));
+        j["replies@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#teams('" +
+                                     team.id + "')/channels('" + c.id + "')/messages('" + m.id +
+                                     "')/replies";
         j["replies"] = std::move(replies);
     }
     return j;
@@ -383,8 +407,8 @@ json ChannelJson(const Tenant& t, const SimChannel& c) {
             {"isFavoriteByDefault", nullptr},
             {"email", ""},
             {"tenantId", t.tenantId},
-            {"webUrl", "https://teams.microsoft.com/l/channel/" + c.id + "/" + c.displayName + "?groupId=" +
-                           t.teams[c.team].id + "&tenantId=" + t.tenantId},
+            {"webUrl", "https://teams.microsoft.com/l/channel/" + c.id + "/" + c.displayName +
+                           "?groupId=" + t.teams[c.team].id + "&tenantId=" + t.tenantId},
             {"membershipType", "standard"}};
 }
 

@@ -17,7 +17,7 @@ namespace cdeck::sim {
 
 using Millis = int64_t;
 Millis SimNowMillis();
-std::string SimIso(Millis ms);        // 2021-03-28T21:11:12.395Z
+std::string SimIso(Millis ms);  // 2021-03-28T21:11:12.395Z
 std::optional<Millis> SimParseIso(const std::string& s);
 
 struct SimUser {
@@ -49,8 +49,8 @@ struct SimMessage {
     std::string subject;
     std::string html;
     std::string importance = "normal";
-    int user = -1;           // index into users; -1 when posted by an app
-    std::string appId;       // when posted with an application token
+    int user = -1;              // index into users; -1 when posted by an app
+    std::string appId;          // when posted with an application token
     std::vector<int> mentions;  // user indexes, in <at id="i"> order
     std::vector<SimReaction> reactions;
     std::vector<SimMessage> replies;  // oldest first
@@ -62,7 +62,7 @@ struct SimChannel {
     std::string displayName;
     std::string description;
     Millis created = 0;
-    double weight = 1.0;  // share of traffic (Zipf)
+    double weight = 1.0;            // share of traffic (Zipf)
     std::vector<SimMessage> roots;  // oldest first
     std::unordered_map<std::string, size_t> rootIndex;
 };
@@ -86,7 +86,7 @@ struct TrafficSettings {
 };
 
 class Tenant {
-public:
+  public:
     // Parses a scenario document. Returns an error string, empty on success.
     std::string Load(const nlohmann::json& scenario, uint64_t seed);
 
@@ -119,7 +119,7 @@ public:
 
     uint64_t messagesCreated = 0;
 
-private:
+  private:
     SimMessage MakeMessage(int channel, Millis at, bool isReply);
     int PickChannel();
     int PickMember(int team);

@@ -42,8 +42,11 @@ X509* MakeCert(EVP_PKEY* key, X509* issuer, EVP_PKEY* issuerKey, const char* cn,
     X509_gmtime_adj(X509_getm_notAfter(cert), 60L * 60 * 24 * 30);
     X509_set_pubkey(cert, key);
     X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("ChannelDeck graphsim"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("ChannelDeck graphsim"), -1,
+                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                               -1, -1, 0);
     X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
     X509* iss = issuer ? issuer : cert;
     bool ok = AddExt(cert, iss, NID_subject_key_identifier, "hash");
@@ -69,7 +72,10 @@ X509* MakeCert(EVP_PKEY* key, X509* issuer, EVP_PKEY* issuerKey, const char* cn,
 }  // namespace
 
 TlsIdentity::TlsIdentity(TlsIdentity&& o) noexcept
-    : serverCert(o.serverCert), serverKey(o.serverKey), caPem(std::move(o.caPem)), error(std::move(o.error)) {
+    : serverCert(o.serverCert),
+      serverKey(o.serverKey),
+      caPem(std::move(o.caPem)),
+      error(std::move(o.error)) {
     o.serverCert = nullptr;
     o.serverKey = nullptr;
 }

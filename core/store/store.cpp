@@ -6,11 +6,13 @@ namespace cdeck::core {
 namespace {
 
 bool IsNewer(const ChatMessage& incoming, const ChatMessage& stored) {
-    if (incoming.VersionTime() != stored.VersionTime()) return incoming.VersionTime() > stored.VersionTime();
+    if (incoming.VersionTime() != stored.VersionTime())
+        return incoming.VersionTime() > stored.VersionTime();
     if (incoming.deletedDateTime.has_value() != stored.deletedDateTime.has_value())
         return incoming.deletedDateTime.has_value();
     // Same timestamp: etags in Teams are monotonically increasing numbers as strings.
-    if (incoming.etag.size() != stored.etag.size()) return incoming.etag.size() > stored.etag.size();
+    if (incoming.etag.size() != stored.etag.size())
+        return incoming.etag.size() > stored.etag.size();
     return incoming.etag > stored.etag;
 }
 
@@ -114,8 +116,9 @@ void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>
         for (const auto& c : channels) {
             td->channelIds.push_back(c.id);
             auto existing = s.channels.find(c.id);
-            auto cd = existing == s.channels.end() ? std::make_shared<ChannelData>()
-                                                   : std::make_shared<ChannelData>(*existing->second);
+            auto cd = existing == s.channels.end()
+                          ? std::make_shared<ChannelData>()
+                          : std::make_shared<ChannelData>(*existing->second);
             cd->channel = c;
             cd->channel.teamId = teamId;
             cd->version++;
@@ -139,7 +142,8 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
         auto cd = std::make_shared<ChannelData>(*it->second);
         std::unordered_map<std::string, size_t> index;
         index.reserve(cd->messages.size());
-        for (size_t i = 0; i < cd->messages.size(); ++i) index.emplace(cd->messages[i]->message.id, i);
+        for (size_t i = 0; i < cd->messages.size(); ++i)
+            index.emplace(cd->messages[i]->message.id, i);
         bool needSort = false;
         for (auto& m : incoming) {
             auto pos = index.find(m->message.id);
@@ -156,7 +160,8 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
                 auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
                 std::unordered_map<std::string, size_t> rindex;
                 merged->replies = old->replies;
-                for (size_t i = 0; i < merged->replies.size(); ++i) rindex.emplace(merged->replies[i]->message.id, i);
+                for (size_t i = 0; i < merged->replies.size(); ++i)
+                    rindex.emplace(merged->replies[i]->message.id, i);
                 for (const auto& r : m->replies) {
                     auto rp = rindex.find(r->message.id);
                     if (rp == rindex.end()) {

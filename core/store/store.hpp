@@ -65,7 +65,7 @@ using TeamDataPtr = std::shared_ptr<const TeamData>;
 struct SyncStatus {
     std::string phase = "starting";  // starting, signing-in, discovering, backfilling, live, error
     std::string lastError;
-    std::string account;       // who we are signed in as (app id or user name)
+    std::string account;  // who we are signed in as (app id or user name)
     bool signedIn = false;
     bool delegated = false;
     int channelsTotal = 0;
@@ -97,7 +97,7 @@ struct Snapshot {
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
 class Store {
-public:
+  public:
     Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
@@ -122,7 +122,7 @@ public:
     // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.
     static StoredMessagePtr MakeStored(ChatMessage message);
 
-private:
+  private:
     // Copies the current snapshot shallowly, lets `edit` change it, publishes it.
     void Publish(const std::function<void(Snapshot&)>& edit);
     static void Derive(ChannelData& c, UnixMillis now);

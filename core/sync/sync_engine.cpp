@@ -14,7 +14,9 @@ double Jitter01() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-UnixMillis Seconds(double s) { return static_cast<UnixMillis>(s * 1000.0); }
+UnixMillis Seconds(double s) {
+    return static_cast<UnixMillis>(s * 1000.0);
+}
 
 }  // namespace
 
@@ -25,7 +27,9 @@ SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSe
     m_client->SetObserver([this](const std::string& m, const CallInfo& i) { OnCall(m, i); });
 }
 
-SyncEngine::~SyncEngine() { Stop(); }
+SyncEngine::~SyncEngine() {
+    Stop();
+}
 
 void SyncEngine::Start() {
     std::lock_guard lock(m_mutex);
@@ -53,7 +57,8 @@ void SyncEngine::Stop() {
 
 void SyncEngine::Submit(Command command) {
     std::lock_guard lock(m_mutex);
-    if (command.kind == Command::Kind::kRefreshChannel || command.kind == Command::Kind::kRefreshAll) {
+    if (command.kind == Command::Kind::kRefreshChannel ||
+        command.kind == Command::Kind::kRefreshAll) {
         // Pull the matching queued sync jobs forward and boost them.
         for (auto& j : m_queue) {
             if (j.kind != Job::Kind::kSyncChannel) continue;
@@ -63,7 +68,12 @@ void SyncEngine::Submit(Command command) {
             }
         }
     } else {
-        Job j{Job::Kind::kCommand, command.teamId, command.channelId, 0, 200, 0,
+        Job j{Job::Kind::kCommand,
+              command.teamId,
+              command.channelId,
+              0,
+              200,
+              0,
               std::make_shared<Command>(std::move(command))};
         Enqueue(std::move(j));
     }
@@ -100,7 +110,8 @@ bool SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& lock) {
         if (earliest == INT64_MAX) {
             m_cv.wait(lock);
         } else {
-            m_cv.wait_for(lock, std::chrono::milliseconds(std::min<UnixMillis>(earliest - now, 1000)));
+            m_cv.wait_for(lock,
+                          std::chrono::milliseconds(std::min<UnixMillis>(earliest - now, 1000)));
         }
     }
     return false;
@@ -119,10 +130,18 @@ void SyncEngine::WorkerLoop() {
 
 void SyncEngine::Run(Job& job) {
     switch (job.kind) {
-        case Job::Kind::kDiscoverTeams: RunDiscoverTeams(job); break;
-        case Job::Kind::kDiscoverChannels: RunDiscoverChannels(job); break;
-        case Job::Kind::kSyncChannel: RunSyncChannel(job); break;
-        case Job::Kind::kCommand: RunCommand(job); break;
+        case Job::Kind::kDiscoverTeams:
+            RunDiscoverTeams(job);
+            break;
+        case Job::Kind::kDiscoverChannels:
+            RunDiscoverChannels(job);
+            break;
+        case Job::Kind::kSyncChannel:
+            RunSyncChannel(job);
+            break;
+        case Job::Kind::kCommand:
+            RunCommand(job);
+            break;
     }
 }
 
@@ -169,8 +188,15 @@ void SyncEngine::RunDiscoverTeams(Job& job) {
     });
     std::lock_guard lock(m_mutex);
     if (m_stopping) return;
-    for (const auto& t : teams.value()) Enqueue(Job{Job::Kind::kDiscoverChannels, t.id, {}, 0, 90, 0, nullptr});
-    Enqueue(Job{Job::Kind::kDiscoverTeams, {}, {}, NowMillis() + Seconds(m_settings.rediscoverSeconds), 10, 0, nullptr});
+    for (const auto& t : teams.value())
+        Enqueue(Job{Job::Kind::kDiscoverChannels, t.id, {}, 0, 90, 0, nullptr});
+    Enqueue(Job{Job::Kind::kDiscoverTeams,
+                {},
+                {},
+                NowMillis() + Seconds(m_settings.rediscoverSeconds),
+                10,
+                0,
+                nullptr});
     m_cv.notify_all();
 }
 
@@ -241,8 +267,10 @@ void SyncEngine::RunSyncChannel(Job& job) {
     }
     Enqueue(std::move(job));
     m_cv.notify_one();
-    bool allDone = std::all_of(m_channels.begin(), m_channels.end(), [](auto& kv) { return kv.second.backfilled; });
-    if (allDone && done && backfilling) m_store.UpdateSyncStatus([](SyncStatus& s) { s.phase = "live"; });
+    bool allDone = std::all_of(m_channels.begin(), m_channels.end(),
+                               [](auto& kv) { return kv.second.backfilled; });
+    if (allDone && done && backfilling)
+        m_store.UpdateSyncStatus([](SyncStatus& s) { s.phase = "live"; });
 }
 
 void SyncEngine::RunCommand(Job& job) {
@@ -262,14 +290,19 @@ void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
     std::lock_guard lock(m_statsMutex);
     UnixMillis now = NowMillis();
     m_requests++;
-    if (info.status >= 200 && info.status < 300) m_ok++;
-    else if (info.status == 429) m_throttled++;
-    else m_failures++;
+    if (info.status >= 200 && info.status < 300)
+        m_ok++;
+    else if (info.status == 429)
+        m_throttled++;
+    else
+        m_failures++;
     m_recentSends.push_back(now);
     while (!m_recentSends.empty() && m_recentSends.front() < now - 10000) m_recentSends.pop_front();
     if (info.status != 0) {
-        if (m_rtts.size() < 512) m_rtts.push_back(info.rttMs);
-        else m_rtts[m_rttNext++ % 512] = info.rttMs;
+        if (m_rtts.size() < 512)
+            m_rtts.push_back(info.rttMs);
+        else
+            m_rtts[m_rttNext++ % 512] = info.rttMs;
     }
 }
 
@@ -281,7 +314,8 @@ void SyncEngine::PublishStats() {
         UnixMillis now = NowMillis();
         if (now - m_lastStatsPublish < 250) return;  // at most 4 status publishes a second
         m_lastStatsPublish = now;
-        while (!m_recentSends.empty() && m_recentSends.front() < now - 10000) m_recentSends.pop_front();
+        while (!m_recentSends.empty() && m_recentSends.front() < now - 10000)
+            m_recentSends.pop_front();
         copy.requests = m_requests;
         copy.responses2xx = m_ok;
         copy.throttled = m_throttled;
@@ -290,7 +324,9 @@ void SyncEngine::PublishStats() {
         rtts = m_rtts;
     }
     std::sort(rtts.begin(), rtts.end());
-    auto pct = [&](double p) { return rtts.empty() ? 0.0 : rtts[static_cast<size_t>(p * (rtts.size() - 1))]; };
+    auto pct = [&](double p) {
+        return rtts.empty() ? 0.0 : rtts[static_cast<size_t>(p * (rtts.size() - 1))];
+    };
     m_store.UpdateSyncStatus([&](SyncStatus& s) {
         s.requests = copy.requests;
         s.responses2xx = copy.responses2xx;

@@ -39,7 +39,7 @@ struct Command {
 };
 
 class SyncEngine {
-public:
+  public:
     SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSettings settings,
                bool delegated);
     ~SyncEngine();
@@ -50,7 +50,7 @@ public:
     void Stop();  // idempotent; joins all workers
     void Submit(Command command);
 
-private:
+  private:
     struct Job {
         enum class Kind { kDiscoverTeams, kDiscoverChannels, kSyncChannel, kCommand } kind;
         std::string teamId;
@@ -69,7 +69,7 @@ private:
     };
 
     void WorkerLoop();
-    void Enqueue(Job job);                       // requires m_mutex
+    void Enqueue(Job job);  // requires m_mutex
     bool TakeReady(Job& out, std::unique_lock<std::mutex>& lock);
     void Run(Job& job);
     void RunDiscoverTeams(Job& job);
@@ -93,7 +93,7 @@ private:
     bool m_stopping = false;
     std::vector<std::thread> m_workers;
 
-    std::mutex m_statsMutex;  // guards the call statistics
+    std::mutex m_statsMutex;               // guards the call statistics
     std::deque<UnixMillis> m_recentSends;  // last 10 s of send times
     std::vector<double> m_rtts;            // ring of recent RTTs
     size_t m_rttNext = 0;

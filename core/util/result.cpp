@@ -6,20 +6,34 @@ namespace cdeck::core {
 
 const char* ErrorCodeName(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kOk: return "ok";
-        case ErrorCode::kAuth: return "auth";
-        case ErrorCode::kPermission: return "permission";
-        case ErrorCode::kNotFound: return "not-found";
-        case ErrorCode::kThrottled: return "throttled";
-        case ErrorCode::kTransient: return "transient";
-        case ErrorCode::kClient: return "client";
-        case ErrorCode::kResync: return "resync";
-        case ErrorCode::kParse: return "parse";
-        case ErrorCode::kConfig: return "config";
-        case ErrorCode::kIo: return "io";
-        case ErrorCode::kTls: return "tls";
-        case ErrorCode::kCancelled: return "cancelled";
-        case ErrorCode::kInternal: return "internal";
+        case ErrorCode::kOk:
+            return "ok";
+        case ErrorCode::kAuth:
+            return "auth";
+        case ErrorCode::kPermission:
+            return "permission";
+        case ErrorCode::kNotFound:
+            return "not-found";
+        case ErrorCode::kThrottled:
+            return "throttled";
+        case ErrorCode::kTransient:
+            return "transient";
+        case ErrorCode::kClient:
+            return "client";
+        case ErrorCode::kResync:
+            return "resync";
+        case ErrorCode::kParse:
+            return "parse";
+        case ErrorCode::kConfig:
+            return "config";
+        case ErrorCode::kIo:
+            return "io";
+        case ErrorCode::kTls:
+            return "tls";
+        case ErrorCode::kCancelled:
+            return "cancelled";
+        case ErrorCode::kInternal:
+            return "internal";
     }
     return "unknown";
 }

@@ -15,17 +15,17 @@ namespace cdeck::core {
 // What kind of failure happened. Callers branch on this, never on the message text.
 enum class ErrorCode {
     kOk = 0,
-    kAuth,          // 401, bad or expired token, sign-in failed
-    kPermission,    // 403
-    kNotFound,      // 404
-    kThrottled,     // 429 (Error::retryAfterSeconds may say how long)
-    kTransient,     // 5xx, timeout, connection reset: may succeed on retry
-    kClient,        // other 4xx: the request itself is wrong
-    kResync,        // delta token expired: start the delta from scratch
-    kParse,         // the server said something we could not understand
-    kConfig,        // bad configuration
-    kIo,            // local file or database problem
-    kTls,           // certificate problem; never worked around
+    kAuth,        // 401, bad or expired token, sign-in failed
+    kPermission,  // 403
+    kNotFound,    // 404
+    kThrottled,   // 429 (Error::retryAfterSeconds may say how long)
+    kTransient,   // 5xx, timeout, connection reset: may succeed on retry
+    kClient,      // other 4xx: the request itself is wrong
+    kResync,      // delta token expired: start the delta from scratch
+    kParse,       // the server said something we could not understand
+    kConfig,      // bad configuration
+    kIo,          // local file or database problem
+    kTls,         // certificate problem; never worked around
     kCancelled,
     kInternal,
 };
@@ -34,10 +34,10 @@ const char* ErrorCodeName(ErrorCode code);
 
 struct Error {
     ErrorCode code = ErrorCode::kInternal;
-    std::string message;        // human readable; never contains tokens or secrets
-    int httpStatus = 0;         // 0 when no HTTP response was received
-    std::string graphCode;      // Graph's error.code, e.g. "InvalidAuthenticationToken"
-    std::string requestId;      // Graph's request-id, for support and the audit log
+    std::string message;    // human readable; never contains tokens or secrets
+    int httpStatus = 0;     // 0 when no HTTP response was received
+    std::string graphCode;  // Graph's error.code, e.g. "InvalidAuthenticationToken"
+    std::string requestId;  // Graph's request-id, for support and the audit log
     std::optional<double> retryAfterSeconds;
 
     std::string Describe() const;
@@ -45,7 +45,7 @@ struct Error {
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : m_data(std::move(value)) {}
     Result(Error error) : m_data(std::move(error)) {}
 
@@ -62,14 +62,16 @@ public:
 
     const Error& error() const { return std::get<1>(m_data); }
 
-private:
+  private:
     std::variant<T, Error> m_data;
 };
 
 // For operations that return nothing but may fail.
 struct Unit {};
 using Status = Result<Unit>;
-inline Status OkStatus() { return Unit{}; }
+inline Status OkStatus() {
+    return Unit{};
+}
 
 inline Error MakeError(ErrorCode code, std::string message) {
     Error e;

@@ -52,10 +52,9 @@ void CivilFromDays(int64_t z, int& y, unsigned& m, unsigned& d) {
 
 std::optional<UnixMillis> ParseIso8601(std::string_view s) {
     int Y, M, D, h, m, sec;
-    if (!Digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, M) ||
-        s[7] != '-' || !Digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't') ||
-        !Digits(s, 11, 2, h) || s[13] != ':' || !Digits(s, 14, 2, m) || s[16] != ':' ||
-        !Digits(s, 17, 2, sec))
+    if (!Digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, M) || s[7] != '-' ||
+        !Digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, h) ||
+        s[13] != ':' || !Digits(s, 14, 2, m) || s[16] != ':' || !Digits(s, 17, 2, sec))
         return std::nullopt;
     if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return std::nullopt;
     size_t pos = 19;

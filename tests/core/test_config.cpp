@@ -15,7 +15,8 @@ TEST_CASE("an empty config is the demo tenant with defaults") {
 }
 
 TEST_CASE("a real tenant config is accepted and normalised") {
-    auto c = ParseConfig(R"({"tenant":"contoso.onmicrosoft.com","client_id":"abc","auth_mode":"client_credentials",
+    auto c = ParseConfig(
+        R"({"tenant":"contoso.onmicrosoft.com","client_id":"abc","auth_mode":"client_credentials",
                              "client_secret":"s","graph_url":"https://graph.microsoft.com/v1.0/",
                              "sync":{"workers":8,"poll_interval_seconds":2.5}})");
     REQUIRE(c.ok());
@@ -38,7 +39,8 @@ TEST_CASE("bad config names the key") {
         {R"({"sync": {"workers": 0}})", "sync.workers"},
         {R"({"sync": {"pol_interval_seconds": 1}})", "sync.pol_interval_seconds"},
         {R"({"tenant": "t"})", "client_id"},
-        {R"({"tenant": "t", "client_id": "c", "auth_mode": "client_credentials"})", "client_secret"},
+        {R"({"tenant": "t", "client_id": "c", "auth_mode": "client_credentials"})",
+         "client_secret"},
         {R"({"tennant": "typo"})", "tennant"},
     };
     for (const auto& c : cases) {

@@ -22,7 +22,9 @@ std::string Example(const char* name) {
     return cdeck::test::ReadFile(p);
 }
 
-bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+bool StartsWith(const std::string& s, const char* p) {
+    return s.rfind(p, 0) == 0;
+}
 bool EndsWith(const std::string& s, const char* p) {
     std::string_view v(s), q(p);
     return v.size() >= q.size() && v.substr(v.size() - q.size()) == q;
@@ -31,12 +33,13 @@ bool EndsWith(const std::string& s, const char* p) {
 }  // namespace
 
 TEST_CASE("every message page example parses") {
-    for (const char* name : {"list-channel-messages.json", "list-channel-messages-2019-with-reactions.json",
-                             "list-channel-messages-expand-replies.json", "list-channel-messages-getallmessages.json",
-                             "list-channel-messages-prefer-include-unknown-enum-members.json",
-                             "list-channel-messages-delta.json", "list-channel-messages-delta-page2.json",
-                             "list-channel-messages-delta-incremental.json",
-                             "list-channel-messages-delta-final-deltalink.json", "list-message-replies.json"}) {
+    for (const char* name :
+         {"list-channel-messages.json", "list-channel-messages-2019-with-reactions.json",
+          "list-channel-messages-expand-replies.json", "list-channel-messages-getallmessages.json",
+          "list-channel-messages-prefer-include-unknown-enum-members.json",
+          "list-channel-messages-delta.json", "list-channel-messages-delta-page2.json",
+          "list-channel-messages-delta-incremental.json",
+          "list-channel-messages-delta-final-deltalink.json", "list-message-replies.json"}) {
         CAPTURE(name);
         auto page = ParseMessagePage(Example(name));
         REQUIRE_MESSAGE(page.ok(), cdeck::test::ErrText(page));
@@ -68,9 +71,10 @@ TEST_CASE("paging and delta links are kept verbatim") {
 TEST_CASE("single message examples parse") {
     for (const auto& entry : fs::directory_iterator(cdeck::test::ExamplesDir())) {
         std::string name = entry.path().filename().string();
-        bool single = StartsWith(name, "get-channel-message") ||
-                      ((StartsWith(name, "post-channel-message") || StartsWith(name, "reply-to-message")) &&
-                       EndsWith(name, ".response.json"));
+        bool single =
+            StartsWith(name, "get-channel-message") ||
+            ((StartsWith(name, "post-channel-message") || StartsWith(name, "reply-to-message")) &&
+             EndsWith(name, ".response.json"));
         if (!single) continue;
         CAPTURE(name);
         auto j = ParseJson(cdeck::test::ReadFile(entry.path()));
@@ -78,12 +82,14 @@ TEST_CASE("single message examples parse") {
         auto m = ParseChatMessage(j.value());
         REQUIRE_MESSAGE(m.ok(), cdeck::test::ErrText(m));
         CHECK_FALSE(m->id.empty());
-        if (StartsWith(name, "reply-to-message") || name == "get-channel-message-reply.json") CHECK_FALSE(m->replyToId.empty());
+        if (StartsWith(name, "reply-to-message") || name == "get-channel-message-reply.json")
+            CHECK_FALSE(m->replyToId.empty());
     }
 }
 
 TEST_CASE("chatMessage schema fragments parse (mentions, reactions, attachments, identities)") {
-    auto doc = nlohmann::json::parse(Example("chatmessage-with-mentions-reactions-attachments.json"));
+    auto doc =
+        nlohmann::json::parse(Example("chatmessage-with-mentions-reactions-attachments.json"));
     int parsed = 0;
     for (auto& [key, fragment] : doc.items()) {
         if (key == "_note") continue;
@@ -93,8 +99,10 @@ TEST_CASE("chatMessage schema fragments parse (mentions, reactions, attachments,
         auto r = ParseChatMessage(m);
         REQUIRE_MESSAGE(r.ok(), cdeck::test::ErrText(r));
         if (fragment.contains("mentions")) CHECK(r->mentions.size() == fragment["mentions"].size());
-        if (fragment.contains("attachments")) CHECK(r->attachments.size() == fragment["attachments"].size());
-        if (fragment.contains("reactions")) CHECK(r->reactions.size() == fragment["reactions"].size());
+        if (fragment.contains("attachments"))
+            CHECK(r->attachments.size() == fragment["attachments"].size());
+        if (fragment.contains("reactions"))
+            CHECK(r->reactions.size() == fragment["reactions"].size());
         ++parsed;
     }
     CHECK(parsed >= 20);
@@ -121,7 +129,8 @@ TEST_CASE("token and error examples parse") {
         CHECK_FALSE(t->token.empty());
         CHECK(t->expiresAt > 1000);
     }
-    for (const char* name : {"token-error.response.json", "token-error-client-credentials.response.json"}) {
+    for (const char* name :
+         {"token-error.response.json", "token-error-client-credentials.response.json"}) {
         CAPTURE(name);
         HttpResponse r;
         r.status = 400;

@@ -13,15 +13,15 @@ TEST_CASE("Retry-After parsing table") {
     const Row rows[] = {
         {"30", 30.0},
         {"0", 0.0},
-        {"1.5", 2.0},                                  // decimals round up
+        {"1.5", 2.0},  // decimals round up
         {"0.25", 1.0},
         {" 7 ", 7.0},
-        {"Sun, 06 Nov 1994 08:50:37 GMT", 60.0},       // date: seconds from now
-        {"Sun, 06 Nov 1994 08:59:37 GMT", 600.0},      // no 0-59 truncation
-        {"Sun, 06 Nov 1994 08:40:37 GMT", 0.0},        // in the past: zero, never negative
-        {"30,120", 120.0},                              // comma list: the maximum
+        {"Sun, 06 Nov 1994 08:50:37 GMT", 60.0},   // date: seconds from now
+        {"Sun, 06 Nov 1994 08:59:37 GMT", 600.0},  // no 0-59 truncation
+        {"Sun, 06 Nov 1994 08:40:37 GMT", 0.0},    // in the past: zero, never negative
+        {"30,120", 120.0},                         // comma list: the maximum
         {"5, 2.5, 1", 5.0},
-        {"Sun, 06 Nov 1994 08:50:37 GMT, 10", 60.0},   // a date inside a list
+        {"Sun, 06 Nov 1994 08:50:37 GMT, 10", 60.0},  // a date inside a list
         {"", std::nullopt},
         {"soon", std::nullopt},
         {"-5", std::nullopt},
@@ -39,7 +39,8 @@ TEST_CASE("Graph error bodies map to codes by status and error.code") {
     r.status = 429;
     r.headers["retry-after"] = "3";
     r.headers["request-id"] = "hdr-id";
-    r.body = R"({"error":{"code":"TooManyRequests","message":"slow down","innerError":{"date":"2024-01-01T00:00:00","request-id":"body-id","client-request-id":"c"}}})";
+    r.body =
+        R"({"error":{"code":"TooManyRequests","message":"slow down","innerError":{"date":"2024-01-01T00:00:00","request-id":"body-id","client-request-id":"c"}}})";
     Error e = ErrorFromResponse(r, 0);
     CHECK(e.code == ErrorCode::kThrottled);
     CHECK(e.graphCode == "TooManyRequests");
@@ -56,8 +57,9 @@ TEST_CASE("Graph error bodies map to codes by status and error.code") {
         int status;
         ErrorCode code;
     };
-    for (auto c : {Case{401, ErrorCode::kAuth}, Case{403, ErrorCode::kPermission}, Case{404, ErrorCode::kNotFound},
-                   Case{400, ErrorCode::kClient}, Case{500, ErrorCode::kTransient}, Case{503, ErrorCode::kTransient},
+    for (auto c : {Case{401, ErrorCode::kAuth}, Case{403, ErrorCode::kPermission},
+                   Case{404, ErrorCode::kNotFound}, Case{400, ErrorCode::kClient},
+                   Case{500, ErrorCode::kTransient}, Case{503, ErrorCode::kTransient},
                    Case{504, ErrorCode::kTransient}}) {
         HttpResponse x;
         x.status = c.status;
@@ -72,7 +74,8 @@ TEST_CASE("Graph error bodies map to codes by status and error.code") {
 TEST_CASE("OAuth error bodies keep the error code") {
     HttpResponse r;
     r.status = 401;
-    r.body = R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."})";
+    r.body =
+        R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."})";
     Error e = ErrorFromResponse(r, 0);
     CHECK(e.code == ErrorCode::kAuth);
     CHECK(e.graphCode == "invalid_client");

@@ -21,8 +21,9 @@ TEST_CASE("HTML to text: mentions become highlighted @names") {
 }
 
 TEST_CASE("HTML to text: emoji and images use alt text, scripts vanish") {
-    auto t = HtmlToText("ok <emoji id=\"1f600\" alt=\"\xF0\x9F\x98\x80\" title=\"Smile\"></emoji>"
-                        "<script>alert('x')</script><style>p{}</style><img src=\"https://x/y.png\">");
+    auto t = HtmlToText(
+        "ok <emoji id=\"1f600\" alt=\"\xF0\x9F\x98\x80\" title=\"Smile\"></emoji>"
+        "<script>alert('x')</script><style>p{}</style><img src=\"https://x/y.png\">");
     CHECK(t.text == "ok \xF0\x9F\x98\x80[image]");
 }
 

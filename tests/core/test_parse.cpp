@@ -8,7 +8,8 @@
 using namespace cdeck::core;
 
 TEST_CASE("a message page parses with every field the model carries") {
-    auto page = ParseMessagePage(cdeck::test::ReadFile(cdeck::test::FixturesDir() / "messages-page.json"));
+    auto page =
+        ParseMessagePage(cdeck::test::ReadFile(cdeck::test::FixturesDir() / "messages-page.json"));
     REQUIRE(page.ok());
     CHECK(page->count == 2);
     CHECK(page->nextLink.find("$skiptoken=opaque-token-1") != std::string::npos);
@@ -73,7 +74,8 @@ TEST_CASE("unknown fields and nulls are tolerated") {
     auto t = ParseTeamPage(R"({"value":[{"id":"t","displayName":null,"newField":{"x":1}}]})");
     REQUIRE(t.ok());
     CHECK(t->items[0].displayName.empty());
-    auto c = ParseChannelPage(R"({"value":[{"id":"19:x@thread.tacv2","displayName":"General","membershipType":"private","createdDateTime":"2020-05-27T19:22:25.692Z"}]})");
+    auto c = ParseChannelPage(
+        R"({"value":[{"id":"19:x@thread.tacv2","displayName":"General","membershipType":"private","createdDateTime":"2020-05-27T19:22:25.692Z"}]})");
     REQUIRE(c.ok());
     CHECK(c->items[0].membershipType == "private");
     CHECK(c->items[0].createdDateTime == 1590607345692LL);

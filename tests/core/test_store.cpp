@@ -9,7 +9,8 @@ using namespace cdeck::core;
 
 namespace {
 
-ChatMessage Msg(const std::string& id, UnixMillis created, UnixMillis modified, const std::string& html) {
+ChatMessage Msg(const std::string& id, UnixMillis created, UnixMillis modified,
+                const std::string& html) {
     ChatMessage m;
     m.id = id;
     m.etag = std::to_string(modified);
@@ -48,11 +49,13 @@ TEST_CASE("snapshots are immutable and versioned") {
 TEST_CASE("merge is keyed by id, ordered by time, and never goes back to an older version") {
     Store s;
     Seed(s);
-    CHECK(s.MergeMessages("chan-1", {Msg("2", 2000, 2000, "<p>two</p>"), Msg("1", 1000, 1000, "one")}, false) == 2);
+    CHECK(s.MergeMessages("chan-1",
+                          {Msg("2", 2000, 2000, "<p>two</p>"), Msg("1", 1000, 1000, "one")},
+                          false) == 2);
     auto snap = s.Current();
     const ChannelData* c = snap->FindChannel("chan-1");
     REQUIRE(c->messages.size() == 2);
-    CHECK(c->messages[0]->message.id == "1");  // oldest first
+    CHECK(c->messages[0]->message.id == "1");   // oldest first
     CHECK(c->messages[1]->text.text == "two");  // HTML converted at merge, not in the UI
     CHECK(c->last->message.id == "2");
 
@@ -116,9 +119,10 @@ TEST_CASE("derived activity: 15-minute count and sparkline") {
     Store s;
     Seed(s);
     UnixMillis now = NowMillis();
-    s.MergeMessages("chan-1", {Msg("old", now - 3 * 3600 * 1000, now - 3 * 3600 * 1000, "o"),
-                               Msg("a", now - 20 * 60 * 1000, now - 20 * 60 * 1000, "a"),
-                               Msg("b", now - 60 * 1000, now - 60 * 1000, "b")},
+    s.MergeMessages("chan-1",
+                    {Msg("old", now - 3 * 3600 * 1000, now - 3 * 3600 * 1000, "o"),
+                     Msg("a", now - 20 * 60 * 1000, now - 20 * 60 * 1000, "a"),
+                     Msg("b", now - 60 * 1000, now - 60 * 1000, "b")},
                     false);
     const ChannelData* c = s.Current()->FindChannel("chan-1");
     CHECK(c->last15Min == 1);
@@ -139,7 +143,8 @@ TEST_CASE("readers see consistent snapshots while writers merge") {
             lastVersion = snap->version;
             if (const ChannelData* c = snap->FindChannel("chan-1")) {
                 for (size_t i = 1; i < c->messages.size(); ++i)
-                    REQUIRE(c->messages[i - 1]->message.createdDateTime <= c->messages[i]->message.createdDateTime);
+                    REQUIRE(c->messages[i - 1]->message.createdDateTime <=
+                            c->messages[i]->message.createdDateTime);
             }
         }
     });
@@ -148,7 +153,8 @@ TEST_CASE("readers see consistent snapshots while writers merge") {
         writers.emplace_back([&, w] {
             for (int i = 0; i < 200; ++i) {
                 UnixMillis t = 1000 + (i * 7 + w * 13) % 500;
-                s.MergeMessages("chan-1", {Msg(std::to_string(w) + "-" + std::to_string(i), t, t, "m")}, false);
+                s.MergeMessages(
+                    "chan-1", {Msg(std::to_string(w) + "-" + std::to_string(i), t, t, "m")}, false);
             }
         });
     for (auto& t : writers) t.join();

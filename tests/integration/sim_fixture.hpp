@@ -34,7 +34,9 @@ struct SimFixture {
         co.caFile = info.caFile;
         http = std::make_shared<core::CurlTransport>(co);
         tokens = std::make_shared<core::ClientCredentialsProvider>(
-            core::ClientCredentialsConfig{info.authorityUrl, info.tenant, info.clientId, info.clientSecret}, http);
+            core::ClientCredentialsConfig{info.authorityUrl, info.tenant, info.clientId,
+                                          info.clientSecret},
+            http);
         core::GraphClientConfig gc;
         gc.graphBaseUrl = info.graphUrl;
         client = std::make_shared<core::GraphClient>(gc, http, tokens);

@@ -33,7 +33,7 @@ TEST_CASE("lists every team, channel and message of the demo tenant over HTTPS, 
             UnixMillis prev = INT64_MAX;
             while (true) {
                 for (const auto& m : page->items) {
-                    CHECK(ids.insert(m.id).second);  // no duplicates across pages
+                    CHECK(ids.insert(m.id).second);    // no duplicates across pages
                     CHECK(m.createdDateTime <= prev);  // newest first
                     prev = m.createdDateTime;
                     channelReplies += m.replies.size();
@@ -96,7 +96,9 @@ TEST_CASE("errors come back typed with Graph's request-id") {
     REQUIRE(teams.ok());
     auto chans = f.client->ListChannels(teams->front().id);
     REQUIRE(chans.ok());
-    auto badTop = f.client->Send("GET", GraphClient::ChannelPath(teams->front().id, chans->front().id) + "/messages?%24top=51");
+    auto badTop =
+        f.client->Send("GET", GraphClient::ChannelPath(teams->front().id, chans->front().id) +
+                                  "/messages?%24top=51");
     REQUIRE_FALSE(badTop.ok());
     CHECK(badTop.error().code == ErrorCode::kClient);
     CHECK(badTop.error().httpStatus == 400);
@@ -105,7 +107,9 @@ TEST_CASE("errors come back typed with Graph's request-id") {
 TEST_CASE("a wrong client secret is an auth error and no token is used") {
     SimFixture f;
     auto bad = std::make_shared<ClientCredentialsProvider>(
-        ClientCredentialsConfig{f.info.authorityUrl, f.info.tenant, f.info.clientId, "wrong-secret"}, f.http);
+        ClientCredentialsConfig{f.info.authorityUrl, f.info.tenant, f.info.clientId,
+                                "wrong-secret"},
+        f.http);
     GraphClientConfig gc;
     gc.graphBaseUrl = f.info.graphUrl;
     GraphClient client(gc, f.http, bad);
@@ -132,7 +136,8 @@ TEST_CASE("the client sends client-request-id and graphsim echoes it with a requ
     REQUIRE(token.ok());
     HttpRequest req;
     req.url = f.info.graphUrl + "/teams";
-    req.headers = {{"Authorization", "Bearer " + token->token}, {"client-request-id", "11111111-2222-4333-8444-555555555555"}};
+    req.headers = {{"Authorization", "Bearer " + token->token},
+                   {"client-request-id", "11111111-2222-4333-8444-555555555555"}};
     auto r = f.http->Send(req);
     REQUIRE(r.ok());
     CHECK(r->status == 200);

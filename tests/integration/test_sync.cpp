@@ -15,7 +15,8 @@ namespace {
 
 template <typename F>
 bool WaitFor(F pred, double seconds) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
     while (std::chrono::steady_clock::now() < deadline) {
         if (pred()) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -34,10 +35,12 @@ TEST_CASE("the sync engine fills the store with the whole demo tenant") {
     settings.pollIntervalSeconds = 1.0;
     SyncEngine engine(f.client, store, settings, false);
     engine.Start();
-    bool done = WaitFor([&] {
-        auto s = store.Current();
-        return s->sync.channelsTotal > 0 && s->sync.channelsBackfilled == s->sync.channelsTotal;
-    }, 60);
+    bool done = WaitFor(
+        [&] {
+            auto s = store.Current();
+            return s->sync.channelsTotal > 0 && s->sync.channelsBackfilled == s->sync.channelsTotal;
+        },
+        60);
     engine.Stop();
     REQUIRE(done);
     auto snap = store.Current();
@@ -82,12 +85,14 @@ TEST_CASE("new messages appear while the engine polls, and a post round-trips th
     engine.Submit(std::move(c));
     REQUIRE(WaitFor([&] { return done.load(); }, 20));
     REQUIRE_FALSE(postedId.empty());
-    CHECK(WaitFor([&] {
-        const ChannelData* cd = store.Current()->FindChannel(channelId);
-        for (const auto& m : cd->messages)
-            if (m->message.id == postedId) return m->text.text == "posted through the engine";
-        return false;
-    }, 10));
+    CHECK(WaitFor(
+        [&] {
+            const ChannelData* cd = store.Current()->FindChannel(channelId);
+            for (const auto& m : cd->messages)
+                if (m->message.id == postedId) return m->text.text == "posted through the engine";
+            return false;
+        },
+        10));
     engine.Stop();
 }
 

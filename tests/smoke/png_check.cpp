@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
     stbi_image_free(px);
     double mean = sum / count;
     double sd = std::sqrt(std::max(0.0, sumSq / count - mean * mean));
-    std::printf("png_check: %dx%d, %zu distinct colours, luminance mean %.1f sd %.1f\n", w, h, colours.size(), mean, sd);
+    std::printf("png_check: %dx%d, %zu distinct colours, luminance mean %.1f sd %.1f\n", w, h,
+                colours.size(), mean, sd);
     bool ok = static_cast<int>(colours.size()) >= minColours && sd >= 8.0;
     if (!ok) std::printf("png_check: FAIL (need >= %d colours and sd >= 8)\n", minColours);
     return ok ? 0 : 1;

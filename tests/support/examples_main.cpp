@@ -9,8 +9,10 @@
 int main(int argc, char** argv) {
     std::error_code ec;
     if (!std::filesystem::is_directory(CDECK_GRAPH_EXAMPLES, ec)) {
-        std::printf("SKIPPED: Microsoft's Graph examples folder '%s' is absent (set CDECK_GRAPH_EXAMPLES)\n",
-                    CDECK_GRAPH_EXAMPLES);
+        std::printf(
+            "SKIPPED: Microsoft's Graph examples folder '%s' is absent (set "
+            "CDECK_GRAPH_EXAMPLES)\n",
+            CDECK_GRAPH_EXAMPLES);
         return 77;
     }
     doctest::Context ctx(argc, argv);

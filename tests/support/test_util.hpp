@@ -14,9 +14,15 @@ inline std::string ReadFile(const std::filesystem::path& p) {
     return ss.str();
 }
 
-inline std::filesystem::path ExamplesDir() { return CDECK_GRAPH_EXAMPLES; }
-inline std::filesystem::path AssetsDir() { return CDECK_ASSETS_DIR; }
-inline std::filesystem::path FixturesDir() { return CDECK_TEST_FIXTURES; }
+inline std::filesystem::path ExamplesDir() {
+    return CDECK_GRAPH_EXAMPLES;
+}
+inline std::filesystem::path AssetsDir() {
+    return CDECK_ASSETS_DIR;
+}
+inline std::filesystem::path FixturesDir() {
+    return CDECK_TEST_FIXTURES;
+}
 
 // A fresh temporary directory, removed when the object goes away.
 struct TempDir {

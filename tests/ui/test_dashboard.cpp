@@ -44,7 +44,8 @@ struct HeadlessImGui {
     }
 };
 
-ChatMessage Msg(const std::string& id, core::UnixMillis t, const std::string& who, const std::string& html) {
+ChatMessage Msg(const std::string& id, core::UnixMillis t, const std::string& who,
+                const std::string& html) {
     ChatMessage m;
     m.id = id;
     m.createdDateTime = t;
@@ -69,8 +70,9 @@ void Seed(core::Store& store, core::UnixMillis now) {
     store.UpsertChannels("t1", {a, b});
     store.UpsertChannels("t2", {c});
     store.MergeMessages("c-alpha", {Msg("a1", now - 60000, "Ann", "<p>alpha one</p>")}, true);
-    store.MergeMessages("c-beta", {Msg("b1", now - 50000, "Ben", "<p>beta one</p>"),
-                                   Msg("b2", now - 40000, "Bo", "beta <at id=\"0\">two</at>")},
+    store.MergeMessages("c-beta",
+                        {Msg("b1", now - 50000, "Ben", "<p>beta one</p>"),
+                         Msg("b2", now - 40000, "Bo", "beta <at id=\"0\">two</at>")},
                         true);
     store.MergeMessages("c-gamma", {Msg("g1", now - 30000, "Gus", "gamma")}, true);
     store.RecordChannelSync("c-beta", true, {});
@@ -136,7 +138,8 @@ TEST_CASE("the reader clips long channels to the visible rows") {
     core::UnixMillis now = core::NowMillis();
     Seed(store, now);
     std::vector<ChatMessage> many;
-    for (int i = 0; i < 5000; ++i) many.push_back(Msg("m" + std::to_string(i), now - 5000000 + i * 1000, "X", "row"));
+    for (int i = 0; i < 5000; ++i)
+        many.push_back(Msg("m" + std::to_string(i), now - 5000000 + i * 1000, "X", "row"));
     store.MergeMessages("c-gamma", std::move(many), true);
     ui::AppUi app(ui::AppUiOptions{});
     app.GetSelection() = {"t2", "c-gamma"};
