@@ -47,7 +47,16 @@ std::string MakePreview(const std::string& text) {
 Store::Store() {
     auto s = std::make_shared<Snapshot>();
     s->publishedAt = NowMillis();
-    m_current.store(std::move(s));
+    SetCurrent(std::move(s));
+}
+
+void Store::SetCurrent(SnapshotPtr next) {
+#ifdef CDECK_STORE_MUTEX_POINTER
+    std::lock_guard lock(m_currentMutex);
+    m_current = std::move(next);
+#else
+    m_current.store(std::move(next), std::memory_order_release);
+#endif
 }
 
 void Store::SetWakeCallback(std::function<void()> wake) {
@@ -76,14 +85,14 @@ void Store::Publish(const std::function<void(Snapshot&)>& edit) {
     std::function<void()> wake;
     {
         std::lock_guard lock(m_writeMutex);
-        auto next = std::make_shared<Snapshot>(*m_current.load(std::memory_order_acquire));
+        auto next = std::make_shared<Snapshot>(*Current());
         edit(*next);
         next->version += 1;
         next->publishedAt = NowMillis();
         uint64_t total = 0;
         for (const auto& [id, c] : next->channels) total += c->messages.size() + c->replyCount;
         next->totalMessages = total;
-        m_current.store(std::move(next), std::memory_order_release);
+        SetCurrent(std::move(next));
         wake = m_wake;
     }
     if (wake) wake();

@@ -24,6 +24,17 @@
 #include "model/types.hpp"
 #include "util/time.hpp"
 
+// libstdc++ 12 implements atomic<shared_ptr> with a spin bit that ThreadSanitizer cannot
+// see, so every publish/read pair is reported as a race. Under TSan the store holds the
+// pointer behind a mutex instead; every other build uses the lock-free atomic.
+#if defined(__SANITIZE_THREAD__)
+#define CDECK_STORE_MUTEX_POINTER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CDECK_STORE_MUTEX_POINTER 1
+#endif
+#endif
+
 namespace cdeck::core {
 
 // A message as the UI needs it: the Graph value plus its body already converted to text.
@@ -103,7 +114,14 @@ class Store {
     Store& operator=(const Store&) = delete;
 
     // Any thread. Lock-free for readers.
-    SnapshotPtr Current() const { return m_current.load(std::memory_order_acquire); }
+    SnapshotPtr Current() const {
+#ifdef CDECK_STORE_MUTEX_POINTER
+        std::lock_guard lock(m_currentMutex);
+        return m_current;
+#else
+        return m_current.load(std::memory_order_acquire);
+#endif
+    }
 
     // Called after every publish, on the publishing thread. Set before writers start.
     void SetWakeCallback(std::function<void()> wake);
@@ -127,7 +145,14 @@ class Store {
     void Publish(const std::function<void(Snapshot&)>& edit);
     static void Derive(ChannelData& c, UnixMillis now);
 
+    void SetCurrent(SnapshotPtr next);
+
+#ifdef CDECK_STORE_MUTEX_POINTER
+    mutable std::mutex m_currentMutex;  // guards m_current (TSan builds only)
+    SnapshotPtr m_current;
+#else
     std::atomic<SnapshotPtr> m_current;
+#endif
     std::mutex m_writeMutex;  // serialises writers; never held by readers
     std::function<void()> m_wake;
 };
