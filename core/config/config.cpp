@@ -37,7 +37,7 @@ Result<Config> ParseConfig(const std::string& text) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for huge numbers
         return MakeError(ErrorCode::kConfig, std::string("config is not valid JSON: ") + e.what());
     }
     if (!j.is_object()) return MakeError(ErrorCode::kConfig, "config must be a JSON object");

@@ -63,3 +63,9 @@ TEST_CASE("a missing config file is fine at the default path, an error when name
     REQUIRE_FALSE(named.ok());
     CHECK(named.error().message.find(missing) != std::string::npos);
 }
+
+TEST_CASE("numbers too large for JSON are a config error, not an exception (found by fuzz_config)") {
+    auto r = ParseConfig(R"({"sync": {"poll_interval_seconds": 1e999}})");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kConfig);
+}

@@ -1,0 +1,20 @@
+// Graph collection pages (messages, teams, channels) from untrusted bytes.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "model/parse.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view body(reinterpret_cast<const char*>(data), size);
+    auto page = cdeck::core::ParseMessagePage(body);
+    if (page.ok()) {
+        for (const auto& m : page->items) {
+            (void)m.from.DisplayName();
+            (void)m.VersionTime();
+        }
+    }
+    (void)cdeck::core::ParseTeamPage(body);
+    (void)cdeck::core::ParseChannelPage(body);
+    return 0;
+}
