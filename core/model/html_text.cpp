@@ -313,33 +313,11 @@ class Converter {
         } else if (is("td") || is("th")) {
             if (t.closing && Room(1)) m_out.text.push_back('\t');
         } else if (is("at")) {
-            if (!t.closing) {
-                if (Room(1)) m_out.text.push_back('@');
-                m_spanStart = m_out.text.size() - 1;
-                m_spanKind = TextSpan::Kind::kMention;
-                m_inSpan = true;
-            } else if (m_inSpan) {
-                m_out.spans.push_back({m_spanStart, m_out.text.size(), m_spanKind});
-                m_inSpan = false;
-            }
+            MarkSpan(t, TextSpan::Kind::kMention, "@");
         } else if (is("code")) {
-            if (!t.closing) {
-                m_spanStart = m_out.text.size();
-                m_spanKind = TextSpan::Kind::kCode;
-                m_inSpan = true;
-            } else if (m_inSpan) {
-                m_out.spans.push_back({m_spanStart, m_out.text.size(), m_spanKind});
-                m_inSpan = false;
-            }
+            MarkSpan(t, TextSpan::Kind::kCode, nullptr);
         } else if (is("a")) {
-            if (!t.closing) {
-                m_spanStart = m_out.text.size();
-                m_spanKind = TextSpan::Kind::kLink;
-                m_inSpan = true;
-            } else if (m_inSpan) {
-                m_out.spans.push_back({m_spanStart, m_out.text.size(), m_spanKind});
-                m_inSpan = false;
-            }
+            MarkSpan(t, TextSpan::Kind::kLink, nullptr);
         } else if (is("emoji") || is("img")) {
             if (t.closing) return;
             std::string_view alt = FindAttr(t.attrs, "alt");
@@ -354,6 +332,20 @@ class Converter {
         } else if (is("attachment")) {
             // Teams puts <attachment id="..."></attachment> where a card or file sits.
             if (!t.closing && Room(12)) m_out.text += "[attachment]";
+        }
+    }
+
+    // Opens a highlighted span at an opening tag and closes it at the matching closing tag.
+    // Spans do not nest in Teams HTML; an unmatched closing tag is ignored.
+    void MarkSpan(const Tag& t, TextSpan::Kind kind, const char* prefix) {
+        if (!t.closing) {
+            m_spanStart = m_out.text.size();
+            if (prefix && Room(1)) m_out.text += prefix;
+            m_spanKind = kind;
+            m_inSpan = true;
+        } else if (m_inSpan && m_spanKind == kind) {
+            m_out.spans.push_back({m_spanStart, m_out.text.size(), m_spanKind});
+            m_inSpan = false;
         }
     }
 
