@@ -18,6 +18,20 @@ struct SyncSettings {
     bool expandReplies = true;
 };
 
+// Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md
+// section 4: the documented 2025 numbers). Limits are configuration, never constants.
+struct GraphLimits {
+    double app = 2000;
+    double getMessage = 20;
+    double postMessage = 50;
+    double getChannels = 60;
+    double getTeams = 30;
+    double other = 30;
+    double perTeam = 4;
+    double perChannel = 4;
+    double paceFraction = 0.9;  // pacing starts at this fraction of each limit
+};
+
 struct Config {
     // Empty tenant means "demo": start graphsim in-process.
     std::string graphUrl = "https://graph.microsoft.com/v1.0";
@@ -30,6 +44,7 @@ struct Config {
     std::string dbPath;                    // empty: $XDG_STATE_HOME/channeldeck/channeldeck.db
     int metricsPort = 0;                   // 0: off
     SyncSettings sync;
+    GraphLimits limits;
 
     bool IsDemo() const { return tenant.empty(); }
 };

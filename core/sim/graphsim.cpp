@@ -1,566 +1,407 @@
 #include "sim/graphsim.hpp"
 
-#include <httplib.h>
-#include <openssl/rand.h>
-
-#include <condition_variable>
-#include <cstdlib>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
-#include "sim/tenant.hpp"
+#include "sim/sim_internal.hpp"
 #include "sim/tls_cert.hpp"
 
 namespace cdeck::sim {
 
-using nlohmann::json;
-
 namespace {
-
 constexpr const char* kJsonType =
     "application/"
     "json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
-std::string Base64Url(const std::string& in) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    size_t i = 0;
-    while (i + 2 < in.size()) {
-        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-        out += k[v >> 18];
-        out += k[(v >> 12) & 63];
-        out += k[(v >> 6) & 63];
-        out += k[v & 63];
-        i += 3;
-    }
-    if (i + 1 == in.size()) {
-        uint32_t v = uint8_t(in[i]) << 16;
-        out += k[v >> 18];
-        out += k[(v >> 12) & 63];
-    } else if (i + 2 == in.size()) {
-        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-        out += k[v >> 18];
-        out += k[(v >> 12) & 63];
-        out += k[(v >> 6) & 63];
-    }
-    return out;
+bool IsLoopback(const std::string& addr) {
+    return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
 }
-
-std::string FromBase64Url(const std::string& in) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '-') return 62;
-        if (c == '_') return 63;
-        return -1;
-    };
-    std::string out;
-    uint32_t buf = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v = val(c);
-        if (v < 0) return {};
-        buf = (buf << 6) | static_cast<uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((buf >> bits) & 0xFF));
-        }
-    }
-    return out;
-}
-
-std::string RandomHex(size_t bytes) {
-    std::string raw(bytes, '\0');
-    RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : raw) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out;
-}
-
-std::string HttpDateNow() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
-}
-
-std::string UuidV4() {
-    std::string h = RandomHex(16);
-    h[12] = '4';
-    h[16] = "89ab"[std::strtol(h.substr(16, 1).c_str(), nullptr, 16) & 3];
-    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-           "-" + h.substr(20);
-}
-
-struct TokenInfo {
-    std::string clientId;
-    bool delegated = false;
-    int user = -1;
-    Millis expiresAt = 0;
-    std::vector<std::string> roles;
-};
-
 }  // namespace
 
-struct GraphSim::Impl {
-    GraphSimOptions options;
-    GraphSimInfo info;
-    std::unique_ptr<httplib::SSLServer> server;
-    std::thread listener;
-    std::thread generator;
+// ---------------------------------------------------------------- responses
 
-    mutable std::mutex mutex;  // guards tenant, tokens, stats, stopping
-    std::condition_variable cv;
-    bool stopping = false;
-    Tenant tenant;
-    std::unordered_map<std::string, TokenInfo> tokens;
-    std::map<std::string, uint64_t> requestsByClass;
-    std::map<int, uint64_t> responsesByStatus;
-    struct Created {
-        std::string id;
-        int channel;
-        Millis created;
-    };
-    std::vector<Created> recentCreated;  // ring of the newest 2000
+void GraphSim::Impl::Json(SimResponse& res, int status, const json& body) {
+    res.status = status;
+    res.body = body.dump();
+    res.contentType = kJsonType;
+}
 
-    // ---- helpers (call with mutex held unless noted) ----
-    void NoteCreated(int channel, const SimMessage& m) {
-        if (recentCreated.size() >= 2000)
-            recentCreated.erase(recentCreated.begin(), recentCreated.begin() + 1000);
-        recentCreated.push_back({m.id, channel, m.created});
+void GraphSim::Impl::GraphError(const SimRequest& req, SimResponse& res, int status,
+                                const std::string& code, const std::string& message) {
+    json body = {{"error",
+                  {{"code", code},
+                   {"message", message},
+                   {"innerError",
+                    {{"date", SimIso(SimNowMillis()).substr(0, 19)},
+                     {"request-id", res.GetHeader("request-id")},
+                     {"client-request-id", req.Header("client-request-id")}}}}}};
+    Json(res, status, body);
+}
+
+void GraphSim::Impl::OAuthError(SimResponse& res, int status, const std::string& error,
+                                const std::string& desc) {
+    json body = {{"error", error},
+                 {"error_description", desc},
+                 {"error_codes", json::array({70000})},
+                 {"timestamp", SimIso(SimNowMillis()).substr(0, 19) + "Z"},
+                 {"trace_id", UuidV4()},
+                 {"correlation_id", UuidV4()}};
+    res.status = status;
+    res.body = body.dump();
+    res.contentType = "application/json; charset=utf-8";
+}
+
+Millis GraphSim::Impl::Now() const {
+    return SimNowMillis() + static_cast<Millis>(clockOffsetSeconds * 1000.0);
+}
+
+bool GraphSim::Impl::Admit(const SimRequest& req, SimResponse& res, const TokenInfo& t,
+                           RequestClass cls, const std::string& teamId,
+                           const std::string& channelId) {
+    ThrottleDecision d = throttler.Charge(NowSeconds(), t.clientId, cls, teamId, channelId);
+    if (rateLimitHeaders && d.nearLimit) {
+        res.SetHeader("RateLimit-Limit", std::to_string(static_cast<long long>(d.limit)));
+        res.SetHeader("RateLimit-Remaining", std::to_string(static_cast<long long>(d.remaining)));
+        res.SetHeader("RateLimit-Reset",
+                      std::to_string(static_cast<long long>(std::ceil(d.reset))));
     }
+    if (!d.throttled) return true;
+    char ra[32];
+    std::snprintf(ra, sizeof ra, "%.3f", std::max(d.retryAfter, 0.001));
+    res.SetHeader("Retry-After", ra);
+    GraphError(req, res, 429, "TooManyRequests",
+               d.dailyQuota
+                   ? "Daily message quota for this channel has been exceeded."
+                   : "Too many requests. Please retry after the time in the Retry-After header.");
+    return false;
+}
 
-    static void Common(const httplib::Request& req, httplib::Response& res) {
-        res.set_header("request-id", UuidV4());
-        if (req.has_header("client-request-id"))
-            res.set_header("client-request-id", req.get_header_value("client-request-id"));
-        res.set_header("Date", HttpDateNow());
-        res.set_header("Cache-Control", "no-store");
-    }
+// ---------------------------------------------------------------- faults and latency
 
-    static void SendJson(httplib::Response& res, int status, const json& body) {
-        res.status = status;
-        res.set_content(body.dump(), kJsonType);
-    }
+double GraphSim::Impl::SampleLatencyMs() {
+    if (latency.medianMs <= 0) return 0;
+    // Lognormal: median = e^mu; p99 = e^(mu + 2.326 sigma).
+    double mu = std::log(latency.medianMs);
+    double sigma =
+        latency.p99Ms > latency.medianMs ? std::log(latency.p99Ms / latency.medianMs) / 2.326 : 0.0;
+    std::normal_distribution<double> n(mu, sigma);
+    return std::min(30000.0, std::exp(n(rng)));
+}
 
-    static void GraphError(const httplib::Request& req, httplib::Response& res, int status,
-                           const std::string& code, const std::string& message) {
-        json body = {{"error",
-                      {{"code", code},
-                       {"message", message},
-                       {"innerError",
-                        {{"date", SimIso(SimNowMillis()).substr(0, 19)},
-                         {"request-id", res.get_header_value("request-id")},
-                         {"client-request-id", req.get_header_value("client-request-id")}}}}}};
-        SendJson(res, status, body);
-    }
-
-    void Count(const std::string& cls) {
-        std::lock_guard lock(mutex);
-        requestsByClass[cls]++;
-    }
-
-    // Validates the bearer token. Returns nullopt after writing the 401 when invalid.
-    std::optional<TokenInfo> Authenticate(const httplib::Request& req, httplib::Response& res) {
-        std::string auth = req.get_header_value("Authorization");
-        if (auth.rfind("Bearer ", 0) != 0) {
-            GraphError(req, res, 401, "InvalidAuthenticationToken", "Access token is empty.");
-            return std::nullopt;
-        }
-        std::string tok = auth.substr(7);
-        std::lock_guard lock(mutex);
-        auto it = tokens.find(tok);
-        if (it == tokens.end()) {
-            GraphError(req, res, 401, "InvalidAuthenticationToken",
-                       "IDX14100: JWT is not well formed.");
-            return std::nullopt;
-        }
-        if (it->second.expiresAt <= SimNowMillis()) {
-            GraphError(req, res, 401, "InvalidAuthenticationToken",
-                       "Lifetime validation failed, the token is expired.");
-            return std::nullopt;
-        }
-        return it->second;
-    }
-
-    std::string IssueToken(const SimApp& app, bool delegated, int user, json& out) {
-        Millis now = SimNowMillis();
-        double lifetime = options.tokenLifetimeSeconds > 0 ? options.tokenLifetimeSeconds
-                                                           : tenant.tokenLifetimeSeconds;
-        json header = {{"typ", "JWT"}, {"alg", "RS256"}, {"kid", "graphsim"}};
-        json payload = {{"aud", "https://graph.microsoft.com"},
-                        {"iss", "https://sts.windows.net/" + tenant.tenantId + "/"},
-                        {"iat", now / 1000},
-                        {"exp", now / 1000 + static_cast<Millis>(lifetime)},
-                        {"appid", app.clientId},
-                        {"tid", tenant.tenantId},
-                        {"jti", RandomHex(8)}};
-        if (!delegated) payload["roles"] = app.permissions;
-        std::string token = Base64Url(header.dump()) + "." + Base64Url(payload.dump()) + "." +
-                            Base64Url(RandomHex(32));
-        TokenInfo ti;
-        ti.clientId = app.clientId;
-        ti.delegated = delegated;
-        ti.user = user;
-        ti.expiresAt = now + static_cast<Millis>(lifetime * 1000);
-        ti.roles = delegated ? app.delegated : app.permissions;
-        tokens[token] = ti;
-        out = {{"token_type", "Bearer"},
-               {"scope", delegated ? json(nullptr) : json("https://graph.microsoft.com/.default")},
-               {"expires_in", static_cast<long long>(lifetime)},
-               {"ext_expires_in", static_cast<long long>(lifetime)},
-               {"access_token", token}};
-        if (!delegated) out.erase("scope");
-        return token;
-    }
-
-    static void OAuthError(httplib::Response& res, int status, const std::string& error,
-                           const std::string& desc) {
-        json body = {{"error", error},
-                     {"error_description", desc},
-                     {"error_codes", json::array({7000215})},
-                     {"timestamp", SimIso(SimNowMillis())},
-                     {"trace_id", UuidV4()},
-                     {"correlation_id", UuidV4()}};
-        res.status = status;
-        res.set_content(body.dump(), "application/json; charset=utf-8");
-    }
-
-    void HandleToken(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("token");
-        std::string tenantSeg = req.matches[1];
-        std::string grant = req.get_param_value("grant_type");
-        std::lock_guard lock(mutex);
-        if (tenantSeg != tenant.tenantId && tenantSeg != "common" && tenantSeg != "organizations") {
-            OAuthError(res, 400, "invalid_request",
-                       "AADSTS90002: Tenant '" + tenantSeg + "' not found.");
-            return;
-        }
-        const SimApp* app = nullptr;
-        std::string clientId = req.get_param_value("client_id");
-        for (const auto& a : tenant.apps)
-            if (a.clientId == clientId) app = &a;
-        if (!app) {
-            OAuthError(res, 400, "unauthorized_client",
-                       "AADSTS700016: Application with identifier '" + clientId +
-                           "' was not found in the directory.");
-            return;
-        }
-        if (grant == "client_credentials") {
-            if (req.get_param_value("client_secret") != app->clientSecret) {
-                OAuthError(res, 401, "invalid_client",
-                           "AADSTS7000215: Invalid client secret provided.");
-                return;
+std::optional<FaultKind> GraphSim::Impl::PickFault(SimResponse& res) {
+    std::string kind;
+    if (faults.scripted > 0) {
+        --faults.scripted;
+        kind = faults.scriptedKind;
+    } else {
+        std::uniform_real_distribution<double> u(0, 1);
+        double x = u(rng);
+        struct Rate {
+            double r;
+            const char* k;
+        };
+        for (Rate r :
+             {Rate{faults.rate503, "503"}, Rate{faults.rate503NoRetryAfter, "503-no-retry-after"},
+              Rate{faults.rate504, "504"}, Rate{faults.rate500, "500"},
+              Rate{faults.rateReset, "reset"}, Rate{faults.rateTruncate, "truncate"},
+              Rate{faults.rateMalformed, "malformed"}, Rate{faults.rateDrip, "drip"},
+              Rate{faults.rate429NoRetryAfter, "429-no-retry-after"}}) {
+            if (x < r.r) {
+                kind = r.k;
+                break;
             }
-            std::string scope = req.get_param_value("scope");
-            if (!std::string_view(scope).ends_with("/.default")) {
-                OAuthError(
-                    res, 400, "invalid_scope",
-                    "AADSTS1002012: The provided value for scope is not valid. Client credential "
-                    "flows must "
-                    "have a scope value with /.default suffixed to the resource identifier.");
-                return;
+            x -= r.r;
+        }
+    }
+    if (kind.empty()) return std::nullopt;
+    ++faultsInjected;
+    SimRequest none;
+    if (kind == "503" || kind == "503-no-retry-after") {
+        if (kind == "503") res.SetHeader("Retry-After", "2");
+        GraphError(none, res, 503, "ServiceUnavailable", "The service is temporarily unavailable.");
+        return FaultKind::kNone;
+    }
+    if (kind == "504") {
+        res.SetHeader("Retry-After", "1");
+        GraphError(none, res, 504, "GatewayTimeout", "The gateway timed out.");
+        return FaultKind::kNone;
+    }
+    if (kind == "500") {
+        GraphError(none, res, 500, "InternalServerError", "An internal server error occurred.");
+        return FaultKind::kNone;
+    }
+    if (kind == "429-no-retry-after") {
+        GraphError(none, res, 429, "TooManyRequests", "Too many requests.");
+        return FaultKind::kNone;
+    }
+    if (kind == "reset") return FaultKind::kReset;
+    if (kind == "truncate") return FaultKind::kTruncate;
+    if (kind == "malformed") return FaultKind::kMalformed;
+    if (kind == "drip") return FaultKind::kDrip;
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------- serving
+
+void GraphSim::Impl::Execute(SimRequest& req, SimResponse& res) {
+    bool wrongMethod = false;
+    if (!router.Dispatch(req, res, wrongMethod)) {
+        if (wrongMethod)
+            GraphError(req, res, 405, "BadRequest",
+                       "The HTTP method '" + req.method + "' is not allowed.");
+        else
+            GraphError(req, res, 400, "BadRequest",
+                       "Resource not found for the segment '" + req.path + "'.");
+    }
+}
+
+void GraphSim::Impl::Serve(const httplib::Request& in, httplib::Response& out) {
+    SimRequest req;
+    req.method = in.method;
+    req.path = in.path;
+    for (const auto& [k, v] : in.params) req.params.emplace(k, v);
+    for (const auto& [k, v] : in.headers) {
+        std::string key = k;
+        for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers[key] = v;
+    }
+    req.body = in.body;
+    SimResponse res;
+    res.SetHeader("request-id", UuidV4());
+    if (!req.Header("client-request-id").empty())
+        res.SetHeader("client-request-id", req.Header("client-request-id"));
+    res.SetHeader("Date", HttpDateNow());
+    res.SetHeader("Cache-Control", "no-store");
+
+    bool control = req.path.rfind("/_sim/", 0) == 0;
+    double delayMs = 0;
+    std::optional<FaultKind> fault;
+    bool dropAfter = false;
+    {
+        std::lock_guard lock(mutex);
+        ++requestsTotal;
+        if (!control) {
+            delayMs = SampleLatencyMs();
+            fault = PickFault(res);
+            if (!fault && faults.dropAfterWrite > 0 && req.method != "GET" &&
+                req.path.find("/oauth2/") == std::string::npos) {
+                --faults.dropAfterWrite;
+                dropAfter = true;
             }
-            json out;
-            IssueToken(*app, false, -1, out);
-            SendJson(res, 200, out);
-            return;
         }
-        OAuthError(res, 400, "unsupported_grant_type",
-                   "AADSTS70003: The app requested an unsupported grant type '" + grant + "'.");
     }
+    if (delayMs > 0)
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(static_cast<long long>(delayMs * 1000)));
+    if (control && !IsLoopback(in.remote_addr)) {
+        GraphError(req, res, 403, "Forbidden",
+                   "The simulator's control API answers loopback clients only.");
+    } else if (fault && *fault == FaultKind::kNone) {
+        // res already holds the injected error response
+    } else {
+        std::lock_guard lock(mutex);
+        Execute(req, res);
+    }
+    if (dropAfter) fault = FaultKind::kReset;
 
-    int ParseTop(const httplib::Request& req, httplib::Response& res, int def) {
-        if (!req.has_param("$top")) return def;
-        const std::string v = req.get_param_value("$top");
-        char* end = nullptr;
-        long n = std::strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || n < 1 || n > 50) {
-            GraphError(
-                req, res, 400, "BadRequest",
-                "Invalid page size specified: '" + v + "'. Must be between 1 and 50 inclusive.");
-            return -1;
+    out.status = res.status;
+    for (const auto& [k, v] : res.headers) out.set_header(k.c_str(), v);
+    FaultKind fk = fault.value_or(FaultKind::kNone);
+    if (fk == FaultKind::kNone) {
+        if (!res.body.empty() || res.status != 204)
+            out.set_content(res.body, res.contentType.c_str());
+        return;
+    }
+    if (fk == FaultKind::kMalformed) {
+        out.status = 200;
+        out.set_content("{\"value\": [{\"id\": \"1\", \"body\": {\"content\": \"unterminated",
+                        kJsonType);
+        return;
+    }
+    auto body = std::make_shared<std::string>(res.body.empty() ? std::string(64, ' ') : res.body);
+    if (fk == FaultKind::kReset) {
+        out.set_content_provider(body->size(), res.contentType.c_str(),
+                                 [](size_t, size_t, httplib::DataSink&) { return false; });
+    } else if (fk == FaultKind::kTruncate) {
+        out.set_content_provider(body->size(), res.contentType.c_str(),
+                                 [body](size_t offset, size_t, httplib::DataSink& sink) {
+                                     if (offset > 0) return false;
+                                     sink.write(body->data(), body->size() / 2);
+                                     return true;
+                                 });
+    } else if (fk == FaultKind::kDrip) {
+        out.set_content_provider(body->size(), res.contentType.c_str(),
+                                 [body](size_t offset, size_t, httplib::DataSink& sink) {
+                                     std::this_thread::sleep_for(std::chrono::milliseconds(250));
+                                     size_t n = std::min<size_t>(32, body->size() - offset);
+                                     sink.write(body->data() + offset, n);
+                                     return true;
+                                 });
+    }
+}
+
+// ---------------------------------------------------------------- control and stats
+
+std::string GraphSim::Impl::Stats() const {
+    std::lock_guard lock(mutex);
+    json j;
+    j["messages_created"] = tenant.messagesCreated;
+    json msgs = json::array();
+    for (const auto& c : created)
+        msgs.push_back({{"id", c.id},
+                        {"channelId", tenant.channels[c.channel].id},
+                        {"createdDateTime", SimIso(c.created)}});
+    j["messages"] = std::move(msgs);
+    j["requests_total"] = requestsTotal;
+    j["requests"] = requestsByClass;
+    j["faults_injected"] = faultsInjected;
+    j["limits_profile"] = limitsProfile;
+    json scopes = json::object();
+    for (const auto& [k, s] : throttler.Stats())
+        scopes[k] = {{"requests", s.requests},
+                     {"throttled", s.throttled},
+                     {"penalties", s.penalties},
+                     {"gated_seconds", s.gatedSeconds}};
+    j["scopes"] = std::move(scopes);
+    j["throttled_total"] = throttler.TotalThrottled();
+    j["penalties_total"] = throttler.TotalPenalties();
+    json ch = json::array();
+    for (const auto& c : tenant.channels) {
+        size_t replies = 0, deleted = 0;
+        for (const auto& r : c.roots) {
+            replies += r.replies.size();
+            deleted += r.deleted.has_value();
         }
-        return static_cast<int>(n);
+        ch.push_back({{"id", c.id},
+                      {"teamId", tenant.teams[c.team].id},
+                      {"displayName", c.displayName},
+                      {"roots", c.roots.size()},
+                      {"replies", replies},
+                      {"deleted_roots", deleted},
+                      {"weight", c.weight}});
     }
+    j["channels"] = std::move(ch);
+    return j.dump();
+}
 
-    std::string NextLink(const httplib::Request& req, const std::string& cursor) {
-        std::string link = info.graphUrl + req.path.substr(5);  // strip "/v1.0"
-        // Re-encode the path segments that carry ids with reserved characters.
-        std::string encoded;
-        for (char c : link.substr(info.graphUrl.size())) {
-            if (c == ':')
-                encoded += "%3A";
-            else if (c == '@')
-                encoded += "%40";
+void GraphSim::Impl::GeneratorLoop() {
+    std::unique_lock lock(mutex);
+    auto next = std::chrono::steady_clock::now();
+    std::uniform_real_distribution<double> u(0, 1);
+    while (!stopping) {
+        double gap = tenant.NextGapMs(options.trafficScale);
+        next += std::chrono::microseconds(static_cast<long long>(gap * 1000));
+        if (cv.wait_until(lock, next, [&] { return stopping; })) break;
+        Millis now = Now();
+        // Most events are new messages; some are edits, reactions and soft deletes.
+        if (u(rng) < 0.15) {
+            tenant.GenerateActivity(now);
+            continue;
+        }
+        uint64_t before = tenant.messagesCreated;
+        int ci = tenant.GenerateArrival(now);
+        if (tenant.messagesCreated == before) continue;
+        const auto& c = tenant.channels[ci];
+        const SimMessage* newest = &c.roots.back();
+        for (const auto& r : c.roots)
+            if (!r.replies.empty() && r.replies.back().created > newest->created)
+                newest = &r.replies.back();
+        NoteCreated(ci, *newest);
+    }
+}
+
+void GraphSim::Impl::RegisterRoutes() {
+    // Identity (sim_identity.cpp)
+    router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/token)",
+               [this](SimRequest& q, SimResponse& r) { HandleToken(q, r); });
+    router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/devicecode)",
+               [this](SimRequest& q, SimResponse& r) { HandleDeviceCode(q, r); });
+    router.Add("GET", R"(/([^/]+)/oauth2/v2\.0/authorize)",
+               [this](SimRequest& q, SimResponse& r) { HandleAuthorize(q, r); });
+    router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/authorize/decision)",
+               [this](SimRequest& q, SimResponse& r) { HandleAuthorizeDecision(q, r); });
+    router.Add("GET", R"(/([^/]+)/v2\.0/\.well-known/openid-configuration)",
+               [this](SimRequest& q, SimResponse& r) { HandleOpenIdConfig(q, r); });
+    // Control
+    router.Add("POST", "/_sim/devicecode/approve",
+               [this](SimRequest& q, SimResponse& r) { HandleApproveDeviceCode(q, r); });
+    router.Add("POST", "/_sim/limits", [this](SimRequest& q, SimResponse& r) {
+        json b = json::parse(q.body, nullptr, false);
+        if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
+        Limits l = throttler.GetLimits();
+        if (b.contains("profile")) {
+            std::string p = b["profile"].is_string() ? b["profile"].get<std::string>() : "";
+            if (p == "graph-2025")
+                l = Limits::Graph2025();
+            else if (p == "graph-strict")
+                l = Limits::GraphStrict();
             else
-                encoded += c;
+                return GraphError(q, r, 400, "BadRequest", "unknown profile");
+            limitsProfile = p;
         }
-        link = info.graphUrl + encoded + "?";
-        for (const auto& [k, v] : req.params) {
-            if (k == "$skiptoken") continue;
-            link += (k[0] == '$' ? "%24" + k.substr(1) : k) + "=" + v + "&";
+        if (b.contains("scale")) {
+            if (!b["scale"].is_number() || b["scale"].get<double>() <= 0)
+                return GraphError(q, r, 400, "BadRequest", "scale must be a positive number");
+            l = l.Scaled(b["scale"].get<double>());
         }
-        link += "%24skiptoken=" + Base64Url("gs1|" + cursor);
-        return link;
-    }
+        if (b.contains("limits") && b["limits"].is_object()) {
+            const json& x = b["limits"];
+            l.app = x.value("app", l.app);
+            l.getMessage = x.value("get_message", l.getMessage);
+            l.postMessage = x.value("post_message", l.postMessage);
+            l.getChannels = x.value("get_channels", l.getChannels);
+            l.getTeams = x.value("get_teams", l.getTeams);
+            l.other = x.value("other", l.other);
+            l.perTeam = x.value("per_team", l.perTeam);
+            l.perChannel = x.value("per_channel", l.perChannel);
+        }
+        throttler.SetLimits(l);
+        Json(r, 200,
+             {{"profile", limitsProfile},
+              {"get_message", l.getMessage},
+              {"per_channel", l.perChannel}});
+    });
+    router.Add("POST", "/_sim/faults", [this](SimRequest& q, SimResponse& r) {
+        json b = json::parse(q.body, nullptr, false);
+        if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
+        FaultSettings f;
+        f.rate503 = b.value("rate_503", 0.0);
+        f.rate503NoRetryAfter = b.value("rate_503_no_retry_after", 0.0);
+        f.rate504 = b.value("rate_504", 0.0);
+        f.rate500 = b.value("rate_500", 0.0);
+        f.rateReset = b.value("rate_reset", 0.0);
+        f.rateTruncate = b.value("rate_truncate", 0.0);
+        f.rateMalformed = b.value("rate_malformed", 0.0);
+        f.rateDrip = b.value("rate_drip", 0.0);
+        f.rate429NoRetryAfter = b.value("rate_429_no_retry_after", 0.0);
+        f.scripted = b.value("next_count", 0);
+        f.scriptedKind = b.value("next_kind", std::string());
+        f.dropAfterWrite = b.value("drop_response_after_write", 0);
+        faults = f;
+        if (b.contains("latency_median_ms"))
+            latency.medianMs = b["latency_median_ms"].get<double>();
+        if (b.contains("latency_p99_ms")) latency.p99Ms = b["latency_p99_ms"].get<double>();
+        Json(r, 200, {{"ok", true}});
+    });
+    router.Add("POST", "/_sim/clock", [this](SimRequest& q, SimResponse& r) {
+        json b = json::parse(q.body, nullptr, false);
+        if (!b.is_object() || !b.contains("offset_seconds") || !b["offset_seconds"].is_number())
+            return GraphError(q, r, 400, "BadRequest", "expected {\"offset_seconds\": N}");
+        clockOffsetSeconds = b["offset_seconds"].get<double>();
+        Json(r, 200, {{"offset_seconds", clockOffsetSeconds}});
+    });
+    router.Add("POST", "/_sim/tokens/revoke", [this](SimRequest&, SimResponse& r) {
+        for (auto& [k, t] : tokens) t.revoked = true;
+        refreshTokens.clear();
+        Json(r, 200, {{"revoked", tokens.size()}});
+    });
+    RegisterGraphRoutes();
+}
 
-    void HandleJoinedTeams(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("team");
-        auto tok = Authenticate(req, res);
-        if (!tok) return;
-        if (!tok->delegated) {
-            GraphError(req, res, 400, "BadRequest",
-                       "/me request is only valid with delegated authentication flow.");
-            return;
-        }
-        std::lock_guard lock(mutex);
-        json arr = json::array();
-        for (const auto& t : tenant.teams)
-            if (std::find(t.members.begin(), t.members.end(), tok->user) != t.members.end())
-                arr.push_back(TeamJson(tenant, t));
-        SendJson(res, 200,
-                 {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams"},
-                  {"@odata.count", arr.size()},
-                  {"value", arr}});
-    }
-
-    void HandleAllTeams(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("team");
-        auto tok = Authenticate(req, res);
-        if (!tok) return;
-        if (!tok->delegated &&
-            !HasRole(*tok, {"Team.ReadBasic.All", "TeamSettings.Read.All", "Directory.Read.All"})) {
-            GraphError(req, res, 403, "Forbidden", "Missing role permissions on the request.");
-            return;
-        }
-        std::lock_guard lock(mutex);
-        json arr = json::array();
-        for (const auto& t : tenant.teams) arr.push_back(TeamJson(tenant, t));
-        SendJson(res, 200,
-                 {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams"},
-                  {"@odata.count", arr.size()},
-                  {"value", arr}});
-    }
-
-    static bool HasRole(const TokenInfo& t, std::initializer_list<const char*> any) {
-        for (const char* r : any)
-            if (std::find(t.roles.begin(), t.roles.end(), r) != t.roles.end()) return true;
-        return false;
-    }
-
-    // Resolves team and channel from the path; writes a 404 when either is unknown.
-    int ResolveChannel(const httplib::Request& req, httplib::Response& res) {
-        auto t = tenant.teamById.find(req.matches[1]);
-        if (t == tenant.teamById.end()) {
-            GraphError(req, res, 404, "NotFound",
-                       "No team found with Group Id " + std::string(req.matches[1]));
-            return -1;
-        }
-        if (req.matches.size() < 3) return -2;
-        auto c = tenant.channelById.find(req.matches[2]);
-        if (c == tenant.channelById.end() || tenant.channels[c->second].team != t->second) {
-            GraphError(req, res, 404, "NotFound", "Channel not found.");
-            return -1;
-        }
-        return c->second;
-    }
-
-    void HandleChannels(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("channels");
-        auto tok = Authenticate(req, res);
-        if (!tok) return;
-        std::lock_guard lock(mutex);
-        auto t = tenant.teamById.find(req.matches[1]);
-        if (t == tenant.teamById.end()) {
-            GraphError(req, res, 404, "NotFound",
-                       "No team found with Group Id " + std::string(req.matches[1]));
-            return;
-        }
-        json arr = json::array();
-        for (int ci : tenant.teams[t->second].channels)
-            arr.push_back(ChannelJson(tenant, tenant.channels[ci]));
-        SendJson(res, 200,
-                 {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams('" +
-                                         tenant.teams[t->second].id + "')/channels"},
-                  {"@odata.count", arr.size()},
-                  {"value", arr}});
-    }
-
-    void HandleListMessages(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("get_message");
-        auto tok = Authenticate(req, res);
-        if (!tok) return;
-        int top = ParseTop(req, res, 20);
-        if (top < 0) return;
-        bool expand = req.get_param_value("$expand") == "replies";
-        if (req.has_param("$expand") && !expand) {
-            GraphError(req, res, 400, "BadRequest", "Only $expand=replies is supported.");
-            return;
-        }
-        std::lock_guard lock(mutex);
-        int ci = ResolveChannel(req, res);
-        if (ci < 0) return;
-        const SimChannel& c = tenant.channels[ci];
-        // Newest first. The skiptoken holds the id of the last message already returned.
-        size_t end = c.roots.size();
-        if (req.has_param("$skiptoken")) {
-            std::string cur = FromBase64Url(req.get_param_value("$skiptoken"));
-            if (cur.rfind("gs1|", 0) != 0) {
-                GraphError(req, res, 400, "BadRequest", "Invalid skip token.");
-                return;
-            }
-            long long after = std::atoll(cur.c_str() + 4);
-            auto it = std::lower_bound(
-                c.roots.begin(), c.roots.end(), after,
-                [](const SimMessage& m, long long v) { return std::atoll(m.id.c_str()) < v; });
-            end = static_cast<size_t>(it - c.roots.begin());
-        }
-        json arr = json::array();
-        size_t begin = end > static_cast<size_t>(top) ? end - top : 0;
-        for (size_t k = end; k > begin; --k)
-            arr.push_back(MessageJson(tenant, c, c.roots[k - 1], expand, false));
-        json body = {{"@odata.context", "https://graph.microsoft.com/v1.0/$metadata#teams('" +
-                                            tenant.teams[c.team].id + "')/channels('" + c.id +
-                                            "')/messages"},
-                     {"@odata.count", c.roots.size()}};
-        if (begin > 0) body["@odata.nextLink"] = NextLink(req, c.roots[begin].id);
-        body["value"] = std::move(arr);
-        SendJson(res, 200, body);
-    }
-
-    void HandleGetMessage(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("get_message");
-        auto tok = Authenticate(req, res);
-        if (!tok) return;
-        std::lock_guard lock(mutex);
-        int ci = ResolveChannel(req, res);
-        if (ci < 0) return;
-        SimMessage* m = tenant.FindRoot(ci, req.matches[3]);
-        if (!m) {
-            GraphError(req, res, 404, "NotFound", "Message not found.");
-            return;
-        }
-        SendJson(res, 200, MessageJson(tenant, tenant.channels[ci], *m, false, false));
-    }
-
-    void HandlePostMessage(const httplib::Request& req, httplib::Response& res) {
-        Common(req, res);
-        Count("post_message");
-        auto tok = Authenticate(req, res);
-        if (!tok) return;
-        json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object() || !body.contains("body") ||
-            !body["body"].is_object() || !body["body"].contains("content") ||
-            !body["body"]["content"].is_string()) {
-            GraphError(req, res, 400, "BadRequest",
-                       "Invalid request body: body.content is required.");
-            return;
-        }
-        if (!tok->delegated && !HasRole(*tok, {"Teamwork.Migrate.All", "ChannelMessage.Send"})) {
-            GraphError(req, res, 403, "Forbidden", "Missing role permissions on the request.");
-            return;
-        }
-        std::lock_guard lock(mutex);
-        int ci = ResolveChannel(req, res);
-        if (ci < 0) return;
-        SimMessage m;
-        m.created = m.modified = SimNowMillis();
-        std::string ct = body["body"].value("contentType", std::string("text"));
-        std::string content = body["body"]["content"].get<std::string>();
-        if (ct == "html") {
-            m.html = content;
-        } else {
-            // Text bodies are stored escaped so that they read back as literal text.
-            for (char ch : content) {
-                if (ch == '<')
-                    m.html += "&lt;";
-                else if (ch == '>')
-                    m.html += "&gt;";
-                else if (ch == '&')
-                    m.html += "&amp;";
-                else
-                    m.html += ch;
-            }
-        }
-        if (body.contains("subject") && body["subject"].is_string()) m.subject = body["subject"];
-        if (body.contains("importance") && body["importance"].is_string()) {
-            std::string imp = body["importance"];
-            if (imp != "normal" && imp != "high" && imp != "urgent") {
-                GraphError(req, res, 400, "BadRequest", "Invalid importance value.");
-                return;
-            }
-            m.importance = imp;
-        }
-        m.user = tok->delegated ? tok->user : -1;
-        m.appId = tok->clientId;
-        SimMessage& stored = tenant.AddRoot(ci, std::move(m));
-        NoteCreated(ci, stored);
-        SendJson(res, 201, MessageJson(tenant, tenant.channels[ci], stored, false, false));
-    }
-
-    std::string Stats() const {
-        std::lock_guard lock(mutex);
-        json j;
-        j["messages_created"] = tenant.messagesCreated;
-        json recent = json::array();
-        for (const auto& c : recentCreated)
-            recent.push_back({{"id", c.id},
-                              {"channelId", tenant.channels[c.channel].id},
-                              {"createdDateTime", SimIso(c.created)}});
-        j["recent_messages"] = recent;
-        j["requests"] = requestsByClass;
-        json ch = json::array();
-        for (const auto& c : tenant.channels) {
-            size_t replies = 0;
-            for (const auto& r : c.roots) replies += r.replies.size();
-            ch.push_back({{"id", c.id},
-                          {"teamId", tenant.teams[c.team].id},
-                          {"displayName", c.displayName},
-                          {"roots", c.roots.size()},
-                          {"replies", replies},
-                          {"weight", c.weight}});
-        }
-        j["channels"] = ch;
-        return j.dump();
-    }
-
-    void GeneratorLoop() {
-        std::unique_lock lock(mutex);
-        auto next = std::chrono::steady_clock::now();
-        while (!stopping) {
-            double gap = tenant.NextGapMs(options.trafficScale);
-            next += std::chrono::microseconds(static_cast<long long>(gap * 1000));
-            if (cv.wait_until(lock, next, [&] { return stopping; })) break;
-            int ci = tenant.GenerateArrival(SimNowMillis());
-            const auto& c = tenant.channels[ci];
-            // The newest message in the channel is either the new root or a reply to a recent root.
-            const SimMessage* newest = &c.roots.back();
-            for (const auto& r : c.roots)
-                if (!r.replies.empty() && r.replies.back().created > newest->created)
-                    newest = &r.replies.back();
-            NoteCreated(ci, *newest);
-        }
-    }
-};
+// ---------------------------------------------------------------- GraphSim
 
 GraphSim::GraphSim() : m_impl(std::make_unique<Impl>()) {}
 GraphSim::~GraphSim() {
@@ -581,13 +422,38 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     json scenario = json::parse(text, nullptr, false);
     if (scenario.is_discarded()) return "scenario '" + options.scenarioPath + "' is not valid JSON";
     if (std::string err = d.tenant.Load(scenario, options.seed); !err.empty()) return err;
+    d.rng.seed(options.seed * 7919 + 17);
+    d.epoch = RandomHex(4);
+    d.autoApprove = options.autoApprove;
+    std::string profile = scenario.value("limits_profile", std::string("graph-2025"));
+    if (profile == "graph-strict")
+        d.throttler.SetLimits(Limits::GraphStrict());
+    else if (profile != "graph-2025")
+        return "scenario: unknown limits_profile '" + profile + "'";
+    d.limitsProfile = profile;
+    if (options.limitsScale != 1.0)
+        d.throttler.SetLimits(d.throttler.GetLimits().Scaled(options.limitsScale));
+    if (scenario.contains("latency") && scenario["latency"].is_object()) {
+        d.latency.medianMs = scenario["latency"].value("median_ms", 0.0);
+        d.latency.p99Ms = scenario["latency"].value("p99_ms", 0.0);
+    }
+    if (options.latencyMedianMs >= 0) d.latency.medianMs = options.latencyMedianMs;
+    if (options.latencyP99Ms >= 0) d.latency.p99Ms = options.latencyP99Ms;
+    d.deltaTokenLifetimeSeconds =
+        scenario.value("delta_token_lifetime_seconds", d.deltaTokenLifetimeSeconds);
     d.tenant.GenerateHistory(SimNowMillis());
+    for (int ci = 0; ci < static_cast<int>(d.tenant.channels.size()); ++ci)
+        for (const auto& r : d.tenant.channels[ci].roots) {
+            d.NoteCreated(ci, r);
+            for (const auto& rep : r.replies) d.NoteCreated(ci, rep);
+        }
+    std::sort(d.created.begin(), d.created.end(),
+              [](const auto& a, const auto& b) { return a.created < b.created; });
 
     std::string stateDir = options.stateDir;
     std::error_code ec;
-    if (stateDir.empty()) {
+    if (stateDir.empty())
         stateDir = (std::filesystem::temp_directory_path() / ("graphsim-" + RandomHex(6))).string();
-    }
     std::filesystem::create_directories(stateDir, ec);
     if (ec) return "cannot create state directory '" + stateDir + "': " + ec.message();
 
@@ -602,34 +468,25 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     d.server = std::make_unique<httplib::SSLServer>(tls.serverCert, tls.serverKey);
     if (!d.server->is_valid()) return "TLS server setup failed";
     auto& s = *d.server;
-    s.set_keep_alive_max_count(10000);
+    int threads = std::max(8, options.serverThreads);
+    s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    s.set_keep_alive_max_count(100000);
     s.set_keep_alive_timeout(30);
     s.set_payload_max_length(8 * 1024 * 1024);
-    s.Post(R"(/([^/]+)/oauth2/v2\.0/token)",
-           [&d](const httplib::Request& q, httplib::Response& r) { d.HandleToken(q, r); });
-    s.Get("/v1.0/me/joinedTeams",
-          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleJoinedTeams(q, r); });
-    s.Get("/v1.0/teams",
-          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleAllTeams(q, r); });
-    s.Get(R"(/v1\.0/teams/([^/]+)/channels)",
-          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleChannels(q, r); });
-    s.Get(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages)",
-          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleListMessages(q, r); });
-    s.Post(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages)",
-           [&d](const httplib::Request& q, httplib::Response& r) { d.HandlePostMessage(q, r); });
-    s.Get(R"(/v1\.0/teams/([^/]+)/channels/([^/]+)/messages/([^/]+))",
-          [&d](const httplib::Request& q, httplib::Response& r) { d.HandleGetMessage(q, r); });
-    s.Get("/_sim/stats", [&d](const httplib::Request& q, httplib::Response& r) {
-        Impl::Common(q, r);
-        r.set_content(d.Stats(), "application/json");
-    });
-    s.set_error_handler([](const httplib::Request& q, httplib::Response& r) {
-        if (r.status == 404 && r.body.empty()) {
-            Impl::Common(q, r);
-            Impl::GraphError(q, r, 404, "UnknownError",
-                             "Resource not found for the segment in " + q.path + ".");
+    d.RegisterRoutes();
+    auto serve = [&d](const httplib::Request& q, httplib::Response& r) {
+        if (q.path == "/_sim/stats" && IsLoopback(q.remote_addr)) {
+            r.set_header("request-id", UuidV4());
+            r.set_content(d.Stats(), "application/json");
+            return;
         }
-    });
+        d.Serve(q, r);
+    };
+    s.Get(".*", serve);
+    s.Post(".*", serve);
+    s.Patch(".*", serve);
+    s.Put(".*", serve);
+    s.Delete(".*", serve);
 
     int port = options.port > 0
                    ? (s.bind_to_port(options.bindHost, options.port) ? options.port : -1)

@@ -26,6 +26,12 @@ struct GraphSimOptions {
     bool generateTraffic = true;      // run the live message generator
     double trafficScale = 1.0;        // multiplies the scenario's arrival rate
     double tokenLifetimeSeconds = 0;  // 0: the scenario's value
+    bool autoApprove = false;         // approve device codes and authorize requests at once
+    double latencyMedianMs = -1;      // <0: the scenario's value (0 = no added latency)
+    double latencyP99Ms = -1;
+    double limitsScale =
+        1.0;  // multiplies every throttling limit (tests that are not about throttling)
+    int serverThreads = 64;  // HTTPS worker threads (keep-alive connections held at once)
 };
 
 struct GraphSimInfo {

@@ -77,6 +77,9 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
         tenantName = ten.value("name", std::string("graphsim tenant"));
         if (tenantId.empty()) tenantId = NewGuid();
         tokenLifetimeSeconds = s.value("token_lifetime_seconds", 3600.0);
+        deviceCodeInterval = s.value("device_code_interval_seconds", 5);
+        deviceCodeLifetime = s.value("device_code_lifetime_seconds", 900.0);
+        defaultUser = s.value("default_user", 0);
         if (s.contains("traffic")) {
             const json& tr = s["traffic"];
             traffic.messagesPerMinute = tr.value("messages_per_minute", traffic.messagesPerMinute);
@@ -96,12 +99,17 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
             users.push_back(std::move(user));
         }
         if (users.empty()) return "scenario: users must not be empty";
+        if (defaultUser < 0 || defaultUser >= static_cast<int>(users.size()))
+            return "scenario: default_user out of range";
         for (const auto& a : s.at("apps")) {
             SimApp app;
             app.clientId = a.at("client_id").get<std::string>();
             app.clientSecret = a.at("client_secret").get<std::string>();
             app.permissions = a.value("permissions", std::vector<std::string>{});
             app.delegated = a.value("delegated", std::vector<std::string>{});
+            app.redirectUris = a.value("redirect_uris", std::vector<std::string>{});
+            app.certificates = a.value("certificates", std::vector<std::string>{});
+            app.publicClient = a.value("public_client", true);
             apps.push_back(std::move(app));
         }
         if (apps.empty()) return "scenario: apps must not be empty";
@@ -206,6 +214,28 @@ SimMessage Tenant::MakeMessage(int channel, Millis at, bool isReply) {
     if (!isReply && !m_subjects.empty() && u(m_rng) < 0.15)
         m.subject =
             m_subjects[std::uniform_int_distribution<size_t>(0, m_subjects.size() - 1)(m_rng)];
+    if (!isReply && u(m_rng) < 0.02) {
+        // A system event: someone was added to the team.
+        int added = PickMember(team);
+        m.messageType = "systemEventMessage";
+        m.html = "<systemEventMessage/>";
+        m.mentions.clear();
+        json detail = {{"@odata.type", "#microsoft.graph.membersAddedEventMessageDetail"},
+                       {"visibleHistoryStartDateTime", "0001-01-01T00:00:00Z"},
+                       {"members", json::array({{{"id", users[added].id},
+                                                 {"displayName", nullptr},
+                                                 {"userIdentityType", "aadUser"},
+                                                 {"tenantId", tenantId}}})},
+                       {"initiator",
+                        {{"application", nullptr},
+                         {"device", nullptr},
+                         {"user",
+                          {{"id", users[m.user].id},
+                           {"displayName", nullptr},
+                           {"userIdentityType", "aadUser"}}}}}};
+        m.eventDetail = detail.dump();
+        return m;
+    }
     double imp = u(m_rng);
     if (!isReply && imp < 0.03)
         m.importance = "urgent";
@@ -229,7 +259,48 @@ SimMessage& Tenant::AddRoot(int channel, SimMessage m) {
     c.rootIndex[m.id] = c.roots.size();
     c.roots.push_back(std::move(m));
     ++messagesCreated;
+    c.changes.push_back({++changeSeq, c.roots.back().id});
     return c.roots.back();
+}
+
+void Tenant::Touch(int channel, SimMessage& root, Millis now) {
+    root.modified = std::max(root.modified + 1, now);
+    channels[channel].changes.push_back({++changeSeq, root.id});
+}
+
+SimMessage* Tenant::FindReply(int channel, const std::string& rootId, const std::string& replyId) {
+    SimMessage* root = FindRoot(channel, rootId);
+    if (!root) return nullptr;
+    for (auto& r : root->replies)
+        if (r.id == replyId) return &r;
+    return nullptr;
+}
+
+void Tenant::GenerateActivity(Millis now) {
+    int ci = PickChannel();
+    auto& c = channels[ci];
+    if (c.roots.empty()) return;
+    size_t lo = c.roots.size() > 10 ? c.roots.size() - 10 : 0;
+    SimMessage& root =
+        c.roots[std::uniform_int_distribution<size_t>(lo, c.roots.size() - 1)(m_rng)];
+    SimMessage* target = &root;
+    if (!root.replies.empty() && std::uniform_real_distribution<double>(0, 1)(m_rng) < 0.4)
+        target =
+            &root.replies[std::uniform_int_distribution<size_t>(0, root.replies.size() - 1)(m_rng)];
+    double u = std::uniform_real_distribution<double>(0, 1)(m_rng);
+    if (target->deleted) return;
+    if (u < 0.6) {
+        static const char* kReactions[] = {"like", "heart", "laugh", "surprised"};
+        target->reactions.push_back(
+            {kReactions[std::uniform_int_distribution<int>(0, 3)(m_rng)], PickMember(c.team), now});
+    } else if (u < 0.9) {
+        target->html += target->textBody ? " (edited)" : "<p><i>Update: resolved.</i></p>";
+        target->edited = now;
+    } else {
+        target->deleted = now;
+    }
+    target->modified = std::max(target->modified + 1, now);
+    Touch(ci, root, now);
 }
 
 SimMessage* Tenant::FindRoot(int channel, const std::string& id) {
@@ -245,8 +316,8 @@ SimMessage* Tenant::AddReply(int channel, const std::string& rootId, SimMessage 
     m.replyToId = rootId;
     m.subject.clear();
     root->replies.push_back(std::move(m));
-    root->modified = std::max(root->modified, root->replies.back().created);
     ++messagesCreated;
+    Touch(channel, *root, root->replies.back().created);
     return &root->replies.back();
 }
 
@@ -316,10 +387,18 @@ json UserIdentity(const SimUser& u) {
     return {{"id", u.id}, {"displayName", u.displayName}, {"userIdentityType", "aadUser"}};
 }
 
+json TeamworkUser(const Tenant& t, const SimUser& u) {
+    return {{"@odata.type", "#microsoft.graph.teamworkUserIdentity"},
+            {"id", u.id},
+            {"displayName", u.displayName},
+            {"userIdentityType", "aadUser"},
+            {"tenantId", t.tenantId}};
+}
+
 json FromJson(const Tenant& t, const SimMessage& m) {
     json from = {{"application", nullptr}, {"device", nullptr}, {"user", nullptr}};
     if (m.user >= 0) {
-        from["user"] = UserIdentity(t.users[m.user]);
+        from["user"] = TeamworkUser(t, t.users[m.user]);
     } else {
         from["application"] = {{"id", m.appId},
                                {"displayName", "ChannelDeck"},
@@ -337,8 +416,11 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
     j["id"] = m.id;
     j["replyToId"] = m.replyToId.empty() ? json(nullptr) : json(m.replyToId);
     j["etag"] = std::to_string(m.modified);
-    j["messageType"] = "message";
-    (void)includeUnknownEnums;
+    // Without "Prefer: include-unknown-enum-members", evolvable enum members added after
+    // the sentinel (systemEventMessage) are sent as unknownFutureValue.
+    j["messageType"] = (m.messageType == "systemEventMessage" && !includeUnknownEnums)
+                           ? "unknownFutureValue"
+                           : m.messageType;
     j["createdDateTime"] = SimIso(m.created);
     j["lastModifiedDateTime"] = SimIso(m.modified);
     j["lastEditedDateTime"] = m.edited ? json(SimIso(*m.edited)) : json(nullptr);
@@ -352,14 +434,13 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
     j["webUrl"] = "https://teams.microsoft.com/l/message/" + c.id + "/" + m.id +
                   "?groupId=" + team.id + "&tenantId=" + t.tenantId +
                   "&createdTime=" + std::to_string(m.created) + "&parentMessageId=" + root;
-    j["policyViolation"] = nullptr;
-    j["eventDetail"] = nullptr;
+    j["policyViolation"] =
+        m.policyViolation.empty() ? json(nullptr) : json::parse(m.policyViolation, nullptr, false);
+    j["eventDetail"] =
+        m.eventDetail.empty() ? json(nullptr) : json::parse(m.eventDetail, nullptr, false);
     j["from"] = FromJson(t, m);
-    if (m.deleted) {
-        j["body"] = {{"contentType", "html"}, {"content", ""}};
-    } else {
-        j["body"] = {{"contentType", "html"}, {"content", m.html}};
-    }
+    j["body"] = {{"contentType", m.textBody ? "text" : "html"},
+                 {"content", m.deleted ? std::string() : m.html}};
     j["channelIdentity"] = {{"teamId", team.id}, {"channelId", c.id}};
     j["attachments"] = json::array();
     json mentions = json::array();
@@ -384,6 +465,7 @@ json MessageJson(const Tenant& t, const SimChannel& c, const SimMessage& m, bool
                                {"user", UserIdentity(t.users[r.user])}}}});
     }
     j["reactions"] = std::move(reactions);
+    j["messageHistory"] = json::array();
     if (includeReplies && m.replyToId.empty()) {
         json replies = json::array();
         size_t n = std::min<size_t>(m.replies.size(), 1000);

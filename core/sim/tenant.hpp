@@ -31,6 +31,9 @@ struct SimApp {
     std::string clientSecret;
     std::vector<std::string> permissions;  // application roles granted
     std::vector<std::string> delegated;    // delegated scopes granted
+    std::vector<std::string> redirectUris;
+    std::vector<std::string> certificates;  // PEM certificates for JWT client assertions
+    bool publicClient = true;               // "Allow public client flows"
 };
 
 struct SimReaction {
@@ -47,11 +50,15 @@ struct SimMessage {
     std::optional<Millis> edited;
     std::optional<Millis> deleted;
     std::string subject;
-    std::string html;
+    std::string html;       // body content, as given
+    bool textBody = false;  // body.contentType "text" rather than "html"
     std::string importance = "normal";
-    int user = -1;              // index into users; -1 when posted by an app
-    std::string appId;          // when posted with an application token
-    std::vector<int> mentions;  // user indexes, in <at id="i"> order
+    std::string messageType = "message";  // or "systemEventMessage"
+    std::string eventDetail;              // JSON text, for system events
+    std::string policyViolation;          // JSON text, set by an application PATCH
+    int user = -1;                        // index into users; -1 when posted by an app
+    std::string appId;                    // when posted with an application token
+    std::vector<int> mentions;            // user indexes, in <at id="i"> order
     std::vector<SimReaction> reactions;
     std::vector<SimMessage> replies;  // oldest first
 };
@@ -63,8 +70,11 @@ struct SimChannel {
     std::string description;
     Millis created = 0;
     double weight = 1.0;            // share of traffic (Zipf)
-    std::vector<SimMessage> roots;  // oldest first
+    std::vector<SimMessage> roots;  // oldest first (ids ascend with creation)
     std::unordered_map<std::string, size_t> rootIndex;
+    // Change log for delta: (sequence number, root id), appended on every create, edit,
+    // reaction and (undo) soft delete of a root or one of its replies.
+    std::vector<std::pair<uint64_t, std::string>> changes;
 };
 
 struct SimTeam {
@@ -93,6 +103,9 @@ class Tenant {
     std::string tenantId;
     std::string tenantName;
     double tokenLifetimeSeconds = 3600;
+    int deviceCodeInterval = 5;       // seconds between polls the client is told to wait
+    double deviceCodeLifetime = 900;  // seconds
+    int defaultUser = 0;              // who auto-approval signs in
     TrafficSettings traffic;
     std::vector<SimUser> users;
     std::vector<SimApp> apps;
@@ -112,6 +125,12 @@ class Tenant {
     SimMessage& AddRoot(int channel, SimMessage m);
     SimMessage* AddReply(int channel, const std::string& rootId, SimMessage m);
     SimMessage* FindRoot(int channel, const std::string& id);
+    SimMessage* FindReply(int channel, const std::string& rootId, const std::string& replyId);
+    // Records a change to a root (or its thread) for delta and bumps lastModified.
+    void Touch(int channel, SimMessage& root, Millis now);
+    uint64_t changeSeq = 0;
+    // Simulated users' activity besides new messages: edits, reactions, soft deletes.
+    void GenerateActivity(Millis now);
 
     // Unique Teams-style id: epoch milliseconds, bumped past any id already issued.
     std::string NewMessageId(Millis created);

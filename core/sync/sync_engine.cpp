@@ -21,9 +21,19 @@ UnixMillis Seconds(double s) {
 }  // namespace
 
 SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSettings settings,
-                       bool delegated)
-    : m_client(std::move(client)), m_store(store), m_settings(settings), m_delegated(delegated) {
+                       bool delegated, GraphLimits limits)
+    : m_client(std::move(client)),
+      m_store(store),
+      m_settings(settings),
+      m_delegated(delegated),
+      m_limits(limits) {
     m_rtts.reserve(512);
+    const double f = m_limits.paceFraction;
+    m_pacer.SetRate("app", m_limits.app * f);
+    m_pacer.SetRate("class:get_message", m_limits.getMessage * f);
+    m_pacer.SetRate("class:post_message", m_limits.postMessage * f);
+    m_pacer.SetRate("class:get_channels", m_limits.getChannels * f);
+    m_pacer.SetRate("class:get_teams", m_limits.getTeams * f);
     m_client->SetObserver([this](const std::string& m, const CallInfo& i) { OnCall(m, i); });
 }
 
@@ -85,6 +95,27 @@ void SyncEngine::Enqueue(Job job) {
     m_queue.push_back(std::move(job));
 }
 
+std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
+    std::vector<std::string> scopes = {"app"};
+    switch (job.kind) {
+        case Job::Kind::kDiscoverTeams:
+            scopes.push_back("class:get_teams");
+            break;
+        case Job::Kind::kDiscoverChannels:
+            scopes.push_back("class:get_channels");
+            break;
+        case Job::Kind::kSyncChannel:
+            scopes.push_back("class:get_message");
+            break;
+        case Job::Kind::kCommand:
+            scopes.push_back("class:post_message");
+            break;
+    }
+    if (!job.teamId.empty()) scopes.push_back("team:" + job.teamId);
+    if (!job.channelId.empty()) scopes.push_back("channel:" + job.channelId);
+    return scopes;
+}
+
 bool SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& lock) {
     while (!m_stopping) {
         UnixMillis now = NowMillis();
@@ -101,6 +132,19 @@ bool SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& lock) {
             }
         }
         if (best >= 0) {
+            // Pacing: a job whose scopes have no tokens (or are gated by a Retry-After)
+            // waits in the queue; nothing is sent into a closed scope.
+            std::vector<std::string> scopes = ScopesOf(m_queue[best]);
+            for (const auto& s : scopes) {
+                if (s.rfind("team:", 0) == 0 && m_pacer.Rate(s) == 0)
+                    m_pacer.SetRate(s, m_limits.perTeam * m_limits.paceFraction);
+                if (s.rfind("channel:", 0) == 0 && m_pacer.Rate(s) == 0)
+                    m_pacer.SetRate(s, m_limits.perChannel * m_limits.paceFraction);
+            }
+            if (UnixMillis wait = m_pacer.Acquire(scopes, now); wait > 0) {
+                m_queue[best].notBefore = now + wait;
+                continue;
+            }
             out = std::move(m_queue[best]);
             m_queue[best] = std::move(m_queue.back());
             m_queue.pop_back();
@@ -163,6 +207,11 @@ void SyncEngine::Retry(Job job, const Error& error) {
     job.notBefore = now + Seconds(delay);
     std::lock_guard lock(m_mutex);
     if (m_stopping) return;
+    if (error.code == ErrorCode::kThrottled) {
+        // A 429 closes the request class and the job's own channel for everyone.
+        for (const auto& s : ScopesOf(job))
+            if (s != "app" && s.rfind("team:", 0) != 0) m_pacer.Block(s, job.notBefore);
+    }
     Enqueue(std::move(job));
     m_cv.notify_one();
 }

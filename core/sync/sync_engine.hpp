@@ -25,6 +25,7 @@
 #include "config/config.hpp"
 #include "graph/graph_client.hpp"
 #include "store/store.hpp"
+#include "sync/pacer.hpp"
 
 namespace cdeck::core {
 
@@ -41,7 +42,7 @@ struct Command {
 class SyncEngine {
   public:
     SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSettings settings,
-               bool delegated);
+               bool delegated, GraphLimits limits = {});
     ~SyncEngine();
     SyncEngine(const SyncEngine&) = delete;
     SyncEngine& operator=(const SyncEngine&) = delete;
@@ -71,6 +72,7 @@ class SyncEngine {
     void WorkerLoop();
     void Enqueue(Job job);  // requires m_mutex
     bool TakeReady(Job& out, std::unique_lock<std::mutex>& lock);
+    std::vector<std::string> ScopesOf(const Job& job) const;
     void Run(Job& job);
     void RunDiscoverTeams(Job& job);
     void RunDiscoverChannels(Job& job);
@@ -85,11 +87,13 @@ class SyncEngine {
     Store& m_store;
     const SyncSettings m_settings;
     const bool m_delegated;
+    const GraphLimits m_limits;
 
     std::mutex m_mutex;  // guards everything below up to m_workers
     std::condition_variable m_cv;
     std::vector<Job> m_queue;
     std::unordered_map<std::string, ChannelState> m_channels;
+    Pacer m_pacer;  // token buckets and Retry-After gates per scope
     bool m_stopping = false;
     std::vector<std::thread> m_workers;
 

@@ -20,13 +20,17 @@ struct SimFixture {
     std::shared_ptr<core::ClientCredentialsProvider> tokens;
     std::shared_ptr<core::GraphClient> client;
 
-    explicit SimFixture(bool traffic = false, double trafficScale = 1.0) {
+    // limitsScale: most client tests are not about throttling, so they raise graphsim's
+    // limits; the sync tests keep the documented ones.
+    explicit SimFixture(bool traffic = false, double trafficScale = 1.0,
+                        double limitsScale = 100.0) {
         sim::GraphSimOptions o;
         o.scenarioPath = (AssetsDir() / "demo-tenant.json").string();
         o.seed = 7;
         o.stateDir = state.path.string();
         o.generateTraffic = traffic;
         o.trafficScale = trafficScale;
+        o.limitsScale = limitsScale;
         std::string err = sim.Start(o);
         REQUIRE_MESSAGE(err.empty(), err);
         info = sim.Info();

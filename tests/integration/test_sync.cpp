@@ -27,7 +27,8 @@ bool WaitFor(F pred, double seconds) {
 }  // namespace
 
 TEST_CASE("the sync engine fills the store with the whole demo tenant") {
-    SimFixture f;
+    SimFixture f(/*traffic=*/false, /*trafficScale=*/1.0,
+                 /*limitsScale=*/1.0);  // documented limits
     auto stats = f.Stats();
     Store store;
     SyncSettings settings;
@@ -57,7 +58,8 @@ TEST_CASE("the sync engine fills the store with the whole demo tenant") {
 }
 
 TEST_CASE("new messages appear while the engine polls, and a post round-trips through a command") {
-    SimFixture f(/*traffic=*/true, /*trafficScale=*/20.0);  // ~8 messages a second
+    SimFixture f(/*traffic=*/true, /*trafficScale=*/20.0,
+                 /*limitsScale=*/1.0);  // ~8 messages a second
     Store store;
     SyncSettings settings;
     settings.pollIntervalSeconds = 0.5;
@@ -106,7 +108,7 @@ TEST_CASE("no token, secret or Authorization header reaches the log during sign-
         lines.emplace_back(l);
     });
     {
-        SimFixture f;
+        SimFixture f(false, 1.0, 1.0);
         Store store;
         SyncSettings settings;
         SyncEngine engine(f.client, store, settings, false);

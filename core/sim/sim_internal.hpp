@@ -1,0 +1,245 @@
+#pragma once
+// graphsim internals shared by its source files: the request/response model, the router,
+// and GraphSim::Impl. Not a public header.
+//
+// Threading: cpp-httplib runs handlers on its pool threads. Everything in Impl below the
+// `mutex` line is guarded by it; handlers take it for the shortest span that touches the
+// tenant. Latency and slow-drip faults are served outside the lock.
+#include <httplib.h>
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/graphsim.hpp"
+#include "sim/tenant.hpp"
+#include "sim/throttle.hpp"
+
+namespace cdeck::sim {
+
+using nlohmann::json;
+
+// A request as the handlers see it, whether it came over HTTPS or inside a $batch.
+struct SimRequest {
+    std::string method;
+    std::string path;                                // percent-decoded, without the query
+    std::multimap<std::string, std::string> params;  // decoded; "%24top" arrives as "$top"
+    std::map<std::string, std::string> headers;      // lower-case keys
+    std::string body;
+    std::vector<std::string> m;  // regex captures of the matched route, m[0] is the path
+    bool inBatch = false;
+
+    std::string Header(const std::string& lower) const {
+        auto it = headers.find(lower);
+        return it == headers.end() ? std::string() : it->second;
+    }
+    bool Has(const std::string& k) const { return params.count(k) > 0; }
+    std::string Param(const std::string& k) const {
+        auto it = params.find(k);
+        return it == params.end() ? std::string() : it->second;
+    }
+};
+
+enum class FaultKind { kNone, kReset, kTruncate, kMalformed, kDrip };
+
+struct SimResponse {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::string contentType = "application/json";
+    FaultKind fault = FaultKind::kNone;
+    // Optional: redirect
+    void SetHeader(const std::string& k, const std::string& v) {
+        for (auto& h : headers)
+            if (h.first == k) {
+                h.second = v;
+                return;
+            }
+        headers.push_back({k, v});
+    }
+    std::string GetHeader(const std::string& k) const {
+        for (const auto& h : headers)
+            if (h.first == k) return h.second;
+        return {};
+    }
+};
+
+// Helpers (sim_util.cpp)
+std::string Base64Url(const std::string& in);
+std::string FromBase64Url(const std::string& in);
+std::string RandomHex(size_t bytes);
+std::string UuidV4();
+std::string HttpDateNow();
+std::string Sha256Base64Url(const std::string& in);
+std::string UrlDecode(const std::string& s, bool plusIsSpace);
+std::multimap<std::string, std::string> ParseQuery(const std::string& q);
+std::string UrlEncodeComponent(const std::string& s);
+
+struct TokenInfo {
+    std::string clientId;
+    bool delegated = false;
+    int user = -1;
+    Millis expiresAt = 0;
+    std::vector<std::string> grants;  // delegated scopes or application roles
+    bool revoked = false;
+};
+
+struct DeviceCodeState {
+    std::string deviceCode;
+    std::string userCode;
+    std::string clientId;
+    std::string scope;
+    Millis expiresAt = 0;
+    int interval = 5;
+    Millis lastPoll = 0;
+    enum class State { kPending, kApproved, kDeclined } state = State::kPending;
+    int user = -1;
+    bool redeemed = false;
+};
+
+struct AuthCodeState {
+    std::string clientId;
+    std::string redirectUri;
+    std::string challenge;
+    std::string scope;
+    int user = 0;
+    Millis expiresAt = 0;
+};
+
+struct PendingAuthorize {
+    std::string clientId, redirectUri, state, challenge, scope;
+};
+
+struct RefreshState {
+    std::string clientId;
+    int user = 0;
+    std::string scope;
+};
+
+struct FaultSettings {
+    double rate503 = 0, rate503NoRetryAfter = 0, rate504 = 0, rate500 = 0, rateReset = 0,
+           rateTruncate = 0, rateMalformed = 0, rateDrip = 0, rate429NoRetryAfter = 0;
+    int scripted = 0;  // the next N requests get `scriptedKind`
+    std::string scriptedKind;
+    // Drop the response after performing a write (for no-double-post tests).
+    int dropAfterWrite = 0;
+};
+
+struct LatencySettings {
+    double medianMs = 0;  // 0: none
+    double p99Ms = 0;
+};
+
+class Router {
+  public:
+    using Handler = std::function<void(SimRequest&, SimResponse&)>;
+    void Add(const std::string& method, const std::string& pattern, Handler h) {
+        m_routes.push_back({method, std::regex(pattern), std::move(h)});
+    }
+    // Returns false when no route matched (the caller answers 404 / 405).
+    bool Dispatch(SimRequest& req, SimResponse& res, bool& methodMismatch) const;
+
+  private:
+    struct Route {
+        std::string method;
+        std::regex re;
+        Handler h;
+    };
+    std::vector<Route> m_routes;
+};
+
+struct GraphSim::Impl {
+    GraphSimOptions options;
+    GraphSimInfo info;
+    std::unique_ptr<httplib::SSLServer> server;
+    std::thread listener;
+    std::thread generator;
+    Router router;
+    std::string epoch;  // changes on every start: delta tokens from an earlier run are unknown
+
+    mutable std::mutex mutex;  // guards everything below
+    std::condition_variable cv;
+    bool stopping = false;
+    Tenant tenant;
+    Throttler throttler;
+    std::string limitsProfile = "graph-2025";
+    bool rateLimitHeaders = true;
+    bool autoApprove = false;
+    double deltaTokenLifetimeSeconds = 7 * 86400;
+    double clockOffsetSeconds = 0;  // /_sim/clock: shifts the simulator's notion of now
+    FaultSettings faults;
+    LatencySettings latency;
+    std::mt19937_64 rng{1};
+    std::unordered_map<std::string, TokenInfo> tokens;
+    std::unordered_map<std::string, DeviceCodeState> deviceCodes;  // by device_code
+    std::unordered_map<std::string, std::string> userCodes;        // user_code -> device_code
+    std::unordered_map<std::string, AuthCodeState> authCodes;
+    std::unordered_map<std::string, PendingAuthorize> pendingAuthorize;  // by request id
+    std::unordered_map<std::string, RefreshState> refreshTokens;
+    std::map<std::string, uint64_t> requestsByClass;
+    uint64_t requestsTotal = 0;
+    uint64_t faultsInjected = 0;
+    struct Created {
+        std::string id;
+        int channel;
+        Millis created;
+    };
+    std::vector<Created> created;  // every message created, in order (ground truth)
+
+    // ---- graphsim.cpp ----
+    Millis Now() const;  // wall clock plus the simulated offset
+    double NowSeconds() const { return static_cast<double>(Now()) / 1000.0; }
+    void RegisterRoutes();
+    void Serve(const httplib::Request& in, httplib::Response& out);
+    void Execute(SimRequest& req, SimResponse& res);  // auth-free dispatch with throttling
+    std::string Stats() const;
+    void GeneratorLoop();
+    void NoteCreated(int channel, const SimMessage& m) {
+        created.push_back({m.id, channel, m.created});
+    }
+    std::optional<FaultKind> PickFault(SimResponse& res);
+    double SampleLatencyMs();
+
+    // ---- responses ----
+    static void Json(SimResponse& res, int status, const json& body);
+    static void GraphError(const SimRequest& req, SimResponse& res, int status,
+                           const std::string& code, const std::string& message);
+    static void OAuthError(SimResponse& res, int status, const std::string& error,
+                           const std::string& desc);
+
+    // ---- auth (sim_identity.cpp) ----
+    // Validates the bearer token; writes 401 and returns nullopt when invalid. Requires mutex.
+    std::optional<TokenInfo> Authenticate(const SimRequest& req, SimResponse& res);
+    // Checks that the token carries one of `any`; writes 403 and returns false otherwise.
+    bool Require(const SimRequest& req, SimResponse& res, const TokenInfo& t,
+                 std::initializer_list<const char*> any);
+    // Charges the throttler; writes the 429 (Graph's body, Retry-After) and returns false
+    // when refused. Adds RateLimit-* headers above 80% usage. Requires mutex.
+    bool Admit(const SimRequest& req, SimResponse& res, const TokenInfo& t, RequestClass cls,
+               const std::string& teamId, const std::string& channelId);
+    void HandleToken(SimRequest& req, SimResponse& res);
+    void HandleDeviceCode(SimRequest& req, SimResponse& res);
+    void HandleAuthorize(SimRequest& req, SimResponse& res);
+    void HandleAuthorizeDecision(SimRequest& req, SimResponse& res);
+    void HandleOpenIdConfig(SimRequest& req, SimResponse& res);
+    void HandleApproveDeviceCode(SimRequest& req, SimResponse& res);
+    json IssueTokens(const SimApp& app, bool delegated, int user, const std::string& scope,
+                     bool withRefresh);
+    const SimApp* FindApp(const std::string& clientId) const;
+
+    // ---- Graph (sim_messages.cpp) ----
+    void RegisterGraphRoutes();
+    void HandleBatch(SimRequest& req, SimResponse& res);
+};
+
+}  // namespace cdeck::sim
