@@ -65,8 +65,8 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         s.phase = "signing-in";
         s.account = "app " + m_config.clientId;
     });
-    m_engine =
-        std::make_unique<core::SyncEngine>(client, m_store, m_config.sync, tokens->IsDelegated());
+    m_engine = std::make_unique<core::SyncEngine>(client, m_store, m_config.sync,
+                                                  tokens->IsDelegated(), m_config.limits);
     m_engine->Start();
     return core::OkStatus();
 }

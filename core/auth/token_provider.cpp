@@ -1,6 +1,15 @@
 #include "auth/token_provider.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "util/encoding.hpp"
 
 #include "graph/graph_error.hpp"
 #include "util/log.hpp"
@@ -50,6 +59,68 @@ Result<AccessToken> ParseTokenResponse(const std::string& body, UnixMillis now) 
     return t;
 }
 
+Result<std::string> BuildClientAssertion(const std::string& certPem, const std::string& keyPem,
+                                         const std::string& clientId, const std::string& audience,
+                                         UnixMillis now) {
+    BIO* cb = BIO_new_mem_buf(certPem.data(), static_cast<int>(certPem.size()));
+    X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+    BIO_free(cb);
+    if (!cert)
+        return MakeError(ErrorCode::kConfig, "the certificate file is not a PEM certificate");
+    unsigned char* der = nullptr;
+    int derLen = i2d_X509(cert, &der);
+    X509_free(cert);
+    if (derLen <= 0) return MakeError(ErrorCode::kConfig, "cannot encode the certificate");
+    std::string thumb = Base64UrlEncode(
+        Sha1(std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(derLen))));
+    OPENSSL_free(der);
+
+    BIO* kb = BIO_new_mem_buf(keyPem.data(), static_cast<int>(keyPem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+    BIO_free(kb);
+    if (!key) return MakeError(ErrorCode::kConfig, "the private key file is not a PEM private key");
+    nlohmann::json header = {{"alg", "RS256"}, {"typ", "JWT"}, {"x5t", thumb}};
+    long long secs = now / 1000;
+    nlohmann::json claims = {{"aud", audience},  {"iss", clientId},  {"sub", clientId},
+                             {"jti", NewUuid()}, {"nbf", secs - 60}, {"iat", secs},
+                             {"exp", secs + 600}};
+    std::string input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    size_t sigLen = 0;
+    std::string sig;
+    bool ok =
+        EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestSign(ctx, nullptr, &sigLen, reinterpret_cast<const unsigned char*>(input.data()),
+                       input.size()) == 1;
+    if (ok) {
+        sig.resize(sigLen);
+        ok =
+            EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &sigLen,
+                           reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+        sig.resize(sigLen);
+    }
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    if (!ok)
+        return MakeError(ErrorCode::kConfig,
+                         "cannot sign the client assertion (the key must be RSA)");
+    return input + "." + Base64UrlEncode(sig);
+}
+
+namespace {
+Result<std::string> ReadSecretFile(const std::string& path, bool mustBePrivate) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return MakeError(ErrorCode::kConfig, "cannot read " + path);
+    if (mustBePrivate && (st.st_mode & 0077))
+        Log(LogLevel::kWarn, "auth", path + " is readable by other users; it should be mode 0600");
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) return MakeError(ErrorCode::kConfig, "cannot read " + path);
+    return ss.str();
+}
+}  // namespace
+
 ClientCredentialsProvider::ClientCredentialsProvider(ClientCredentialsConfig config,
                                                      std::shared_ptr<HttpTransport> http)
     : m_config(std::move(config)), m_http(std::move(http)) {}
@@ -75,10 +146,26 @@ Result<AccessToken> ClientCredentialsProvider::Fetch() {
     req.url = m_config.authorityUrl + "/" + UrlEncode(m_config.tenant) + "/oauth2/v2.0/token";
     req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
     req.headers.push_back({"client-request-id", NewUuid()});
-    req.body = FormEncode({{"client_id", m_config.clientId},
-                           {"client_secret", m_config.clientSecret},
-                           {"scope", m_config.scope},
-                           {"grant_type", "client_credentials"}});
+    if (!m_config.certificatePath.empty()) {
+        auto cert = ReadSecretFile(m_config.certificatePath, false);
+        if (!cert) return cert.error();
+        auto key = ReadSecretFile(m_config.privateKeyPath, true);
+        if (!key) return key.error();
+        auto assertion = BuildClientAssertion(cert.value(), key.value(), m_config.clientId, req.url,
+                                              NowMillis());
+        if (!assertion) return assertion.error();
+        req.body = FormEncode(
+            {{"client_id", m_config.clientId},
+             {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+             {"client_assertion", assertion.value()},
+             {"scope", m_config.scope},
+             {"grant_type", "client_credentials"}});
+    } else {
+        req.body = FormEncode({{"client_id", m_config.clientId},
+                               {"client_secret", m_config.clientSecret},
+                               {"scope", m_config.scope},
+                               {"grant_type", "client_credentials"}});
+    }
     auto resp = m_http->Send(req);
     if (!resp) return resp.error();
     UnixMillis now = NowMillis();

@@ -38,6 +38,10 @@ struct ClientCredentialsConfig {
     std::string clientId;
     std::string clientSecret;  // never logged
     std::string scope = "https://graph.microsoft.com/.default";
+    // Certificate credential instead of a secret: PEM files of the certificate registered
+    // with the app and its private key. The key file must not be readable by others.
+    std::string certificatePath;
+    std::string privateKeyPath;
 };
 
 // OAuth 2.0 client credentials grant with a shared secret (application permissions).
@@ -55,6 +59,12 @@ class ClientCredentialsProvider final : public TokenProvider {
     std::mutex m_mutex;  // guards m_cached; held across a refresh so only one runs
     std::optional<AccessToken> m_cached;
 };
+
+// A JWT client assertion (RFC 7523) signed RS256 with the private key, carrying the
+// certificate's SHA-1 thumbprint as x5t, for the token endpoint `audience`.
+Result<std::string> BuildClientAssertion(const std::string& certPem, const std::string& keyPem,
+                                         const std::string& clientId, const std::string& audience,
+                                         UnixMillis now);
 
 // Parses a token endpoint success body ({access_token, expires_in, ...}).
 Result<AccessToken> ParseTokenResponse(const std::string& body, UnixMillis now);

@@ -92,9 +92,33 @@ Result<Config> ParseConfig(const std::string& text) {
             }
         }
     }
+    if (auto it = j.find("limits"); it != j.end()) {
+        if (!it->is_object()) return KeyError("limits", "must be an object");
+        GraphLimits& l = c.limits;
+        const std::pair<const char*, double*> fields[] = {{"app", &l.app},
+                                                          {"get_message", &l.getMessage},
+                                                          {"post_message", &l.postMessage},
+                                                          {"get_channels", &l.getChannels},
+                                                          {"get_teams", &l.getTeams},
+                                                          {"other", &l.other},
+                                                          {"per_team", &l.perTeam},
+                                                          {"per_channel", &l.perChannel},
+                                                          {"pace_fraction", &l.paceFraction}};
+        for (auto& [k, v] : it->items()) {
+            double* slot = nullptr;
+            for (const auto& [name, ptr] : fields)
+                if (k == name) slot = ptr;
+            if (!slot) return KeyError("limits." + k, "unknown key");
+            double max = k == "pace_fraction" ? 1.0 : 100000.0;
+            if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > max)
+                return KeyError("limits." + k, "must be a number above 0 and at most " +
+                                                   std::to_string(static_cast<int>(max)));
+            *slot = v.get<double>();
+        }
+    }
     static const char* kKnown[] = {"graph_url",     "authority_url", "tenant",  "client_id",
                                    "client_secret", "auth_mode",     "ca_file", "db_path",
-                                   "metrics_port",  "sync"};
+                                   "metrics_port",  "sync",          "limits"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;

@@ -125,18 +125,315 @@ Result<ChatMessage> GraphClient::GetMessage(const std::string& teamId, const std
     return ParseChatMessage(j.value());
 }
 
+namespace {
+
+nlohmann::json MentionsJson(const std::vector<std::pair<std::string, MentionTarget>>& mentions) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (size_t i = 0; i < mentions.size(); ++i) {
+        const auto& [text, t] = mentions[i];
+        nlohmann::json mentioned;
+        if (t.kind == MentionTarget::Kind::kUser) {
+            mentioned["user"] = {
+                {"id", t.id}, {"displayName", t.displayName}, {"userIdentityType", "aadUser"}};
+        } else {
+            mentioned["conversation"] = {
+                {"id", t.id},
+                {"displayName", t.displayName},
+                {"conversationIdentityType",
+                 t.kind == MentionTarget::Kind::kChannel ? "channel" : "team"}};
+        }
+        arr.push_back(
+            {{"id", static_cast<int>(i)}, {"mentionText", text}, {"mentioned", mentioned}});
+    }
+    return arr;
+}
+
+nlohmann::json MessageJson(const NewMessage& m) {
+    nlohmann::json body;
+    body["body"] = {{"contentType", m.contentType}, {"content", m.content}};
+    if (!m.subject.empty()) body["subject"] = m.subject;
+    if (!m.importance.empty()) body["importance"] = m.importance;
+    if (!m.mentions.empty()) body["mentions"] = MentionsJson(m.mentions);
+    return body;
+}
+
+std::string EscapeHtml(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\n':
+                out += "<br>";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+Result<ChatMessage> ParseMessageResponse(const GraphResponse& resp) {
+    auto j = ParseJson(resp.http.body);
+    if (!j) return j.error();
+    return ParseChatMessage(j.value());
+}
+
+std::string MessagePath(const std::string& teamId, const std::string& channelId,
+                        const std::string& messageId, const std::string& replyId) {
+    std::string p =
+        GraphClient::ChannelPath(teamId, channelId) + "/messages/" + UrlEncode(messageId);
+    if (!replyId.empty()) p += "/replies/" + UrlEncode(replyId);
+    return p;
+}
+
+}  // namespace
+
+MessageComposer& MessageComposer::Text(const std::string& plain) {
+    m_html += EscapeHtml(plain);
+    return *this;
+}
+
+MessageComposer& MessageComposer::Html(const std::string& html) {
+    m_html += html;
+    return *this;
+}
+
+MessageComposer& MessageComposer::Mention(const MentionTarget& who, const std::string& text) {
+    std::string shown = text.empty() ? who.displayName : text;
+    m_html += "<at id=\"" + std::to_string(m_mentions.size()) + "\">" + EscapeHtml(shown) + "</at>";
+    m_mentions.push_back({shown, who});
+    return *this;
+}
+
+NewMessage MessageComposer::Build(const std::string& subject, const std::string& importance) const {
+    NewMessage m;
+    m.contentType = "html";
+    m.content = m_html;
+    m.subject = subject;
+    m.importance = importance;
+    m.mentions = m_mentions;
+    return m;
+}
+
 Result<ChatMessage> GraphClient::PostMessage(const std::string& teamId,
                                              const std::string& channelId,
                                              const NewMessage& message) {
-    nlohmann::json body;
-    body["body"] = {{"contentType", message.contentType}, {"content", message.content}};
-    if (!message.subject.empty()) body["subject"] = message.subject;
-    if (!message.importance.empty()) body["importance"] = message.importance;
-    auto resp = Send("POST", ChannelPath(teamId, channelId) + "/messages", body.dump());
+    auto resp =
+        Send("POST", ChannelPath(teamId, channelId) + "/messages", MessageJson(message).dump());
     if (!resp) return resp.error();
-    auto j = ParseJson(resp->http.body);
-    if (!j) return j.error();
-    return ParseChatMessage(j.value());
+    return ParseMessageResponse(resp.value());
+}
+
+Result<ChatMessage> GraphClient::PostReply(const std::string& teamId, const std::string& channelId,
+                                           const std::string& messageId,
+                                           const NewMessage& message) {
+    auto resp = Send("POST", MessagePath(teamId, channelId, messageId, {}) + "/replies",
+                     MessageJson(message).dump());
+    if (!resp) return resp.error();
+    return ParseMessageResponse(resp.value());
+}
+
+Result<Page<ChatMessage>> GraphClient::ListRepliesPage(const std::string& teamId,
+                                                       const std::string& channelId,
+                                                       const std::string& messageId, int top) {
+    if (top < 1 || top > 50) return MakeError(ErrorCode::kClient, "$top must be between 1 and 50");
+    return NextMessagesPage(MessagePath(teamId, channelId, messageId, {}) +
+                            "/replies?$top=" + std::to_string(top));
+}
+
+Result<std::vector<ChatMessage>> GraphClient::ListReplies(const std::string& teamId,
+                                                          const std::string& channelId,
+                                                          const std::string& messageId) {
+    return CollectAll<ChatMessage>(
+        MessagePath(teamId, channelId, messageId, {}) + "/replies?$top=50",
+        [](const std::string& b) { return ParseMessagePage(b); });
+}
+
+Result<ChatMessage> GraphClient::GetReply(const std::string& teamId, const std::string& channelId,
+                                          const std::string& messageId,
+                                          const std::string& replyId) {
+    auto resp = Send("GET", MessagePath(teamId, channelId, messageId, replyId));
+    if (!resp) return resp.error();
+    return ParseMessageResponse(resp.value());
+}
+
+Status GraphClient::EditMessage(const std::string& teamId, const std::string& channelId,
+                                const std::string& messageId, const std::string& replyId,
+                                const MessageEdit& edit) {
+    nlohmann::json body = nlohmann::json::object();
+    if (edit.htmlBody) body["body"] = {{"contentType", "html"}, {"content", *edit.htmlBody}};
+    if (edit.subject) body["subject"] = *edit.subject;
+    if (edit.importance) body["importance"] = *edit.importance;
+    if (!edit.mentions.empty()) body["mentions"] = MentionsJson(edit.mentions);
+    auto resp = Send("PATCH", MessagePath(teamId, channelId, messageId, replyId), body.dump());
+    if (!resp) return resp.error();
+    return OkStatus();
+}
+
+Status GraphClient::SoftDelete(const std::string& teamId, const std::string& channelId,
+                               const std::string& messageId, const std::string& replyId) {
+    auto resp =
+        Send("POST", MessagePath(teamId, channelId, messageId, replyId) + "/softDelete", "{}");
+    if (!resp) return resp.error();
+    return OkStatus();
+}
+
+Status GraphClient::UndoSoftDelete(const std::string& teamId, const std::string& channelId,
+                                   const std::string& messageId, const std::string& replyId) {
+    auto resp =
+        Send("POST", MessagePath(teamId, channelId, messageId, replyId) + "/undoSoftDelete", "{}");
+    if (!resp) return resp.error();
+    return OkStatus();
+}
+
+Result<Page<ChatMessage>> GraphClient::DeltaPage(const std::string& teamId,
+                                                 const std::string& channelId,
+                                                 const std::string& link, int top) {
+    if (top < 1 || top > 50) return MakeError(ErrorCode::kClient, "$top must be between 1 and 50");
+    std::string url = link.empty() ? ChannelPath(teamId, channelId) +
+                                         "/messages/delta?$top=" + std::to_string(top)
+                                   : link;
+    return NextMessagesPage(url);
+}
+
+Result<DeltaRound> GraphClient::Delta(const std::string& teamId, const std::string& channelId,
+                                      const std::string& deltaLink, int top, int maxPages) {
+    DeltaRound round;
+    std::string link = deltaLink;
+    while (true) {
+        auto page = DeltaPage(teamId, channelId, link, top);
+        if (!page) {
+            if (page.error().code == ErrorCode::kResync) {
+                round.resyncRequired = true;
+                round.messages.clear();
+                return round;
+            }
+            return page.error();
+        }
+        ++round.pages;
+        for (auto& m : page->items) round.messages.push_back(std::move(m));
+        if (!page->deltaLink.empty()) {
+            round.deltaLink = page->deltaLink;
+            return round;
+        }
+        if (page->nextLink.empty())
+            return MakeError(ErrorCode::kParse,
+                             "delta page had neither @odata.nextLink nor @odata.deltaLink");
+        if (round.pages >= maxPages) return MakeError(ErrorCode::kParse, "delta round did not end");
+        link = page->nextLink;
+    }
+}
+
+Error BatchItemResult::AsError() const {
+    HttpResponse r;
+    r.status = status;
+    r.body = body;
+    r.headers = headers;
+    Error e = ErrorFromResponse(r, NowMillis());
+    if (retryAfterSeconds) e.retryAfterSeconds = retryAfterSeconds;
+    return e;
+}
+
+Status BatchBuilder::Add(BatchRequest request) {
+    if (m_requests.size() >= kMaxRequests)
+        return MakeError(ErrorCode::kClient, "a $batch holds at most 20 requests");
+    if (request.id.empty()) return MakeError(ErrorCode::kClient, "a $batch request needs an id");
+    for (const auto& r : m_requests)
+        if (r.id == request.id)
+            return MakeError(ErrorCode::kClient, "duplicate $batch id '" + request.id + "'");
+    for (const auto& dep : request.dependsOn) {
+        bool known = false;
+        for (const auto& r : m_requests) known = known || r.id == dep;
+        if (!known)
+            return MakeError(ErrorCode::kClient, "dependsOn names unknown id '" + dep + "'");
+    }
+    if (request.url.empty() || request.url.rfind("http", 0) == 0)
+        return MakeError(ErrorCode::kClient, "$batch URLs are relative, e.g. /teams/{id}/channels");
+    m_requests.push_back(std::move(request));
+    return OkStatus();
+}
+
+std::string BatchBuilder::ToJson() const {
+    nlohmann::json reqs = nlohmann::json::array();
+    for (const auto& r : m_requests) {
+        nlohmann::json j = {{"id", r.id}, {"method", r.method}, {"url", r.url}};
+        if (!r.jsonBody.empty()) {
+            auto body = nlohmann::json::parse(r.jsonBody, nullptr, false);
+            j["body"] = body.is_discarded() ? nlohmann::json(r.jsonBody) : body;
+            j["headers"] = {{"Content-Type", "application/json"}};
+        }
+        if (!r.dependsOn.empty()) j["dependsOn"] = r.dependsOn;
+        reqs.push_back(std::move(j));
+    }
+    return nlohmann::json{{"requests", reqs}}.dump();
+}
+
+Result<std::vector<BatchItemResult>> SplitBatchResponse(const std::string& body,
+                                                        const BatchBuilder& sent, UnixMillis now) {
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("responses") ||
+        !j["responses"].is_array())
+        return MakeError(ErrorCode::kParse, "$batch response has no \"responses\" array");
+    std::map<std::string, BatchItemResult> byId;
+    for (const auto& item : j["responses"]) {
+        if (!item.is_object() || !item.contains("id") || !item["id"].is_string())
+            return MakeError(ErrorCode::kParse, "$batch response item without an id");
+        BatchItemResult r;
+        r.id = item["id"];
+        if (!item.contains("status") || !item["status"].is_number_integer())
+            return MakeError(ErrorCode::kParse,
+                             "$batch response item '" + r.id + "' has no status");
+        r.status = item["status"];
+        if (item.contains("headers") && item["headers"].is_object())
+            for (auto& [k, v] : item["headers"].items()) {
+                std::string key = k;
+                for (auto& c : key)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                if (v.is_string())
+                    r.headers[key] = v.get<std::string>();
+                else if (v.is_number())
+                    r.headers[key] = v.dump();
+            }
+        if (item.contains("body") && !item["body"].is_null())
+            r.body =
+                item["body"].is_string() ? item["body"].get<std::string>() : item["body"].dump();
+        if (auto it = r.headers.find("retry-after"); it != r.headers.end())
+            r.retryAfterSeconds = ParseRetryAfter(it->second, now);
+        byId[r.id] = std::move(r);
+    }
+    std::vector<BatchItemResult> out;
+    for (const auto& req : sent.Requests()) {
+        auto it = byId.find(req.id);
+        if (it == byId.end()) {
+            BatchItemResult missing;
+            missing.id = req.id;
+            missing.body =
+                R"({"error":{"code":"missingBatchResponse","message":"no response for this id"}})";
+            out.push_back(std::move(missing));
+        } else {
+            out.push_back(std::move(it->second));
+        }
+    }
+    return out;
+}
+
+Result<std::vector<BatchItemResult>> GraphClient::Batch(const BatchBuilder& batch) {
+    if (batch.Size() == 0) return std::vector<BatchItemResult>{};
+    auto resp = Send("POST", "/$batch", batch.ToJson());
+    if (!resp) return resp.error();
+    return SplitBatchResponse(resp->http.body, batch, NowMillis());
 }
 
 }  // namespace cdeck::core

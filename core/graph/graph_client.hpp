@@ -9,7 +9,9 @@
 // Every request carries a fresh client-request-id (kept across the 401 retry) and the
 // response's request-id ends up in Error::requestId / CallInfo::requestId.
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "auth/token_provider.hpp"
@@ -39,12 +41,89 @@ struct GraphResponse {
     CallInfo info;
 };
 
+// Who a mention points at. Channel and team mentions use conversation identities.
+struct MentionTarget {
+    enum class Kind { kUser, kChannel, kTeam } kind = Kind::kUser;
+    std::string id;
+    std::string displayName;
+};
+
 struct NewMessage {
     std::string subject;
     std::string contentType = "html";
     std::string content;
     std::string importance;  // empty: server default
+    // mentions[i] is written as {"id": i, ...}; the body must hold a matching <at id="i">.
+    std::vector<std::pair<std::string, MentionTarget>> mentions;  // (mentionText, target)
 };
+
+// Builds an HTML body with mentions whose <at id> tags match the mentions array by
+// construction. Plain text is HTML-escaped; nothing the user typed becomes markup.
+class MessageComposer {
+  public:
+    MessageComposer& Text(const std::string& plain);
+    MessageComposer& Html(const std::string& trustedHtml);  // markup the app generated itself
+    MessageComposer& Mention(const MentionTarget& who, const std::string& text = {});
+    NewMessage Build(const std::string& subject = {}, const std::string& importance = {}) const;
+
+  private:
+    std::string m_html;
+    std::vector<std::pair<std::string, MentionTarget>> m_mentions;
+};
+
+// A PATCH of one's own message. Unset fields are left alone.
+struct MessageEdit {
+    std::optional<std::string> htmlBody;
+    std::optional<std::string> subject;
+    std::optional<std::string> importance;
+    std::vector<std::pair<std::string, MentionTarget>> mentions;
+};
+
+// One delta round's outcome. resyncRequired is a result, not an error: the caller drops
+// its stored deltaLink and starts over.
+struct DeltaRound {
+    std::vector<ChatMessage> messages;
+    std::string deltaLink;  // persist this for the next round
+    int pages = 0;
+    bool resyncRequired = false;
+};
+
+// ---- $batch ----
+struct BatchRequest {
+    std::string id;
+    std::string method = "GET";
+    std::string url;  // relative to the version root: "/teams/..."
+    std::string jsonBody;
+    std::vector<std::string> dependsOn;
+};
+
+struct BatchItemResult {
+    std::string id;
+    int status = 0;
+    std::map<std::string, std::string> headers;
+    std::string body;  // JSON text, or empty
+    std::optional<double> retryAfterSeconds;
+    bool ok() const { return status >= 200 && status < 300; }
+    Error AsError() const;  // for non-2xx items
+};
+
+class BatchBuilder {
+  public:
+    static constexpr size_t kMaxRequests = 20;
+    // Fails when full, when the id repeats, or when dependsOn names an id not added before.
+    Status Add(BatchRequest request);
+    size_t Size() const { return m_requests.size(); }
+    const std::vector<BatchRequest>& Requests() const { return m_requests; }
+    std::string ToJson() const;
+
+  private:
+    std::vector<BatchRequest> m_requests;
+};
+
+// Splits a $batch response into one result per requested id, in request order. An id the
+// server did not answer is an error result (status 0), never silently dropped.
+Result<std::vector<BatchItemResult>> SplitBatchResponse(const std::string& body,
+                                                        const BatchBuilder& sent, UnixMillis now);
 
 class GraphClient {
   public:
@@ -75,6 +154,31 @@ class GraphClient {
                                    const std::string& messageId);
     Result<ChatMessage> PostMessage(const std::string& teamId, const std::string& channelId,
                                     const NewMessage& message);
+    Result<ChatMessage> PostReply(const std::string& teamId, const std::string& channelId,
+                                  const std::string& messageId, const NewMessage& message);
+    Result<Page<ChatMessage>> ListRepliesPage(const std::string& teamId,
+                                              const std::string& channelId,
+                                              const std::string& messageId, int top);
+    Result<std::vector<ChatMessage>> ListReplies(const std::string& teamId,
+                                                 const std::string& channelId,
+                                                 const std::string& messageId);
+    Result<ChatMessage> GetReply(const std::string& teamId, const std::string& channelId,
+                                 const std::string& messageId, const std::string& replyId);
+    // replyId empty: the root message itself.
+    Status EditMessage(const std::string& teamId, const std::string& channelId,
+                       const std::string& messageId, const std::string& replyId,
+                       const MessageEdit& edit);
+    Status SoftDelete(const std::string& teamId, const std::string& channelId,
+                      const std::string& messageId, const std::string& replyId = {});
+    Status UndoSoftDelete(const std::string& teamId, const std::string& channelId,
+                          const std::string& messageId, const std::string& replyId = {});
+    // One delta page: pass the stored deltaLink or a nextLink, or empty to start a round.
+    Result<Page<ChatMessage>> DeltaPage(const std::string& teamId, const std::string& channelId,
+                                        const std::string& link, int top = 50);
+    // A whole delta round from `deltaLink` (empty: initial), following nextLinks.
+    Result<DeltaRound> Delta(const std::string& teamId, const std::string& channelId,
+                             const std::string& deltaLink, int top = 50, int maxPages = 10000);
+    Result<std::vector<BatchItemResult>> Batch(const BatchBuilder& batch);
 
     static std::string ChannelPath(const std::string& teamId, const std::string& channelId);
 

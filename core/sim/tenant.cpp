@@ -396,7 +396,10 @@ json TeamworkUser(const Tenant& t, const SimUser& u) {
 }
 
 json FromJson(const Tenant& t, const SimMessage& m) {
-    json from = {{"application", nullptr}, {"device", nullptr}, {"user", nullptr}};
+    json from = {{"application", nullptr},
+                 {"device", nullptr},
+                 {"conversation", nullptr},
+                 {"user", nullptr}};
     if (m.user >= 0) {
         from["user"] = TeamworkUser(t, t.users[m.user]);
     } else {

@@ -1,7 +1,8 @@
 #pragma once
 // Starts graphsim in the test process on a free loopback port and builds the real client
-// stack against it: CurlTransport (TLS, trusting only graphsim's CA) -> client-credentials
-// sign-in -> GraphClient. Requests go over HTTPS on 127.0.0.1 like any other peer's.
+// stack against it: CurlTransport (TLS, trusting only graphsim's CA) -> sign-in -> Graph
+// client. Requests go over HTTPS on 127.0.0.1 like any other peer's.
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "auth/token_provider.hpp"
@@ -12,6 +13,18 @@
 
 namespace cdeck::test {
 
+struct SimOptions {
+    bool traffic = false;
+    double trafficScale = 1.0;
+    // Most client tests are not about throttling, so they raise graphsim's limits; the
+    // sync and throttling tests keep the documented ones (1.0).
+    double limitsScale = 100.0;
+    bool autoApprove = false;
+    double tokenLifetime = 0;
+    // Edits the demo scenario before graphsim loads it.
+    std::function<void(nlohmann::json&)> scenario;
+};
+
 struct SimFixture {
     TempDir state;
     sim::GraphSim sim;
@@ -20,17 +33,19 @@ struct SimFixture {
     std::shared_ptr<core::ClientCredentialsProvider> tokens;
     std::shared_ptr<core::GraphClient> client;
 
-    // limitsScale: most client tests are not about throttling, so they raise graphsim's
-    // limits; the sync tests keep the documented ones.
-    explicit SimFixture(bool traffic = false, double trafficScale = 1.0,
-                        double limitsScale = 100.0) {
+    explicit SimFixture(SimOptions so = {}) {
         sim::GraphSimOptions o;
-        o.scenarioPath = (AssetsDir() / "demo-tenant.json").string();
+        nlohmann::json scenario = nlohmann::json::parse(ReadFile(AssetsDir() / "demo-tenant.json"));
+        scenario["device_code_interval_seconds"] = 1;
+        if (so.scenario) so.scenario(scenario);
+        o.scenarioJson = scenario.dump();
         o.seed = 7;
         o.stateDir = state.path.string();
-        o.generateTraffic = traffic;
-        o.trafficScale = trafficScale;
-        o.limitsScale = limitsScale;
+        o.generateTraffic = so.traffic;
+        o.trafficScale = so.trafficScale;
+        o.limitsScale = so.limitsScale;
+        o.autoApprove = so.autoApprove;
+        o.tokenLifetimeSeconds = so.tokenLifetime;
         std::string err = sim.Start(o);
         REQUIRE_MESSAGE(err.empty(), err);
         info = sim.Info();
@@ -41,12 +56,39 @@ struct SimFixture {
             core::ClientCredentialsConfig{info.authorityUrl, info.tenant, info.clientId,
                                           info.clientSecret},
             http);
+        client = ClientWith(tokens);
+    }
+
+    std::shared_ptr<core::GraphClient> ClientWith(
+        std::shared_ptr<core::TokenProvider> provider) const {
         core::GraphClientConfig gc;
         gc.graphBaseUrl = info.graphUrl;
-        client = std::make_shared<core::GraphClient>(gc, http, tokens);
+        return std::make_shared<core::GraphClient>(gc, http, std::move(provider));
     }
 
     nlohmann::json Stats() const { return nlohmann::json::parse(sim.StatsJson()); }
+
+    // POSTs to graphsim's loopback control API (/_sim/...), over the same HTTPS path.
+    nlohmann::json Control(const std::string& path, const nlohmann::json& body) const {
+        core::HttpRequest req;
+        req.method = "POST";
+        req.url = info.authorityUrl + path;
+        req.headers = {{"Content-Type", "application/json"}};
+        req.body = body.dump();
+        auto r = http->Send(req);
+        REQUIRE(r.ok());
+        REQUIRE_MESSAGE(r->status == 200, r->body);
+        return nlohmann::json::parse(r->body);
+    }
 };
+
+// Two compatibility shorthands used by older tests.
+inline SimOptions Documented(bool traffic = false, double trafficScale = 1.0) {
+    SimOptions o;
+    o.traffic = traffic;
+    o.trafficScale = trafficScale;
+    o.limitsScale = 1.0;
+    return o;
+}
 
 }  // namespace cdeck::test

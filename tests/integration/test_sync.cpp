@@ -27,8 +27,7 @@ bool WaitFor(F pred, double seconds) {
 }  // namespace
 
 TEST_CASE("the sync engine fills the store with the whole demo tenant") {
-    SimFixture f(/*traffic=*/false, /*trafficScale=*/1.0,
-                 /*limitsScale=*/1.0);  // documented limits
+    SimFixture f(cdeck::test::Documented());
     auto stats = f.Stats();
     Store store;
     SyncSettings settings;
@@ -58,8 +57,7 @@ TEST_CASE("the sync engine fills the store with the whole demo tenant") {
 }
 
 TEST_CASE("new messages appear while the engine polls, and a post round-trips through a command") {
-    SimFixture f(/*traffic=*/true, /*trafficScale=*/20.0,
-                 /*limitsScale=*/1.0);  // ~8 messages a second
+    SimFixture f(cdeck::test::Documented(true, 20.0));  // ~8 messages a second
     Store store;
     SyncSettings settings;
     settings.pollIntervalSeconds = 0.5;
@@ -108,7 +106,7 @@ TEST_CASE("no token, secret or Authorization header reaches the log during sign-
         lines.emplace_back(l);
     });
     {
-        SimFixture f(false, 1.0, 1.0);
+        SimFixture f(cdeck::test::Documented());
         Store store;
         SyncSettings settings;
         SyncEngine engine(f.client, store, settings, false);

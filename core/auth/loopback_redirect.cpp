@@ -1,0 +1,123 @@
+#include "auth/loopback_redirect.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cdeck::core {
+namespace {
+
+int Hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string Decode(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+')
+            out += ' ';
+        else if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
+            out += static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+LoopbackRedirect::~LoopbackRedirect() {
+    if (m_fd >= 0) ::close(m_fd);
+}
+
+Status LoopbackRedirect::Listen() {
+    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (m_fd < 0) return MakeError(ErrorCode::kIo, std::string("socket: ") + std::strerror(errno));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(m_fd, 4) != 0)
+        return MakeError(ErrorCode::kIo,
+                         std::string("cannot listen on 127.0.0.1: ") + std::strerror(errno));
+    socklen_t len = sizeof addr;
+    ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    m_port = ntohs(addr.sin_port);
+    return OkStatus();
+}
+
+Result<std::map<std::string, std::string>> LoopbackRedirect::Wait(std::chrono::milliseconds timeout,
+                                                                  const std::atomic<bool>* cancel) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        if (cancel && cancel->load()) return MakeError(ErrorCode::kCancelled, "sign-in cancelled");
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return MakeError(ErrorCode::kAuth, "sign-in timed out waiting for the browser");
+        pollfd p{m_fd, POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 200)));
+        if (r <= 0) continue;
+        int c = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        // Read the request head (bounded), with a short timeout so a silent peer cannot hang us.
+        std::string req;
+        char buf[2048];
+        auto readDeadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384 &&
+               std::chrono::steady_clock::now() < readDeadline) {
+            pollfd cp{c, POLLIN, 0};
+            if (::poll(&cp, 1, 200) <= 0) continue;
+            ssize_t n = ::recv(c, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            req.append(buf, static_cast<size_t>(n));
+        }
+        std::map<std::string, std::string> params;
+        size_t sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
+        std::string target = sp1 == std::string::npos || sp2 == std::string::npos
+                                 ? ""
+                                 : req.substr(sp1 + 1, sp2 - sp1 - 1);
+        size_t q = target.find('?');
+        if (q != std::string::npos) {
+            std::string query = target.substr(q + 1);
+            size_t start = 0;
+            while (start <= query.size()) {
+                size_t amp = query.find('&', start);
+                if (amp == std::string::npos) amp = query.size();
+                std::string kv = query.substr(start, amp - start);
+                size_t eq = kv.find('=');
+                if (!kv.empty())
+                    params[Decode(kv.substr(0, eq))] =
+                        eq == std::string::npos ? "" : Decode(kv.substr(eq + 1));
+                start = amp + 1;
+            }
+        }
+        bool relevant = params.count("code") || params.count("error");
+        const char* page =
+            relevant ? "<!doctype html><title>ChannelDeck</title><p>Sign-in finished. You can "
+                       "close this window "
+                       "and return to ChannelDeck.</p>"
+                     : "<!doctype html><title>ChannelDeck</title><p>Waiting for sign-in.</p>";
+        std::string resp =
+            std::string(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n"
+                "Content-Length: ") +
+            std::to_string(std::strlen(page)) + "\r\n\r\n" + page;
+        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        ::close(c);
+        if (relevant) return params;  // favicon requests and the like are ignored
+    }
+}
+
+}  // namespace cdeck::core

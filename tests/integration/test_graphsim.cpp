@@ -1,0 +1,292 @@
+// graphsim's own behaviour over HTTPS: response shapes against Microsoft's examples,
+// determinism, batch edge cases, headers, Prefer, faults, limits and the control API.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "integration/sim_fixture.hpp"
+#include "model/parse.hpp"
+
+using namespace cdeck::core;
+using cdeck::test::SimFixture;
+using cdeck::test::SimOptions;
+using nlohmann::json;
+
+namespace {
+
+// Every key of `doc` (recursively, through the first array element) must appear in `sim`
+// with the same JSON type; null in the example matches any type.
+void SameShape(const json& doc, const json& sim, const std::string& path,
+               std::vector<std::string>& problems) {
+    if (doc.is_null()) return;
+    if (doc.is_object()) {
+        if (!sim.is_object()) {
+            problems.push_back(path + ": expected an object");
+            return;
+        }
+        for (auto& [k, v] : doc.items()) {
+            if (k.rfind("@odata.", 0) == 0 && k != "@odata.nextLink" && k != "@odata.deltaLink")
+                continue;
+            if (k.find("@odata.") != std::string::npos)
+                continue;  // annotations like replies@odata.context
+            if (!sim.contains(k)) {
+                problems.push_back(path + "." + k + ": missing");
+                continue;
+            }
+            SameShape(v, sim[k], path + "." + k, problems);
+        }
+    } else if (doc.is_array()) {
+        if (!sim.is_array())
+            problems.push_back(path + ": expected an array");
+        else if (!doc.empty() && !sim.empty())
+            SameShape(doc[0], sim[0], path + "[0]", problems);
+    } else if (doc.type() != sim.type() && !(doc.is_number() && sim.is_number()) &&
+               !sim.is_null()) {
+        problems.push_back(path + ": type differs");
+    }
+}
+
+json Get(const SimFixture& f, const std::string& url, HttpResponse* raw = nullptr,
+         std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto tok = f.tokens->Token(false);
+    REQUIRE(tok.ok());
+    HttpRequest req;
+    req.url = url.rfind("https://", 0) == 0 ? url : f.info.graphUrl + url;
+    req.headers = {{"Authorization", "Bearer " + tok->token}};
+    for (auto& h : headers) req.headers.push_back(h);
+    auto r = f.http->Send(req);
+    REQUIRE(r.ok());
+    if (raw) *raw = r.value();
+    return json::parse(r->body, nullptr, false);
+}
+
+json Example(const char* name) {
+    auto p = cdeck::test::ExamplesDir() / name;
+    return std::filesystem::exists(p) ? json::parse(cdeck::test::ReadFile(p)) : json();
+}
+
+}  // namespace
+
+TEST_CASE("graphsim's responses have the keys and JSON types of Microsoft's examples") {
+    if (!std::filesystem::is_directory(cdeck::test::ExamplesDir())) {
+        MESSAGE("Microsoft's examples are absent; shape checks not run");
+        return;
+    }
+    SimFixture f;
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    std::string team = teams->front().id;
+    auto chans = f.client->ListChannels(team);
+    REQUIRE(chans.ok());
+    std::string chan = GraphClient::ChannelPath(team, chans->at(1).id);
+    json list = Get(f, chan + "/messages?$top=50&$expand=replies");
+    std::string rootId = list["value"][0]["id"];
+    std::string replyId;
+    for (const auto& m : list["value"])
+        if (!m["replies"].empty()) {
+            rootId = m["id"];
+            replyId = m["replies"][0]["id"];
+            break;
+        }
+    REQUIRE_FALSE(replyId.empty());
+    struct Case {
+        const char* example;
+        json sim;
+    };
+    std::vector<Case> cases = {
+        {"list-joined-teams.json", Get(f, "/teams")},
+        {"list-channels.json", Get(f, "/teams/" + team + "/channels")},
+        {"list-channel-messages.json", Get(f, chan + "/messages?$top=2")},
+        {"list-channel-messages-expand-replies.json", list},
+        {"get-channel-message.json", Get(f, chan + "/messages/" + rootId)},
+        {"get-channel-message-reply.json",
+         Get(f, chan + "/messages/" + rootId + "/replies/" + replyId)},
+        {"list-message-replies.json", Get(f, chan + "/messages/" + rootId + "/replies")},
+        {"list-channel-messages-delta.json", Get(f, chan + "/messages/delta?$top=2")},
+    };
+    for (const auto& c : cases) {
+        std::string example = c.example;
+        CAPTURE(example);
+        std::vector<std::string> problems;
+        SameShape(Example(c.example), c.sim, "$", problems);
+        std::string all;
+        for (const auto& p : problems) all += p + "\n";
+        CHECK_MESSAGE(problems.empty(), all);
+    }
+}
+
+TEST_CASE("the same seed gives the same tenant and messages") {
+    auto digest = [](const json& stats) {
+        json d = json::array();
+        for (const auto& c : stats["channels"])
+            d.push_back({c["displayName"], c["roots"], c["replies"]});
+        json ids = json::array();
+        for (const auto& m : stats["messages"]) ids.push_back(m["channelId"]);
+        return json{d, ids}.dump();
+    };
+    SimFixture a, b;
+    CHECK(digest(a.Stats()) == digest(b.Stats()));
+    CHECK(a.Stats()["messages_created"] == b.Stats()["messages_created"]);
+    SimOptions other;
+    other.scenario = [](json&) {};
+    // A different seed gives a different tenant.
+    cdeck::test::TempDir dir;
+    cdeck::sim::GraphSim c;
+    cdeck::sim::GraphSimOptions o;
+    o.scenarioPath = (cdeck::test::AssetsDir() / "demo-tenant.json").string();
+    o.seed = 8;
+    o.stateDir = dir.path.string();
+    o.generateTraffic = false;
+    REQUIRE(c.Start(o).empty());
+    CHECK(digest(json::parse(c.StatsJson())) != digest(a.Stats()));
+}
+
+TEST_CASE("batch edge cases: more than 20 requests, duplicate ids, missing Content-Type") {
+    SimFixture f;
+    auto post = [&](const json& body) {
+        HttpRequest req;
+        req.method = "POST";
+        req.url = f.info.graphUrl + "/$batch";
+        req.headers = {{"Authorization", "Bearer " + f.tokens->Token(false)->token},
+                       {"Content-Type", "application/json"}};
+        req.body = body.dump();
+        auto r = f.http->Send(req);
+        REQUIRE(r.ok());
+        return r.value();
+    };
+    json many = json::array();
+    for (int i = 0; i < 21; ++i)
+        many.push_back({{"id", std::to_string(i)}, {"method", "GET"}, {"url", "/teams"}});
+    CHECK(post({{"requests", many}}).status == 400);
+    json dup = json::array({{{"id", "1"}, {"method", "GET"}, {"url", "/teams"}},
+                            {{"id", "1"}, {"method", "GET"}, {"url", "/teams"}}});
+    CHECK(post({{"requests", dup}}).status == 400);
+    json noType = json::array({{{"id", "1"},
+                                {"method", "POST"},
+                                {"url", "/teams/x/channels/y/messages"},
+                                {"body", {{"body", {{"content", "x"}}}}}}});
+    auto r = post({{"requests", noType}});
+    CHECK(r.status == 200);
+    auto j = json::parse(r.body);
+    CHECK(j["responses"][0]["status"] == 400);
+}
+
+TEST_CASE(
+    "Prefer: include-unknown-enum-members shows systemEventMessage, otherwise unknownFutureValue") {
+    SimFixture f;
+    auto stats = f.Stats();
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    int withPrefer = 0, without = 0;
+    for (const auto& t : teams.value()) {
+        auto chans = f.client->ListChannels(t.id);
+        REQUIRE(chans.ok());
+        for (const auto& c : chans.value()) {
+            std::string path = GraphClient::ChannelPath(t.id, c.id) + "/messages?$top=50";
+            json plain = Get(f, path);
+            json prefer = Get(f, path, nullptr, {{"Prefer", "include-unknown-enum-members"}});
+            for (const auto& m : plain["value"])
+                without += m["messageType"] == "unknownFutureValue";
+            for (const auto& m : prefer["value"])
+                withPrefer += m["messageType"] == "systemEventMessage";
+            for (const auto& m : plain["value"]) CHECK(m["messageType"] != "systemEventMessage");
+        }
+    }
+    CHECK(withPrefer > 0);
+    CHECK(withPrefer == without);
+}
+
+TEST_CASE("headers: request-id, echoed client-request-id, Date, and RateLimit near the limit") {
+    SimFixture f(cdeck::test::Documented());
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    auto chans = f.client->ListChannels(teams->front().id);
+    REQUIRE(chans.ok());
+    std::string path =
+        GraphClient::ChannelPath(teams->front().id, chans->front().id) + "/messages?%24top=1";
+    HttpResponse r;
+    Get(f, path, &r, {{"client-request-id", "abc-123"}});
+    CHECK(r.Header("client-request-id") == "abc-123");
+    CHECK_FALSE(r.Header("request-id").empty());
+    CHECK_FALSE(r.Header("date").empty());
+    bool sawRateLimit = false, saw429 = false;
+    for (int i = 0; i < 6; ++i) {
+        Get(f, path, &r);
+        sawRateLimit = sawRateLimit || !r.Header("ratelimit-remaining").empty();
+        if (r.status == 429) {
+            saw429 = true;
+            CHECK(r.Header("retry-after").find('.') != std::string::npos);  // decimals
+            auto body = json::parse(r.body);
+            CHECK(body["error"]["code"] == "TooManyRequests");
+        }
+    }
+    CHECK(sawRateLimit);
+    CHECK(saw429);
+    auto stats = f.Stats();
+    CHECK(stats["throttled_total"].get<int>() >= 1);
+}
+
+TEST_CASE("fault injection: each kind reaches the client as the right error") {
+    SimFixture f;
+    auto teams = f.client->ListAllTeams();  // sign in before faults start
+    REQUIRE(teams.ok());
+    struct Case {
+        const char* kind;
+        ErrorCode code;
+    };
+    for (auto c :
+         {Case{"503", ErrorCode::kTransient}, Case{"504", ErrorCode::kTransient},
+          Case{"500", ErrorCode::kTransient}, Case{"429-no-retry-after", ErrorCode::kThrottled},
+          Case{"reset", ErrorCode::kTransient}, Case{"truncate", ErrorCode::kTransient},
+          Case{"malformed", ErrorCode::kParse}}) {
+        CAPTURE(c.kind);
+        f.Control("/_sim/faults", {{"next_count", 1}, {"next_kind", c.kind}});
+        auto r = f.client->ListAllTeams();
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == c.code);
+        if (std::string(c.kind) == "503") CHECK(r.error().retryAfterSeconds == 2.0);
+        if (std::string(c.kind) == "429-no-retry-after")
+            CHECK_FALSE(r.error().retryAfterSeconds.has_value());
+        CHECK(f.client->ListAllTeams().ok());  // the next request is clean
+    }
+    CHECK(f.Stats()["faults_injected"] == 7);
+}
+
+TEST_CASE("limits can be replaced at run time") {
+    SimFixture f(cdeck::test::Documented());
+    auto r = f.Control("/_sim/limits", {{"profile", "graph-strict"}});
+    CHECK(r["get_message"] == 5);
+    r = f.Control("/_sim/limits", {{"scale", 0.5}});
+    CHECK(r["get_message"] == 2.5);
+    CHECK(r["per_channel"] == 2);
+}
+
+TEST_CASE(
+    "expired and unknown tokens get 401 InvalidAuthenticationToken; a missing role gets 403") {
+    SimOptions o;
+    o.tokenLifetime = 1;
+    o.scenario = [](json& s) { s["apps"][0]["permissions"] = json::array({"Team.ReadBasic.All"}); };
+    SimFixture f(o);
+    auto tok = f.tokens->Token(false);
+    REQUIRE(tok.ok());
+    HttpRequest req;
+    req.url = f.info.graphUrl + "/teams";
+    req.headers = {{"Authorization", "Bearer not-a-token"}};
+    auto bad = f.http->Send(req);
+    REQUIRE(bad.ok());
+    CHECK(bad->status == 401);
+    CHECK(json::parse(bad->body)["error"]["code"] == "InvalidAuthenticationToken");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    req.headers = {{"Authorization", "Bearer " + tok->token}};
+    auto expired = f.http->Send(req);
+    REQUIRE(expired.ok());
+    CHECK(expired->status == 401);
+    // With a fresh token: teams are allowed, channels are not (no Channel.ReadBasic.All).
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    auto chans = f.client->ListChannels(teams->front().id);
+    REQUIRE_FALSE(chans.ok());
+    CHECK(chans.error().code == ErrorCode::kPermission);
+}
