@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "auth/delegated.hpp"
+#include "auth/token_cache.hpp"
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
 #include "graph/http.hpp"
@@ -25,13 +27,15 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     using core::ErrorCode;
     m_config = options.config;
     m_demo = m_config.IsDemo();
+    m_stateDir = options.stateDir.empty() ? core::DefaultStateDir() : options.stateDir;
     if (m_demo) {
         m_sim = std::make_unique<sim::GraphSim>();
         sim::GraphSimOptions so;
-        so.scenarioPath =
-            options.scenarioPath.empty() ? AssetsDir() + "/demo-tenant.json" : options.scenarioPath;
+        so.scenarioPath = options.scenarioPath.empty() ? AssetsDir() + "/scenarios/demo.json"
+                                                       : options.scenarioPath;
         so.seed = options.seed;
-        so.stateDir = core::DefaultStateDir() + "/demo-tenant";
+        so.stateDir = m_stateDir + "/demo-tenant";
+        so.autoApprove = true;  // the demo tenant approves its own sign-ins
         std::string err = m_sim->Start(so);
         if (!err.empty())
             return core::MakeError(ErrorCode::kInternal,
@@ -43,37 +47,110 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         m_config.clientId = info.clientId;
         m_config.clientSecret = info.clientSecret;
         m_config.caFile = info.caFile;
-        m_config.authMode = "client_credentials";
+        // The demo signs in as the app unless a flow was asked for with --auth-mode.
+        m_config.authMode =
+            options.demoAuthMode.empty() ? "client_credentials" : options.demoAuthMode;
         core::Log(core::LogLevel::kInfo, "app", "demo tenant running at " + info.graphUrl);
     }
-    if (m_config.authMode != "client_credentials")
-        return core::MakeError(
-            ErrorCode::kConfig,
-            "auth_mode \"" + m_config.authMode +
-                "\" is not available in this build yet; set auth_mode to client_credentials");
 
     core::CurlOptions co;
     co.caFile = m_config.caFile;
     auto http = std::make_shared<core::CurlTransport>(co);
-    core::ClientCredentialsConfig cc{m_config.authorityUrl, m_config.tenant, m_config.clientId,
-                                     m_config.clientSecret};
-    auto tokens = std::make_shared<core::ClientCredentialsProvider>(cc, http);
+    std::shared_ptr<core::TokenProvider> tokens;
+    if (m_config.authMode == "client_credentials") {
+        core::ClientCredentialsConfig cc{m_config.authorityUrl, m_config.tenant, m_config.clientId,
+                                         m_config.clientSecret};
+        cc.certificatePath = m_config.certificatePath;
+        cc.privateKeyPath = m_config.privateKeyPath;
+        tokens = std::make_shared<core::ClientCredentialsProvider>(cc, http);
+    } else {
+        core::DelegatedConfig dc;
+        dc.authorityUrl = m_config.authorityUrl;
+        dc.tenant = m_config.tenant;
+        dc.clientId = m_config.clientId;
+        // The demo tenant's cache is separate: its refresh tokens die with the simulator.
+        dc.cache = std::make_shared<core::TokenCache>(
+            m_stateDir + (m_demo ? "/demo-tenant/tokens.json" : "/tokens.json"));
+        m_delegated = std::make_shared<core::DelegatedTokenProvider>(dc, http);
+        tokens = m_delegated;
+    }
     core::GraphClientConfig gc;
     gc.graphBaseUrl = m_config.graphUrl;
     auto client = std::make_shared<core::GraphClient>(gc, http, tokens);
     m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
         s.phase = "signing-in";
-        s.account = "app " + m_config.clientId;
+        s.delegated = tokens->IsDelegated();
+        s.account = tokens->IsDelegated() ? std::string() : "app " + m_config.clientId;
     });
     m_engine = std::make_unique<core::SyncEngine>(client, m_store, m_config.sync,
                                                   tokens->IsDelegated(), m_config.limits);
-    m_engine->Start();
+    if (m_delegated && !m_delegated->RestoreFromCache()) {
+        m_signInThread = std::thread([this] { RunInteractiveSignIn(); });
+    } else {
+        if (m_delegated)
+            m_store.UpdateSyncStatus(
+                [&](core::SyncStatus& s) { s.account = m_delegated->Account(); });
+        m_engine->Start();
+    }
     return core::OkStatus();
 }
 
+void AppRuntime::RunInteractiveSignIn() {
+    core::Status st = core::OkStatus();
+    if (m_config.authMode == "auth_code") {
+        st = m_delegated->SignInWithBrowser(
+            [this](const std::string& url) {
+                m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+                    s.signInMessage = "Finish signing in in your browser.";
+                    s.signInUrl = url;
+                });
+                if (!core::OpenInBrowser(url))
+                    std::fprintf(stderr, "channeldeck: open this address to sign in: %s\n",
+                                 url.c_str());
+            },
+            &m_cancelSignIn);
+    } else {
+        st = m_delegated->SignInWithDeviceCode(
+            [this](const core::DeviceCodePrompt& p) {
+                // The user code and URL are meant to be shown; the device code never is.
+                std::fprintf(stderr, "channeldeck: %s\n", p.message.c_str());
+                m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+                    s.signInMessage = p.message;
+                    s.signInUserCode = p.userCode;
+                    s.signInUrl = p.verificationUri;
+                });
+            },
+            &m_cancelSignIn);
+    }
+    if (!st) {
+        if (st.error().code != core::ErrorCode::kCancelled) {
+            core::Log(core::LogLevel::kWarn, "auth", "sign-in failed: " + st.error().message);
+            m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+                s.phase = "error";
+                s.signedIn = false;
+                s.lastError = "sign-in failed: " + st.error().message;
+            });
+        }
+        return;
+    }
+    m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+        s.signInMessage.clear();
+        s.signInUserCode.clear();
+        s.signInUrl.clear();
+        s.account = m_delegated->Account();
+        s.grantedScopes = m_delegated->GrantedScopes();
+    });
+    if (!m_cancelSignIn) m_engine->Start();
+}
+
 void AppRuntime::Stop() {
+    m_cancelSignIn = true;
+    if (m_signInThread.joinable()) m_signInThread.join();
     if (m_engine) m_engine->Stop();
+    // Dropping the engine and the provider closes the HTTPS connections, so the simulator's
+    // keep-alive workers see EOF at once instead of waiting out their idle timeout.
     m_engine.reset();
+    m_delegated.reset();
     if (m_sim) m_sim->Stop();
     m_sim.reset();
 }

@@ -4,10 +4,15 @@
 //
 // Owned by main() on the main thread. Start() and Stop() are main-thread only; Store()
 // may be read from any thread (the store is thread-safe); Submit forwards to the engine.
-// Shutdown order (DESIGN.md section 3): sync engine first, then the simulator, then the
-// store goes when the runtime is destroyed, after the UI is gone.
+// Interactive sign-in (device code, browser) runs on its own thread, because it waits
+// between polls; the sync engine starts when it succeeds. Its progress (the user code and
+// URL to show) is published through the store's SyncStatus.
+// Shutdown order (DESIGN.md section 3): cancel sign-in, stop the sync engine, then the
+// simulator; the store goes when the runtime is destroyed, after the UI is gone.
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "config/config.hpp"
 #include "store/store.hpp"
@@ -16,6 +21,9 @@
 namespace cdeck::sim {
 class GraphSim;
 }
+namespace cdeck::core {
+class DelegatedTokenProvider;
+}
 
 namespace cdeck::app {
 
@@ -23,6 +31,8 @@ struct RuntimeOptions {
     core::Config config;
     std::string scenarioPath;  // demo tenant scenario
     uint64_t seed = 1;
+    std::string stateDir;      // empty: core::DefaultStateDir()
+    std::string demoAuthMode;  // demo tenant only: the --auth-mode flag; empty: client_credentials
 };
 
 class AppRuntime {
@@ -40,11 +50,17 @@ class AppRuntime {
     void Submit(core::Command c);
 
   private:
+    void RunInteractiveSignIn();
+
     core::Config m_config;
     bool m_demo = false;
+    std::string m_stateDir;
     std::unique_ptr<sim::GraphSim> m_sim;
     core::Store m_store;
     std::unique_ptr<core::SyncEngine> m_engine;
+    std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
+    std::thread m_signInThread;
+    std::atomic<bool> m_cancelSignIn{false};
 };
 
 // Default location of bundled assets (scenario files): $CDECK_ASSETS, else the source tree.

@@ -24,14 +24,15 @@ int Usage(const char* msg) {
     std::fprintf(
         stderr,
         "usage: graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR]\n"
-        "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n");
+        "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n"
+        "                [--auto-approve] [--limits-scale X] [--latency-ms MEDIAN,P99]\n");
     return 2;
 }
 
 std::string DefaultScenario() {
     if (const char* env = std::getenv("CDECK_ASSETS"))
-        return std::string(env) + "/demo-tenant.json";
-    return std::string(CDECK_SOURCE_ASSETS) + "/demo-tenant.json";
+        return std::string(env) + "/scenarios/demo.json";
+    return std::string(CDECK_SOURCE_ASSETS) + "/scenarios/demo.json";
 }
 
 bool ParseNumber(const char* s, double& out) {
@@ -91,7 +92,19 @@ int main(int argc, char** argv) {
             if (!v) return Usage("--bind needs an address");
             opt.bindHost = v;
         } else if (a == "--auto-approve") {
-            // Sign-in approvals are automatic in this build of the simulator.
+            opt.autoApprove = true;
+        } else if (a == "--limits-scale") {
+            const char* v = need("--limits-scale");
+            if (!v || !ParseNumber(v, num) || num <= 0)
+                return Usage("--limits-scale needs a number > 0");
+            opt.limitsScale = num;
+        } else if (a == "--latency-ms") {
+            const char* v = need("--latency-ms");
+            double p99 = 0;
+            if (!v || std::sscanf(v, "%lf,%lf", &num, &p99) != 2 || num < 0 || p99 < num)
+                return Usage("--latency-ms needs MEDIAN,P99 in milliseconds");
+            opt.latencyMedianMs = num;
+            opt.latencyP99Ms = p99;
         } else {
             return Usage(("unknown option " + a).c_str());
         }

@@ -292,6 +292,8 @@ int main(int argc, char** argv) {
     ro.config = effective.value();
     ro.scenarioPath = args.scenario;
     ro.seed = args.seed;
+    for (const auto& [k, v] : args.overrides)
+        if (k == "auth-mode") ro.demoAuthMode = v;
     if (!args.headless) runtime.Store().SetWakeCallback([] { cdeck::platform::Window::Wake(); });
     auto started = runtime.Start(ro);
     if (!started) {

@@ -61,6 +61,7 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
         Banner(text, colors::kBad, m_fonts.large, bannerH * 1.4f);
     }
     DrawStatusStrip(ctx);
+    if (!sync.signInUserCode.empty() || !sync.signInUrl.empty()) DrawSignInPrompt(sync);
     ImGui::Separator();
 
     float avail = ImGui::GetContentRegionAvail().x;
@@ -74,6 +75,29 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ImGui::EndChild();
     ImGui::PopStyleColor();
     ImGui::End();
+}
+
+void AppUi::DrawSignInPrompt(const core::SyncStatus& s) {
+    // Device code sign-in: the code and the address, large, each with a copy button.
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
+    float h = ImGui::GetTextLineHeightWithSpacing() * 4.5f;
+    if (ImGui::BeginChild("sign-in", ImVec2(0, h), true)) {
+        ImGui::TextColored(colors::kWarn, "Sign in to start syncing");
+        ImGui::TextWrapped("%s", s.signInMessage.c_str());
+        if (!s.signInUserCode.empty()) {
+            if (m_fonts.large) ImGui::PushFont(m_fonts.large);
+            ImGui::TextUnformatted(s.signInUserCode.c_str());
+            if (m_fonts.large) ImGui::PopFont();
+            ImGui::SameLine();
+            if (ImGui::Button("Copy code")) ImGui::SetClipboardText(s.signInUserCode.c_str());
+            ImGui::SameLine();
+        }
+        if (ImGui::Button("Copy address")) ImGui::SetClipboardText(s.signInUrl.c_str());
+        ImGui::SameLine();
+        ImGui::TextDisabled("%s", s.signInUrl.c_str());
+    }
+    ImGui::EndChild();
+    ImGui::PopStyleColor();
 }
 
 void AppUi::DrawStatusStrip(const UiContext& ctx) {

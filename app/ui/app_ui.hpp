@@ -42,6 +42,7 @@ class AppUi {
 
   private:
     void DrawStatusStrip(const UiContext& ctx);
+    void DrawSignInPrompt(const core::SyncStatus& status);
 
     AppUiOptions m_options;
     Fonts m_fonts;

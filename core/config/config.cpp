@@ -56,7 +56,9 @@ Result<Config> ParseConfig(const std::string& text) {
                              {"client_secret", &c.clientSecret},
                              {"auth_mode", &c.authMode},
                              {"ca_file", &c.caFile},
-                             {"db_path", &c.dbPath}}) {
+                             {"db_path", &c.dbPath},
+                             {"certificate_path", &c.certificatePath},
+                             {"private_key_path", &c.privateKeyPath}}) {
         if (auto e = str(key, *slot)) return *e;
     }
     if (auto it = j.find("metrics_port"); it != j.end()) {
@@ -116,9 +118,10 @@ Result<Config> ParseConfig(const std::string& text) {
             *slot = v.get<double>();
         }
     }
-    static const char* kKnown[] = {"graph_url",     "authority_url", "tenant",  "client_id",
-                                   "client_secret", "auth_mode",     "ca_file", "db_path",
-                                   "metrics_port",  "sync",          "limits"};
+    static const char* kKnown[] = {
+        "graph_url", "authority_url",    "tenant",          "client_id",    "client_secret",
+        "auth_mode", "ca_file",          "db_path",         "metrics_port", "sync",
+        "limits",    "certificate_path", "private_key_path"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;
@@ -133,8 +136,13 @@ Result<Config> ParseConfig(const std::string& text) {
         return KeyError("auth_mode", "must be one of device_code, client_credentials, auth_code");
     if (!c.tenant.empty()) {
         if (c.clientId.empty()) return KeyError("client_id", "is required when a tenant is set");
-        if (c.authMode == "client_credentials" && c.clientSecret.empty())
-            return KeyError("client_secret", "is required for auth_mode client_credentials");
+        if (c.authMode == "client_credentials" && c.clientSecret.empty() &&
+            c.certificatePath.empty())
+            return KeyError(
+                "client_secret",
+                "is required for auth_mode client_credentials (or set certificate_path)");
+        if (!c.certificatePath.empty() && c.privateKeyPath.empty())
+            return KeyError("private_key_path", "is required with certificate_path");
     }
     return c;
 }

@@ -38,7 +38,9 @@ struct Config {
     std::string authorityUrl = "https://login.microsoftonline.com";
     std::string tenant;
     std::string clientId;
-    std::string clientSecret;
+    std::string clientSecret;     // never logged
+    std::string certificatePath;  // client_credentials with a certificate instead of a secret
+    std::string privateKeyPath;
     std::string authMode = "device_code";  // device_code | client_credentials | auth_code
     std::string caFile;                    // extra trusted CA (graphsim's); empty: system store
     std::string dbPath;                    // empty: $XDG_STATE_HOME/channeldeck/channeldeck.db

@@ -471,7 +471,7 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     int threads = std::max(8, options.serverThreads);
     s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     s.set_keep_alive_max_count(100000);
-    s.set_keep_alive_timeout(30);
+    s.set_keep_alive_timeout(5);
     s.set_payload_max_length(8 * 1024 * 1024);
     d.RegisterRoutes();
     auto serve = [&d](const httplib::Request& q, httplib::Response& r) {

@@ -79,6 +79,11 @@ struct SyncStatus {
     std::string account;  // who we are signed in as (app id or user name)
     bool signedIn = false;
     bool delegated = false;
+    // Device code sign-in in progress: what the user must do (never the device code itself).
+    std::string signInMessage;
+    std::string signInUserCode;
+    std::string signInUrl;
+    std::vector<std::string> grantedScopes;  // delegated scopes or app roles, when known
     int channelsTotal = 0;
     int channelsBackfilled = 0;
     uint64_t messagesIngested = 0;

@@ -35,7 +35,8 @@ struct SimFixture {
 
     explicit SimFixture(SimOptions so = {}) {
         sim::GraphSimOptions o;
-        nlohmann::json scenario = nlohmann::json::parse(ReadFile(AssetsDir() / "demo-tenant.json"));
+        nlohmann::json scenario =
+            nlohmann::json::parse(ReadFile(AssetsDir() / "scenarios" / "demo.json"));
         scenario["device_code_interval_seconds"] = 1;
         if (so.scenario) so.scenario(scenario);
         o.scenarioJson = scenario.dump();

@@ -135,7 +135,7 @@ TEST_CASE("the same seed gives the same tenant and messages") {
     cdeck::test::TempDir dir;
     cdeck::sim::GraphSim c;
     cdeck::sim::GraphSimOptions o;
-    o.scenarioPath = (cdeck::test::AssetsDir() / "demo-tenant.json").string();
+    o.scenarioPath = (cdeck::test::AssetsDir() / "scenarios" / "demo.json").string();
     o.seed = 8;
     o.stateDir = dir.path.string();
     o.generateTraffic = false;

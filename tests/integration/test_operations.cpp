@@ -76,8 +76,8 @@ TEST_CASE(
     auto users = d.f.Stats();  // users come from the scenario; find Chen's id through a message
     auto msgs = d.client->ListMessagesPage(d.teamId, d.channelId, 50);
     REQUIRE(msgs.ok());
-    nlohmann::json scenario =
-        nlohmann::json::parse(cdeck::test::ReadFile(cdeck::test::AssetsDir() / "demo-tenant.json"));
+    nlohmann::json scenario = nlohmann::json::parse(
+        cdeck::test::ReadFile(cdeck::test::AssetsDir() / "scenarios" / "demo.json"));
     (void)users;
     (void)scenario;
     // Use the id graphsim gave the user by looking at any message Chen sent or was mentioned in.
