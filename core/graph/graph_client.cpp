@@ -8,6 +8,18 @@
 
 namespace cdeck::core {
 
+namespace {
+thread_local std::string t_clientRequestId;
+}
+
+ScopedClientRequestId::ScopedClientRequestId(const std::string& id)
+    : m_previous(t_clientRequestId) {
+    t_clientRequestId = id;
+}
+ScopedClientRequestId::~ScopedClientRequestId() {
+    t_clientRequestId = m_previous;
+}
+
 GraphClient::GraphClient(GraphClientConfig config, std::shared_ptr<HttpTransport> http,
                          std::shared_ptr<TokenProvider> tokens)
     : m_config(std::move(config)), m_http(std::move(http)), m_tokens(std::move(tokens)) {}
@@ -26,7 +38,7 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
     req.timeout = m_config.timeout;
     req.body = jsonBody;
     GraphResponse out;
-    out.info.clientRequestId = NewUuid();
+    out.info.clientRequestId = t_clientRequestId.empty() ? NewUuid() : t_clientRequestId;
 
     for (int attempt = 0; attempt < 2; ++attempt) {
         auto token = m_tokens->Token(/*forceRefresh=*/attempt > 0);
@@ -48,6 +60,8 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
         out.info.status = resp->status;
         out.info.rttMs = resp->totalMs;
         out.info.requestId = resp->Header("request-id");
+        if (std::string ra = resp->Header("retry-after"); !ra.empty())
+            out.info.retryAfterSeconds = ParseRetryAfter(ra, NowMillis());
         if (m_observer) m_observer(method, out.info);
         if (resp->status == 401 && attempt == 0) {
             Log(LogLevel::kInfo, "graph", "401 from Graph; refreshing the token and retrying once");

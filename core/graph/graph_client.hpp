@@ -33,6 +33,22 @@ struct CallInfo {
     std::string clientRequestId;
     double rttMs = 0;
     int attempts = 0;
+    std::optional<double> retryAfterSeconds;  // from a 429/503 response
+};
+
+// Makes every request sent by this thread inside the scope carry `id` as its
+// client-request-id, so that a job's retries (re-queued, maybe on another worker, each
+// in its own scope) share one id in Microsoft's logs. Without a scope each request gets a
+// fresh UUID.
+class ScopedClientRequestId {
+  public:
+    explicit ScopedClientRequestId(const std::string& id);
+    ~ScopedClientRequestId();
+    ScopedClientRequestId(const ScopedClientRequestId&) = delete;
+    ScopedClientRequestId& operator=(const ScopedClientRequestId&) = delete;
+
+  private:
+    std::string m_previous;
 };
 
 // A raw response after auth handling: 2xx only; anything else comes back as an Error.

@@ -173,6 +173,9 @@ void SyncEngine::WorkerLoop() {
 }
 
 void SyncEngine::Run(Job& job) {
+    // A fresh attempt gets a new client-request-id; a retry keeps the one it failed with.
+    if (job.failures == 0 || job.clientRequestId.empty()) job.clientRequestId = NewUuid();
+    ScopedClientRequestId scoped(job.clientRequestId);
     switch (job.kind) {
         case Job::Kind::kDiscoverTeams:
             RunDiscoverTeams(job);

@@ -60,6 +60,7 @@ class SyncEngine {
         int priority = 0;  // higher runs first among ready jobs
         int failures = 0;
         std::shared_ptr<Command> command;
+        std::string clientRequestId;  // kept across this job's retries
     };
     struct ChannelState {
         std::string teamId;

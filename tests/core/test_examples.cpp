@@ -7,6 +7,7 @@
 #include <set>
 
 #include "auth/token_provider.hpp"
+#include "graph/graph_client.hpp"
 #include "graph/graph_error.hpp"
 #include "model/parse.hpp"
 #include "support/test_util.hpp"
@@ -159,4 +160,33 @@ TEST_CASE("token and error examples parse") {
     r.status = 403;
     r.body = Example("error-403-with-client-request-id.json");
     CHECK_FALSE(ErrorFromResponse(r, 0).requestId.empty());
+}
+
+TEST_CASE("the documented $batch response splits into typed items, matched by id") {
+    auto request = nlohmann::json::parse(Example("batch.request.json"));
+    BatchBuilder sent;
+    for (const auto& r : request["requests"]) {
+        BatchRequest br;
+        br.id = r["id"];
+        br.method = r["method"];
+        br.url = r["url"];
+        if (r.contains("dependsOn"))
+            for (const auto& d : r["dependsOn"]) br.dependsOn.push_back(d);
+        if (!sent.Add(br).ok()) br.dependsOn.clear(), (void)sent.Add(br);
+    }
+    REQUIRE(sent.Size() == request["requests"].size());
+    auto split = SplitBatchResponse(Example("batch.response.json"), sent, 0);
+    REQUIRE_MESSAGE(split.ok(), cdeck::test::ErrText(split));
+    auto response = nlohmann::json::parse(Example("batch.response.json"));
+    std::map<std::string, int> statusById;
+    for (const auto& r : response["responses"]) statusById[r["id"]] = r["status"];
+    for (size_t i = 0; i < split->size(); ++i) {
+        CHECK(split->at(i).id == sent.Requests()[i].id);
+        if (statusById.count(split->at(i).id))
+            CHECK(split->at(i).status == statusById[split->at(i).id]);
+        else
+            CHECK(split->at(i).status == 0);  // never silently dropped
+    }
+    auto dep = nlohmann::json::parse(Example("batch-dependson.request.json"));
+    CHECK(dep["requests"].size() <= BatchBuilder::kMaxRequests);
 }

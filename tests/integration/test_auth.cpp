@@ -329,3 +329,53 @@ TEST_CASE("client credentials with a certificate (JWT client assertion)") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ErrorCode::kAuth);
 }
+
+TEST_CASE(
+    "no access token, refresh token or device code reaches the log in a delegated sign-in and "
+    "sync") {
+    std::vector<std::string> lines;
+    std::mutex m;
+    LogLevel prev = GetLogLevel();
+    SetLogLevel(LogLevel::kDebug);
+    auto old = SetLogSink([&](LogLevel, std::string_view l) {
+        std::lock_guard lock(m);
+        lines.emplace_back(l);
+    });
+    struct Restore {
+        LogSink& sink;
+        LogLevel level;
+        ~Restore() {
+            SetLogSink(std::move(sink));
+            SetLogLevel(level);
+        }
+    } restore{old, prev};
+
+    SimOptions o;
+    o.autoApprove = true;
+    o.tokenLifetime = 2;
+    SimFixture f(o);
+    auto cache = std::make_shared<TokenCache>((f.state.path / "tokens.json").string());
+    auto auth = Delegated(f, cache);
+    std::string deviceCode;
+    REQUIRE(
+        auth->SignInWithDeviceCode([&](const DeviceCodePrompt& p) { deviceCode = p.deviceCode; },
+                                   nullptr, FastWait)
+            .ok());
+    std::vector<std::string> secrets = {deviceCode};
+    for (int i = 0; i < 3; ++i) {
+        auto t = auth->Token(i > 0);  // forces refreshes (rotation)
+        REQUIRE(t.ok());
+        secrets.push_back(t->token);
+        secrets.push_back(cache->FindFor("")->second.refreshToken);
+        REQUIRE(f.ClientWith(auth)->ListJoinedTeams().ok());
+    }
+    auth->SignOut();
+    std::lock_guard lock(m);
+    REQUIRE_FALSE(lines.empty());
+    for (const auto& l : lines)
+        for (const auto& s : secrets) {
+            CAPTURE(l);
+            CHECK(l.find(s) == std::string::npos);
+            CHECK(l.find(s.substr(0, std::min<size_t>(20, s.size()))) == std::string::npos);
+        }
+}
