@@ -259,6 +259,15 @@ std::string GraphSim::Impl::Stats() const {
     j["requests"] = requestsByClass;
     j["faults_injected"] = faultsInjected;
     j["limits_profile"] = limitsProfile;
+    const Limits& lim = throttler.GetLimits();
+    j["limits"] = {{"app", lim.app},
+                   {"get_message", lim.getMessage},
+                   {"post_message", lim.postMessage},
+                   {"get_channels", lim.getChannels},
+                   {"get_teams", lim.getTeams},
+                   {"other", lim.other},
+                   {"per_team", lim.perTeam},
+                   {"per_channel", lim.perChannel}};
     json scopes = json::object();
     for (const auto& [k, s] : throttler.Stats())
         scopes[k] = {{"requests", s.requests},
@@ -287,29 +296,109 @@ std::string GraphSim::Impl::Stats() const {
     return j.dump();
 }
 
+std::string GraphSim::Impl::LoadSchedule(const json& sc) {
+    auto channelOf = [&](const json& e) -> int {
+        if (e.contains("channel") && e["channel"].is_string())
+            return tenant.ChannelByName(e["channel"]);
+        return tenant.ChannelByRank(e.value("channel_rank", 0));
+    };
+    try {
+        for (const auto& b : sc.value("bursts", json::array())) {
+            int ch = channelOf(b);
+            if (ch < 0) return "scenario: burst names an unknown channel";
+            double at = b.at("at_seconds").get<double>(), over = b.value("over_seconds", 10.0);
+            int n = b.at("messages").get<int>();
+            double every = b.value("repeat_every_seconds", 0.0);
+            double until = every > 0 ? b.value("repeat_until_seconds", 7200.0) : at;
+            for (double t0 = at; t0 <= until; t0 += every > 0 ? every : 1e18)
+                for (int i = 0; i < n; ++i)
+                    schedule.push_back(
+                        {t0 + over * i / std::max(1, n), ScheduledEvent::Kind::kMessage, ch});
+        }
+        for (const auto& l : sc.value("limit_schedule", json::array()))
+            schedule.push_back({l.at("at_seconds").get<double>(), ScheduledEvent::Kind::kLimits, -1,
+                                l.value("scale", 1.0), l.value("profile", std::string())});
+        for (const auto& f : sc.value("fault_schedule", json::array()))
+            schedule.push_back({f.at("at_seconds").get<double>(),
+                                ScheduledEvent::Kind::kFaults,
+                                -1,
+                                1.0,
+                                {},
+                                f.at("faults")});
+    } catch (const json::exception& e) {
+        return std::string("scenario schedule: ") + e.what();
+    }
+    std::stable_sort(
+        schedule.begin(), schedule.end(),
+        [](const ScheduledEvent& a, const ScheduledEvent& b) { return a.atSeconds < b.atSeconds; });
+    if (sc.contains("faults") && sc["faults"].is_object()) ApplyFaults(sc["faults"]);
+    return {};
+}
+
+void GraphSim::Impl::ApplyFaults(const json& b) {
+    FaultSettings f;
+    f.rate503 = b.value("rate_503", 0.0);
+    f.rate503NoRetryAfter = b.value("rate_503_no_retry_after", 0.0);
+    f.rate504 = b.value("rate_504", 0.0);
+    f.rate500 = b.value("rate_500", 0.0);
+    f.rateReset = b.value("rate_reset", 0.0);
+    f.rateTruncate = b.value("rate_truncate", 0.0);
+    f.rateMalformed = b.value("rate_malformed", 0.0);
+    f.rateDrip = b.value("rate_drip", 0.0);
+    f.rate429NoRetryAfter = b.value("rate_429_no_retry_after", 0.0);
+    f.scripted = b.value("next_count", 0);
+    f.scriptedKind = b.value("next_kind", std::string());
+    f.dropAfterWrite = b.value("drop_response_after_write", 0);
+    faults = f;
+    if (b.contains("latency_median_ms")) latency.medianMs = b["latency_median_ms"].get<double>();
+    if (b.contains("latency_p99_ms")) latency.p99Ms = b["latency_p99_ms"].get<double>();
+}
+
 void GraphSim::Impl::GeneratorLoop() {
     std::unique_lock lock(mutex);
-    auto next = std::chrono::steady_clock::now();
+    const auto start = std::chrono::steady_clock::now();
+    auto gap = [&] {
+        return std::chrono::microseconds(
+            static_cast<long long>(tenant.NextGapMs(options.trafficScale) * 1000));
+    };
+    auto nextArrival = start + gap();
     std::uniform_real_distribution<double> u(0, 1);
+    auto at = [&](double secs) {
+        return start + std::chrono::microseconds(static_cast<long long>(secs * 1e6));
+    };
     while (!stopping) {
-        double gap = tenant.NextGapMs(options.trafficScale);
-        next += std::chrono::microseconds(static_cast<long long>(gap * 1000));
-        if (cv.wait_until(lock, next, [&] { return stopping; })) break;
+        auto wake = nextArrival;
+        if (scheduleNext < schedule.size())
+            wake = std::min(wake, at(schedule[scheduleNext].atSeconds));
+        if (cv.wait_until(lock, wake, [&] { return stopping; })) break;
+        auto nowSteady = std::chrono::steady_clock::now();
         Millis now = Now();
+        while (scheduleNext < schedule.size() &&
+               at(schedule[scheduleNext].atSeconds) <= nowSteady) {
+            const ScheduledEvent& e = schedule[scheduleNext++];
+            if (e.kind == ScheduledEvent::Kind::kMessage) {
+                int ci = e.channel;
+                if (const SimMessage* m = tenant.GenerateArrival(now, e.channel, &ci))
+                    NoteCreated(ci, *m);
+            } else if (e.kind == ScheduledEvent::Kind::kLimits) {
+                if (e.profile == "graph-strict")
+                    baseLimits = Limits::GraphStrict();
+                else if (e.profile == "graph-2025")
+                    baseLimits = Limits::Graph2025();
+                throttler.SetLimits(baseLimits.Scaled(e.scale * options.limitsScale));
+            } else {
+                ApplyFaults(e.faults);
+            }
+        }
+        if (nowSteady < nextArrival) continue;
+        nextArrival += gap();
         // Most events are new messages; some are edits, reactions and soft deletes.
         if (u(rng) < 0.15) {
             tenant.GenerateActivity(now);
             continue;
         }
-        uint64_t before = tenant.messagesCreated;
-        int ci = tenant.GenerateArrival(now);
-        if (tenant.messagesCreated == before) continue;
-        const auto& c = tenant.channels[ci];
-        const SimMessage* newest = &c.roots.back();
-        for (const auto& r : c.roots)
-            if (!r.replies.empty() && r.replies.back().created > newest->created)
-                newest = &r.replies.back();
-        NoteCreated(ci, *newest);
+        int ci = -1;
+        if (const SimMessage* m = tenant.GenerateArrival(now, -1, &ci)) NoteCreated(ci, *m);
     }
 }
 
@@ -323,6 +412,33 @@ void GraphSim::Impl::RegisterRoutes() {
                [this](SimRequest& q, SimResponse& r) { HandleAuthorize(q, r); });
     router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/authorize/decision)",
                [this](SimRequest& q, SimResponse& r) { HandleAuthorizeDecision(q, r); });
+    // The device login page a person opens (verification_uri): enter the code, approve.
+    router.Add("GET", "/devicelogin", [this](SimRequest&, SimResponse& r) {
+        r.status = 200;
+        r.contentType = "text/html; charset=utf-8";
+        r.body = "<!doctype html><title>graphsim device login</title><h1>Sign in to " +
+                 tenant.tenantName +
+                 " (graphsim)</h1><form method=post action=/devicelogin><label>Code <input "
+                 "name=user_code></label> "
+                 "<button name=decision value=approve>Approve</button> <button name=decision "
+                 "value=decline>Decline"
+                 "</button></form>";
+    });
+    router.Add("POST", "/devicelogin", [this](SimRequest& q, SimResponse& r) {
+        auto uc = userCodes.find(q.Param("user_code"));
+        r.contentType = "text/html; charset=utf-8";
+        if (uc == userCodes.end()) {
+            r.status = 400;
+            r.body = "<!doctype html><p>That code is not valid. Check it and try again.</p>";
+            return;
+        }
+        DeviceCodeState& dc = deviceCodes[uc->second];
+        dc.user = tenant.defaultUser;
+        dc.state = q.Param("decision") == "approve" ? DeviceCodeState::State::kApproved
+                                                    : DeviceCodeState::State::kDeclined;
+        r.status = 200;
+        r.body = "<!doctype html><p>Done. You can return to the app.</p>";
+    });
     router.Add("GET", R"(/([^/]+)/v2\.0/\.well-known/openid-configuration)",
                [this](SimRequest& q, SimResponse& r) { HandleOpenIdConfig(q, r); });
     // Control
@@ -367,23 +483,7 @@ void GraphSim::Impl::RegisterRoutes() {
     router.Add("POST", "/_sim/faults", [this](SimRequest& q, SimResponse& r) {
         json b = json::parse(q.body, nullptr, false);
         if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
-        FaultSettings f;
-        f.rate503 = b.value("rate_503", 0.0);
-        f.rate503NoRetryAfter = b.value("rate_503_no_retry_after", 0.0);
-        f.rate504 = b.value("rate_504", 0.0);
-        f.rate500 = b.value("rate_500", 0.0);
-        f.rateReset = b.value("rate_reset", 0.0);
-        f.rateTruncate = b.value("rate_truncate", 0.0);
-        f.rateMalformed = b.value("rate_malformed", 0.0);
-        f.rateDrip = b.value("rate_drip", 0.0);
-        f.rate429NoRetryAfter = b.value("rate_429_no_retry_after", 0.0);
-        f.scripted = b.value("next_count", 0);
-        f.scriptedKind = b.value("next_kind", std::string());
-        f.dropAfterWrite = b.value("drop_response_after_write", 0);
-        faults = f;
-        if (b.contains("latency_median_ms"))
-            latency.medianMs = b["latency_median_ms"].get<double>();
-        if (b.contains("latency_p99_ms")) latency.p99Ms = b["latency_p99_ms"].get<double>();
+        ApplyFaults(b);
         Json(r, 200, {{"ok", true}});
     });
     router.Add("POST", "/_sim/clock", [this](SimRequest& q, SimResponse& r) {
@@ -431,8 +531,9 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     else if (profile != "graph-2025")
         return "scenario: unknown limits_profile '" + profile + "'";
     d.limitsProfile = profile;
-    if (options.limitsScale != 1.0)
-        d.throttler.SetLimits(d.throttler.GetLimits().Scaled(options.limitsScale));
+    d.baseLimits = d.throttler.GetLimits();
+    if (options.limitsScale != 1.0) d.throttler.SetLimits(d.baseLimits.Scaled(options.limitsScale));
+    if (std::string err = d.LoadSchedule(scenario); !err.empty()) return err;
     if (scenario.contains("latency") && scenario["latency"].is_object()) {
         d.latency.medianMs = scenario["latency"].value("median_ms", 0.0);
         d.latency.p99Ms = scenario["latency"].value("p99_ms", 0.0);

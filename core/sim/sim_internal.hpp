@@ -135,6 +135,16 @@ struct FaultSettings {
     int dropAfterWrite = 0;
 };
 
+// A timed scenario event: one burst message, a limit change or a fault-setting change.
+struct ScheduledEvent {
+    double atSeconds = 0;  // from Start()
+    enum class Kind { kMessage, kLimits, kFaults } kind = Kind::kMessage;
+    int channel = -1;
+    double scale = 1.0;
+    std::string profile;
+    nlohmann::json faults;
+};
+
 struct LatencySettings {
     double medianMs = 0;  // 0: none
     double p99Ms = 0;
@@ -194,7 +204,12 @@ struct GraphSim::Impl {
         int channel;
         Millis created;
     };
-    std::vector<Created> created;  // every message created, in order (ground truth)
+    std::vector<Created> created;          // every message created, in order (ground truth)
+    std::vector<ScheduledEvent> schedule;  // sorted by time; consumed by the generator
+    size_t scheduleNext = 0;
+    Limits baseLimits;  // the profile's limits before scheduled scaling
+    std::string LoadSchedule(const json& scenario);  // requires mutex
+    void ApplyFaults(const json& b);                 // requires mutex
 
     // ---- graphsim.cpp ----
     Millis Now() const;  // wall clock plus the simulated offset

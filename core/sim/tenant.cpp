@@ -90,7 +90,48 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
             traffic.replyFraction = tr.value("reply_fraction", traffic.replyFraction);
             traffic.mentionFraction = tr.value("mention_fraction", traffic.mentionFraction);
         }
-        for (const auto& u : s.at("users")) {
+        json usersJson = s.value("users", json::array());
+        json teamsJson = s.value("teams", json::array());
+        if (s.contains("generate")) {
+            // Large tenants are described by size, not listed: names are made up here.
+            const json& g = s["generate"];
+            static const char* kFirst[] = {"Ada", "Bo",  "Cai", "Dev", "Eli", "Fay", "Gus",
+                                           "Hal", "Ivy", "Jo",  "Kim", "Lou", "Max", "Noa",
+                                           "Oli", "Pia", "Quy", "Rae", "Sol", "Teo"};
+            static const char* kLast[] = {"Adams", "Brook", "Cruz",  "Diaz", "Eng",  "Fox",
+                                          "Gray",  "Hale",  "Ito",   "Jain", "Khan", "Lund",
+                                          "Moss",  "Nair",  "Ortiz", "Park"};
+            static const char* kChannels[] = {"General", "Incidents", "Deployments",  "Alerts",
+                                              "Standup", "Releases",  "Support",      "Design",
+                                              "Random",  "Planning",  "Security",     "Data",
+                                              "Oncall",  "Reviews",   "Announcements"};
+            int nu = g.value("users", 100), nt = g.value("teams", 10),
+                nc = g.value("channels_per_team", 5);
+            if (nu < 1 || nt < 1 || nc < 1 || nc > 200)
+                return "scenario: generate needs users, teams and channels_per_team >= 1";
+            usersJson = json::array();
+            for (int i = 0; i < nu; ++i)
+                usersJson.push_back(
+                    {{"displayName", std::string(kFirst[i % 20]) + " " + kLast[(i / 20) % 16] +
+                                         (i >= 320 ? " " + std::to_string(i / 320) : "")},
+                     {"mail", "user" + std::to_string(i) + "@sim.example"}});
+            teamsJson = json::array();
+            for (int t = 0; t < nt; ++t) {
+                json chans = json::array();
+                for (int c = 0; c < nc; ++c)
+                    chans.push_back(std::string(kChannels[c % 15]) +
+                                    (c >= 15 ? " " + std::to_string(c / 15 + 1) : ""));
+                json members = json::array();
+                for (int k = 0; k < std::min(nu, 12); ++k) members.push_back((t * 7 + k) % nu);
+                char name[32];
+                std::snprintf(name, sizeof name, "Unit %02d", t + 1);
+                teamsJson.push_back({{"displayName", name},
+                                     {"description", "Generated team"},
+                                     {"channels", chans},
+                                     {"members", members}});
+            }
+        }
+        for (const auto& u : usersJson) {
             SimUser user;
             user.displayName = u.at("displayName").get<std::string>();
             user.id = u.value("id", std::string());
@@ -117,7 +158,7 @@ std::string Tenant::Load(const json& s, uint64_t seed) {
             s.value("phrases", std::vector<std::string>{"Status update: all systems nominal."});
         m_subjects = s.value("subjects", std::vector<std::string>{});
         Millis now = SimNowMillis();
-        for (const auto& t : s.at("teams")) {
+        for (const auto& t : teamsJson) {
             SimTeam team;
             team.displayName = t.at("displayName").get<std::string>();
             team.description = t.value("description", std::string());
@@ -365,8 +406,9 @@ double Tenant::NextGapMs(double scale) {
     return std::exponential_distribution<double>(rate)(m_rng);
 }
 
-int Tenant::GenerateArrival(Millis now) {
-    int ci = PickChannel();
+const SimMessage* Tenant::GenerateArrival(Millis now, int channel, int* channelOut) {
+    int ci = channel >= 0 ? channel : PickChannel();
+    if (channelOut) *channelOut = ci;
     auto& c = channels[ci];
     bool reply = !c.roots.empty() &&
                  std::uniform_real_distribution<double>(0, 1)(m_rng) < traffic.replyFraction;
@@ -374,11 +416,29 @@ int Tenant::GenerateArrival(Millis now) {
     if (reply) {
         size_t lo = c.roots.size() > 5 ? c.roots.size() - 5 : 0;
         size_t pick = std::uniform_int_distribution<size_t>(lo, c.roots.size() - 1)(m_rng);
-        AddReply(ci, c.roots[pick].id, std::move(m));
-    } else {
-        AddRoot(ci, std::move(m));
+        return AddReply(ci, c.roots[pick].id, std::move(m));
     }
-    return ci;
+    return &AddRoot(ci, std::move(m));
+}
+
+int Tenant::ChannelByRank(int rank) const {
+    std::vector<int> order(channels.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return channels[a].weight > channels[b].weight; });
+    return order[std::clamp<size_t>(static_cast<size_t>(std::max(rank, 0)), 0, order.size() - 1)];
+}
+
+int Tenant::ChannelByName(const std::string& teamSlashChannel) const {
+    size_t slash = teamSlashChannel.find('/');
+    std::string team = slash == std::string::npos ? "" : teamSlashChannel.substr(0, slash);
+    std::string chan =
+        slash == std::string::npos ? teamSlashChannel : teamSlashChannel.substr(slash + 1);
+    for (size_t i = 0; i < channels.size(); ++i)
+        if (channels[i].displayName == chan &&
+            (team.empty() || teams[channels[i].team].displayName == team))
+            return static_cast<int>(i);
+    return -1;
 }
 
 namespace {

@@ -117,7 +117,10 @@ class Tenant {
     // Creates history for every channel, ending at `now`.
     void GenerateHistory(Millis now);
     // One live arrival: a root or a reply in a channel chosen by weight. Returns the channel.
-    int GenerateArrival(Millis now);
+    // channel < 0: chosen by weight. Returns the new message; *channelOut gets the channel.
+    const SimMessage* GenerateArrival(Millis now, int channel = -1, int* channelOut = nullptr);
+    int ChannelByRank(int rank) const;                             // 0 = the busiest
+    int ChannelByName(const std::string& teamSlashChannel) const;  // -1 when unknown
     // Inter-arrival time for the Poisson process, in ms.
     double NextGapMs(double scale);
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "integration/sim_fixture.hpp"
+#include "auth/token_provider.hpp"
 #include "model/parse.hpp"
 
 using namespace cdeck::core;
@@ -289,4 +290,89 @@ TEST_CASE(
     auto chans = f.client->ListChannels(teams->front().id);
     REQUIRE_FALSE(chans.ok());
     CHECK(chans.error().code == ErrorCode::kPermission);
+}
+
+TEST_CASE("the scenario files load: sizes, bursts and the limit schedule") {
+    for (const char* name : {"demo", "steady-500-channels", "limit-drop", "fault-storm"}) {
+        CAPTURE(std::string(name));
+        cdeck::test::TempDir dir;
+        cdeck::sim::GraphSim sim;
+        cdeck::sim::GraphSimOptions o;
+        o.scenarioPath =
+            (cdeck::test::AssetsDir() / "scenarios" / (std::string(name) + ".json")).string();
+        o.stateDir = dir.path.string();
+        o.generateTraffic = false;
+        REQUIRE(sim.Start(o).empty());
+        json stats = json::parse(sim.StatsJson());
+        if (std::string(name) == "steady-500-channels") CHECK(stats["channels"].size() == 500);
+        if (std::string(name) == "demo") CHECK(stats["channels"].size() >= 30);
+    }
+    // A burst and a limit change, scripted to happen within a second.
+    SimOptions o;
+    o.traffic = true;
+    o.trafficScale = 0.0001;  // nothing but the scripted burst
+    o.limitsScale = 1.0;
+    o.scenario = [](json& s) {
+        s["bursts"] = json::array({{{"channel", "Platform Operations/Incidents"},
+                                    {"at_seconds", 0.2},
+                                    {"messages", 12},
+                                    {"over_seconds", 0.3}}});
+        s["limit_schedule"] = json::array({{{"at_seconds", 0.3}, {"scale", 0.5}}});
+    };
+    SimFixture f(o);
+    auto before = f.Stats();
+    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    auto after = f.Stats();
+    CHECK(after["messages_created"].get<int>() == before["messages_created"].get<int>() + 12);
+    CHECK(after["limits"]["get_message"] == 10);
+    CHECK(after["limits"]["per_channel"] == 2);
+    int inIncidents = 0;
+    std::string incidents;
+    for (const auto& c : after["channels"])
+        if (c["displayName"] == "Incidents" && c["teamId"] == f.client->ListAllTeams()->front().id)
+            incidents = c["id"];
+    auto& msgs = after["messages"];
+    for (size_t i = msgs.size() - 12; i < msgs.size(); ++i)
+        inIncidents += msgs[i]["channelId"] == incidents;
+    CHECK(inIncidents == 12);
+}
+
+TEST_CASE("the device login page approves a code typed by a person") {
+    SimFixture f;
+    HttpRequest req;
+    req.method = "POST";
+    req.url = f.info.authorityUrl + "/" + f.info.tenant + "/oauth2/v2.0/devicecode";
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    req.body = FormEncode({{"client_id", f.info.clientId}, {"scope", "openid offline_access"}});
+    auto r = f.http->Send(req);
+    REQUIRE(r.ok());
+    auto dc = json::parse(r->body);
+    HttpRequest page;
+    page.url = dc["verification_uri"];
+    auto p = f.http->Send(page);
+    REQUIRE(p.ok());
+    CHECK(p->body.find("<form") != std::string::npos);
+    HttpRequest approve;
+    approve.method = "POST";
+    approve.url = dc["verification_uri"];
+    approve.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    approve.body = FormEncode({{"user_code", dc["user_code"]}, {"decision", "approve"}});
+    auto a = f.http->Send(approve);
+    REQUIRE(a.ok());
+    CHECK(a->status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    HttpRequest poll;
+    poll.method = "POST";
+    poll.url = f.info.authorityUrl + "/" + f.info.tenant + "/oauth2/v2.0/token";
+    poll.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    poll.body = FormEncode({{"client_id", f.info.clientId},
+                            {"grant_type", "device_code"},
+                            {"device_code", dc["device_code"]}});
+    auto t = f.http->Send(poll);
+    REQUIRE(t.ok());
+    CHECK(t->status == 200);
+    auto tok = json::parse(t->body);
+    CHECK(tok.contains("id_token"));
+    CHECK(tok.contains("client_info"));
+    CHECK(tok.contains("refresh_token"));
 }
