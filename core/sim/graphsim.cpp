@@ -573,6 +573,9 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     s.set_keep_alive_max_count(100000);
     s.set_keep_alive_timeout(5);
+    // Without TCP_NODELAY the header and body writes meet Nagle and delayed ACKs: a flat
+    // 40 ms on every response.
+    s.set_tcp_nodelay(true);
     s.set_payload_max_length(8 * 1024 * 1024);
     d.RegisterRoutes();
     auto serve = [&d](const httplib::Request& q, httplib::Response& r) {
