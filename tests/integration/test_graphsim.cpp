@@ -376,3 +376,69 @@ TEST_CASE("the device login page approves a code typed by a person") {
     CHECK(tok.contains("client_info"));
     CHECK(tok.contains("refresh_token"));
 }
+
+TEST_CASE("users, a user's joined teams, and application PATCH of policyViolation only") {
+    SimOptions o;
+    o.scenario = [](json& s) {
+        s["apps"][0]["permissions"].push_back("ChannelMessage.UpdatePolicyViolation.All");
+        s["apps"][0]["permissions"].push_back("User.Read.All");
+    };
+    SimFixture f(o);
+    json users = Get(f, "/users");
+    REQUIRE(users["value"].size() == 24);
+    std::string amara = users["value"][0]["id"];
+    json joined = Get(f, "/users/" + amara + "/joinedTeams");
+    CHECK(joined["value"].size() == 3);
+    auto teams = f.client->ListAllTeams();
+    auto chans = f.client->ListChannels(teams->front().id);
+    auto page = f.client->ListMessagesPage(teams->front().id, chans->front().id, 1);
+    REQUIRE(page.ok());
+    std::string path = GraphClient::ChannelPath(teams->front().id, chans->front().id) +
+                       "/messages/" + page->items[0].id;
+    auto pv = f.client->Send(
+        "PATCH", path,
+        R"({"policyViolation":{"policyTip":{"generalText":"Blocked"},"verdictDetails":"AllowFalsePositiveOverride","dlpAction":"BlockAccess"}})");
+    REQUIRE_MESSAGE(pv.ok(), cdeck::test::ErrText(pv));
+    CHECK(pv->http.status == 204);
+    auto msg = f.client->GetMessage(teams->front().id, chans->front().id, page->items[0].id);
+    REQUIRE(msg.ok());
+    CHECK(msg->hasPolicyViolation);
+    auto body = f.client->Send("PATCH", path, R"({"body":{"contentType":"text","content":"x"}})");
+    REQUIRE_FALSE(body.ok());
+    CHECK(body.error().code == ErrorCode::kPermission);
+}
+
+TEST_CASE("$expand=replies inlines at most 1000 replies, then gives replies@odata.nextLink") {
+    SimOptions o;
+    o.autoApprove = true;
+    o.limitsScale = 10000;
+    SimFixture f(o);
+    auto teams = f.client->ListAllTeams();
+    auto chans = f.client->ListChannels(teams->front().id);
+    std::string t = teams->front().id, c = chans->at(2).id;
+    auto root = f.client->PostMessage(t, c, {"", "text", "root"});
+    REQUIRE(root.ok());
+    for (int i = 0; i < 1003; ++i)
+        REQUIRE(f.client->PostReply(t, c, root->id, {"", "text", "r" + std::to_string(i)}).ok());
+    json list = Get(f, GraphClient::ChannelPath(t, c) + "/messages?$top=1&$expand=replies");
+    REQUIRE(list["value"][0]["id"] == root->id);
+    CHECK(list["value"][0]["replies"].size() == 1000);
+    REQUIRE(list["value"][0].contains("replies@odata.nextLink"));
+    auto rest = f.client->NextMessagesPage(list["value"][0]["replies@odata.nextLink"]);
+    REQUIRE(rest.ok());
+    CHECK_FALSE(rest->items.empty());
+}
+
+TEST_CASE("a slow-drip response runs into the client's timeout and is reported as transient") {
+    SimFixture f;
+    auto tok = f.tokens->Token(false);
+    REQUIRE(tok.ok());
+    f.Control("/_sim/faults", {{"next_count", 1}, {"next_kind", "drip"}});
+    HttpRequest req;
+    req.url = f.info.graphUrl + "/teams";
+    req.headers = {{"Authorization", "Bearer " + tok->token}};
+    req.timeout = std::chrono::milliseconds(800);
+    auto r = f.http->Send(req);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kTransient);
+}
