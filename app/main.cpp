@@ -256,6 +256,7 @@ void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std
 }  // namespace
 
 int main(int argc, char** argv) {
+    const auto t0 = std::chrono::steady_clock::now();  // for "time to first data frame"
     Args args;
     std::string err;
     if (!ParseArgs(argc, argv, args, err)) return Usage(err);
@@ -286,7 +287,6 @@ int main(int argc, char** argv) {
         }
     }
 
-    auto t0 = std::chrono::steady_clock::now();
     cdeck::app::AppRuntime runtime;
     cdeck::app::RuntimeOptions ro;
     ro.config = effective.value();
@@ -340,7 +340,8 @@ int main(int argc, char** argv) {
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                     .count();
             Log(LogLevel::kInfo, "app",
-                "first frame with demo data after " + std::to_string(static_cast<int>(ms)) + " ms");
+                "first frame with data after " + std::to_string(static_cast<int>(ms)) +
+                    " ms from process start");
         }
         if (!selected && sawData) {
             ApplySelect(ui, *snap, args.select);

@@ -22,6 +22,28 @@ bool CreatedBefore(const StoredMessagePtr& a, const StoredMessagePtr& b) {
     return a->message.id < b->message.id;
 }
 
+// "#microsoft.graph.membersAddedEventMessageDetail" -> "System event: members added".
+std::string DescribeSystemEvent(const std::string& eventDetailJson) {
+    std::string out = "System event";
+    const std::string key = "\"@odata.type\"";
+    size_t k = eventDetailJson.find(key);
+    if (k == std::string::npos) return out;
+    size_t hash = eventDetailJson.find("#microsoft.graph.", k);
+    size_t end = eventDetailJson.find("EventMessageDetail", hash == std::string::npos ? k : hash);
+    if (hash == std::string::npos || end == std::string::npos || end - hash > 80) return out;
+    std::string name = eventDetailJson.substr(hash + 17, end - hash - 17);
+    std::string words;
+    for (char c : name) {
+        if (c >= 'A' && c <= 'Z') {
+            words += ' ';
+            words += static_cast<char>(c - 'A' + 'a');
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            words += c;
+        }
+    }
+    return out + ": " + words;
+}
+
 std::string MakePreview(const std::string& text) {
     std::string p;
     size_t n = 0;
@@ -72,7 +94,10 @@ StoredMessagePtr Store::MakeStored(ChatMessage message) {
         s->text.text = SanitizeUtf8(message.body.content.substr(0, 16 * 1024));
         s->text.truncated = message.body.content.size() > 16 * 1024;
     }
-    if (message.IsDeleted()) s->text = PlainText{"This message has been deleted.", {}, false};
+    if (message.IsDeleted())
+        s->text = PlainText{"This message has been deleted.", {}, false};
+    else if (s->text.text.empty() && !message.eventDetailJson.empty())
+        s->text = PlainText{DescribeSystemEvent(message.eventDetailJson), {}, false};
     s->preview = MakePreview(s->text.text);
     for (auto& r : message.replies) s->replies.push_back(MakeStored(std::move(r)));
     message.replies.clear();

@@ -162,3 +162,13 @@ TEST_CASE("readers see consistent snapshots while writers merge") {
     reader.join();
     CHECK(s.Current()->FindChannel("chan-1")->messages.size() == 600);
 }
+
+TEST_CASE("system events are described instead of showing an empty body") {
+    ChatMessage m = Msg("s", 1000, 1000, "<systemEventMessage/>");
+    m.messageType = "unknownFutureValue";
+    m.eventDetailJson =
+        R"({"@odata.type":"#microsoft.graph.membersAddedEventMessageDetail","members":[]})";
+    auto stored = Store::MakeStored(m);
+    CHECK(stored->text.text == "System event: members added");
+    CHECK(stored->preview == "System event: members added");
+}
