@@ -138,6 +138,7 @@ void Store::UpsertTeams(const std::vector<Team>& teams) {
             }
         }
     });
+    if (m_observer) m_observer->OnTeams(teams);
 }
 
 void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>& channels) {
@@ -160,6 +161,7 @@ void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>
         }
         *it = std::move(td);
     });
+    if (m_observer) m_observer->OnChannels(teamId, channels);
 }
 
 size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
@@ -170,6 +172,9 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
     for (auto& m : messages) incoming.push_back(MakeStored(std::move(m)));
 
     size_t changed = 0;
+    std::vector<StoredMessagePtr>
+        rows;  // what changed, one entry per root or reply, for the observer
+    bool backfilledNow = false;
     Publish([&](Snapshot& s) {
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
@@ -185,34 +190,62 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
                 if (!cd->messages.empty() && CreatedBefore(m, cd->messages.back())) needSort = true;
                 index.emplace(m->message.id, cd->messages.size());
                 cd->messages.push_back(m);
+                rows.push_back(m);
+                rows.insert(rows.end(), m->replies.begin(), m->replies.end());
                 ++changed;
-            } else {
-                const auto& old = cd->messages[pos->second];
-                bool newer = IsNewer(m->message, old->message);
-                // Same root version but new replies inlined: keep the union of replies.
-                if (!newer && m->replies.size() <= old->replies.size()) continue;
-                auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
-                std::unordered_map<std::string, size_t> rindex;
-                merged->replies = old->replies;
-                for (size_t i = 0; i < merged->replies.size(); ++i)
-                    rindex.emplace(merged->replies[i]->message.id, i);
-                for (const auto& r : m->replies) {
-                    auto rp = rindex.find(r->message.id);
-                    if (rp == rindex.end()) {
-                        rindex.emplace(r->message.id, merged->replies.size());
-                        merged->replies.push_back(r);
-                    } else if (IsNewer(r->message, merged->replies[rp->second]->message)) {
-                        merged->replies[rp->second] = r;
-                    }
-                }
-                std::sort(merged->replies.begin(), merged->replies.end(), CreatedBefore);
-                cd->messages[pos->second] = std::move(merged);
-                ++changed;
+                continue;
             }
+            const auto& old = cd->messages[pos->second];
+            bool newer = IsNewer(m->message, old->message);
+            // Replies: the union, each reply at its newest version.
+            std::vector<StoredMessagePtr> replies = old->replies;
+            std::unordered_map<std::string, size_t> rindex;
+            for (size_t i = 0; i < replies.size(); ++i) rindex.emplace(replies[i]->message.id, i);
+            bool repliesChanged = false;
+            for (const auto& r : m->replies) {
+                auto rp = rindex.find(r->message.id);
+                if (rp == rindex.end()) {
+                    rindex.emplace(r->message.id, replies.size());
+                    replies.push_back(r);
+                } else if (IsNewer(r->message, replies[rp->second]->message)) {
+                    auto edited = std::make_shared<StoredMessage>(*r);
+                    edited->history = replies[rp->second]->history;
+                    if (replies[rp->second]->message.body.content != r->message.body.content)
+                        edited->history.push_back({replies[rp->second]->message.VersionTime(),
+                                                   replies[rp->second]->message.body.content});
+                    if (edited->history.size() > kMaxHistory)
+                        edited->history.erase(
+                            edited->history.begin(),
+                            edited->history.end() - static_cast<std::ptrdiff_t>(kMaxHistory));
+                    replies[rp->second] = edited;
+                } else {
+                    continue;
+                }
+                rows.push_back(replies[rindex[r->message.id]]);
+                repliesChanged = true;
+            }
+            if (!newer && !repliesChanged) continue;
+            auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
+            if (newer) {
+                merged->history = old->history;
+                if (old->message.body.content != m->message.body.content)
+                    merged->history.push_back(
+                        {old->message.VersionTime(), old->message.body.content});
+                if (merged->history.size() > kMaxHistory)
+                    merged->history.erase(
+                        merged->history.begin(),
+                        merged->history.end() - static_cast<std::ptrdiff_t>(kMaxHistory));
+                rows.push_back(merged);
+            }
+            std::sort(replies.begin(), replies.end(), CreatedBefore);
+            merged->replies = std::move(replies);
+            cd->messages[pos->second] = std::move(merged);
+            ++changed;
         }
         if (needSort) std::sort(cd->messages.begin(), cd->messages.end(), CreatedBefore);
         if (backfillDone && !cd->backfilled) {
             cd->backfilled = true;
+            backfilledNow = true;
             s.sync.channelsBackfilled++;
         }
         s.sync.messagesIngested += changed;
@@ -220,6 +253,8 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
         cd->version++;
         it->second = std::move(cd);
     });
+    if (m_observer && !rows.empty()) m_observer->OnMessages(channelId, rows);
+    (void)backfilledNow;
     return changed;
 }
 
@@ -246,7 +281,31 @@ void Store::Derive(ChannelData& c, UnixMillis now) {
     }
 }
 
+void Store::SetObserver(StoreObserver* observer) {
+    std::lock_guard lock(m_writeMutex);
+    m_observer = observer;
+}
+
+void Store::RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
+                               bool backfilled) {
+    Publish([&](Snapshot& s) {
+        auto it = s.channels.find(channelId);
+        if (it == s.channels.end()) return;
+        auto cd = std::make_shared<ChannelData>(*it->second);
+        cd->lastSyncOk = lastSyncOk;
+        if (backfilled && !cd->backfilled) {
+            cd->backfilled = true;
+            s.sync.channelsBackfilled++;
+        }
+        s.sync.lastSyncOk = std::max(s.sync.lastSyncOk, lastSyncOk);
+        s.sync.fromCache = true;
+        it->second = std::move(cd);
+    });
+}
+
 void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::string& error) {
+    bool backfilled = false;
+    UnixMillis syncedAt = 0;
     Publish([&](Snapshot& s) {
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
@@ -257,6 +316,8 @@ void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::
             cd->lastSyncOk = now;
             cd->lastError.clear();
             s.sync.lastSyncOk = now;
+            syncedAt = now;
+            backfilled = cd->backfilled;
         } else {
             cd->lastError = error;
         }
@@ -264,6 +325,7 @@ void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::
         Derive(*cd, now);
         it->second = std::move(cd);
     });
+    if (m_observer && syncedAt) m_observer->OnChannelSync(channelId, syncedAt, backfilled);
 }
 
 void Store::UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit) {

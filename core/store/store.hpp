@@ -43,6 +43,9 @@ struct StoredMessage {
     PlainText text;       // HtmlToText(body) or the sanitized text body
     std::string preview;  // first line of text, clipped, for tiles and lists
     std::vector<std::shared_ptr<const StoredMessage>> replies;  // oldest first
+    // Earlier bodies seen for this message (edit history), oldest first, capped at
+    // Store::kMaxHistory: (version time, body content).
+    std::vector<std::pair<UnixMillis, std::string>> history;
 };
 using StoredMessagePtr = std::shared_ptr<const StoredMessage>;
 
@@ -95,6 +98,9 @@ struct SyncStatus {
     double rttP50Ms = 0;
     double rttP95Ms = 0;
     UnixMillis lastSyncOk = 0;  // newest successful channel sync
+    bool fromCache = false;     // data was loaded from the database at start
+    std::string persistError;   // the database is failing (data is kept in memory)
+    size_t persistQueue = 0;
 };
 
 struct Snapshot {
@@ -111,6 +117,20 @@ struct Snapshot {
     }
 };
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// Told about every change after it is published, on the writer's thread, outside the
+// store's lock. The persistence layer implements it. Set before writers start.
+class StoreObserver {
+  public:
+    virtual ~StoreObserver() = default;
+    virtual void OnTeams(const std::vector<Team>& teams) = 0;
+    virtual void OnChannels(const std::string& teamId, const std::vector<Channel>& channels) = 0;
+    // Each entry is one row: a root (its `replies` are separate entries) or a reply.
+    virtual void OnMessages(const std::string& channelId,
+                            const std::vector<StoredMessagePtr>& changed) = 0;
+    virtual void OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
+                               bool backfilled) = 0;
+};
 
 class Store {
   public:
@@ -130,6 +150,9 @@ class Store {
 
     // Called after every publish, on the publishing thread. Set before writers start.
     void SetWakeCallback(std::function<void()> wake);
+    // Not owned; may be null. Set before writers start (after loading from the database).
+    void SetObserver(StoreObserver* observer);
+    static constexpr size_t kMaxHistory = 10;
 
     // ---- writers (any thread; serialised internally) ----
     void UpsertTeams(const std::vector<Team>& teams);
@@ -140,6 +163,8 @@ class Store {
     size_t MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
                          bool backfillDone);
     void RecordChannelSync(const std::string& channelId, bool ok, const std::string& error);
+    // Start-up load from the database: the last successful sync as it was, not now.
+    void RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled);
     void UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit);
 
     // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.
@@ -160,6 +185,7 @@ class Store {
 #endif
     std::mutex m_writeMutex;  // serialises writers; never held by readers
     std::function<void()> m_wake;
+    StoreObserver* m_observer = nullptr;
 };
 
 }  // namespace cdeck::core

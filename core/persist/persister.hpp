@@ -1,0 +1,127 @@
+#pragma once
+// The persistence thread: writes behind the store into SQLite, and loads the database into
+// the store at start-up (offline first).
+//
+// Threading:
+//  - Producers (store writers through StoreObserver, the UI through SaveDraft/AppendAudit)
+//    call the Save* methods from any thread. They enqueue and return; when the queue is
+//    full they wait briefly (back-pressure), then enqueue anyway and flag the backlog, so
+//    nothing is ever dropped.
+//  - One persistence thread takes batches off the queue and writes each batch in one
+//    transaction. A failing transaction (disk full, read-only file) is rolled back, its
+//    operations stay at the head of the queue, the failure is reported through the status
+//    callback, and it is retried with back-off.
+//  - LoadInto() runs on the main thread before Start(). Reads for the UI (drafts, audit)
+//    take m_dbMutex, which the persistence thread holds only while it writes a batch.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "persist/database.hpp"
+#include "store/store.hpp"
+
+namespace cdeck::core {
+
+struct Draft {
+    std::string key;  // "channel:<id>" or "reply:<channel>:<root>"
+    std::string teamId, channelId, replyToId, subject, body;
+    UnixMillis updatedAt = 0;
+};
+
+struct AuditRow {
+    int64_t seq = 0;  // assigned by the database
+    UnixMillis at = 0;
+    std::string actor, action, teamId, channelId, messageId, rule, result, requestId, detail;
+};
+
+struct PersistStats {
+    size_t queued = 0;
+    uint64_t committedOps = 0;
+    uint64_t failedTransactions = 0;
+    bool failing = false;
+    bool backlogged = false;  // the queue passed its bound; producers are outrunning the disk
+    std::string lastError;
+};
+
+struct PersistOptions {
+    size_t maxQueue = 20000;
+    size_t batchSize = 500;
+    int retentionDays = 0;         // 0: keep everything
+    int retentionMaxMessages = 0;  // per channel, roots and replies; 0: no limit
+    int maxVersionsPerMessage = 20;
+};
+
+class Persister final : public StoreObserver {
+  public:
+    Persister(std::unique_ptr<Database> db, PersistOptions options = {});
+    ~Persister() override;
+
+    // Loads teams, channels, messages and sync state into `store` (main thread, before Start).
+    Status LoadInto(Store& store);
+    void Start();
+    void Stop();  // writes what it can, then joins
+
+    void SetStatusCallback(std::function<void(const PersistStats&)> cb);
+    // Called on the persistence thread after each commit with the highest op sequence
+    // number committed so far (tests and the crash test use it).
+    void SetCommitObserver(std::function<void(uint64_t)> cb);
+
+    // ---- producers (any thread) ----
+    uint64_t SaveDraft(const Draft& d);
+    uint64_t DeleteDraft(const std::string& key);
+    uint64_t AppendAudit(const AuditRow& row);
+    uint64_t SaveSyncState(const std::string& channelId, const std::string& deltaLink,
+                           UnixMillis lastSync, bool backfilled);
+    // StoreObserver:
+    void OnTeams(const std::vector<Team>& teams) override;
+    void OnChannels(const std::string& teamId, const std::vector<Channel>& channels) override;
+    void OnMessages(const std::string& channelId,
+                    const std::vector<StoredMessagePtr>& changed) override;
+    void OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
+                       bool backfilled) override;
+
+    // Waits until every op enqueued so far is committed, or the timeout passes.
+    bool Flush(std::chrono::milliseconds timeout);
+    PersistStats Stats() const;
+
+    // ---- reads (any thread) ----
+    std::vector<Draft> LoadDrafts();
+    std::vector<AuditRow> LoadAudit(size_t limit = 1000);
+    // Applies retention now (the thread also runs it periodically).
+    Status ApplyRetention();
+    // Fault injection (tests, the fault matrix): makes the connection refuse writes, as a
+    // read-only database file would, until turned off again.
+    Status SetWriteFault(bool on);
+
+  private:
+    struct Op;
+    uint64_t Enqueue(Op op);
+    void Run();
+    Status WriteBatch(const std::vector<Op>& ops);
+    void Report();
+
+    std::unique_ptr<Database> m_db;
+    const PersistOptions m_options;
+    std::mutex m_dbMutex;  // guards m_db
+
+    mutable std::mutex m_mutex;  // guards everything below
+    std::condition_variable m_cv;
+    std::deque<Op> m_queue;
+    uint64_t m_nextSeq = 1;
+    uint64_t m_committedSeq = 0;
+    bool m_stopping = false;
+    PersistStats m_stats;
+    std::function<void(const PersistStats&)> m_statusCb;
+    std::function<void(uint64_t)> m_commitCb;
+    std::thread m_thread;
+};
+
+// $XDG_STATE_HOME/channeldeck/channeldeck.db unless configured.
+std::string DefaultDatabasePath();
+
+}  // namespace cdeck::core
