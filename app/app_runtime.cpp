@@ -8,6 +8,7 @@
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
 #include "graph/http.hpp"
+#include "persist/persister.hpp"
 #include "sim/graphsim.hpp"
 #include "util/log.hpp"
 
@@ -51,6 +52,35 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         m_config.authMode =
             options.demoAuthMode.empty() ? "client_credentials" : options.demoAuthMode;
         core::Log(core::LogLevel::kInfo, "app", "demo tenant running at " + info.graphUrl);
+    }
+
+    // Offline first: the database is loaded into the store before any network call, and
+    // the persistence thread writes behind the store from then on. The demo tenant is
+    // regenerated on every run, so its cache starts empty.
+    std::string dbPath = !m_config.dbPath.empty() ? m_config.dbPath
+                         : m_demo                 ? m_stateDir + "/demo-tenant/channeldeck.db"
+                                                  : m_stateDir + "/channeldeck.db";
+    if (m_demo && m_config.dbPath.empty())
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dbPath + suffix);
+    auto db = core::Database::Open(dbPath);
+    if (!db) {
+        if (db.error().code == ErrorCode::kConfig)
+            return db.error();  // e.g. written by a newer version
+        core::Log(core::LogLevel::kError, "persist",
+                  db.error().message + "; running without a local cache");
+        m_store.UpdateSyncStatus([&](core::SyncStatus& s) { s.persistError = db.error().message; });
+    } else {
+        m_persister = std::make_unique<core::Persister>(std::move(db.value()));
+        if (core::Status st = m_persister->LoadInto(m_store); !st)
+            core::Log(core::LogLevel::kWarn, "persist", "cache not loaded: " + st.error().message);
+        m_persister->SetStatusCallback([this](const core::PersistStats& ps) {
+            m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+                s.persistError = ps.failing ? ps.lastError : std::string();
+                s.persistQueue = ps.queued;
+            });
+        });
+        m_store.SetObserver(m_persister.get());
+        m_persister->Start();
     }
 
     core::CurlOptions co;
@@ -151,6 +181,11 @@ void AppRuntime::Stop() {
     // keep-alive workers see EOF at once instead of waiting out their idle timeout.
     m_engine.reset();
     m_delegated.reset();
+    if (m_persister) {
+        m_persister->Flush(std::chrono::seconds(5));
+        m_persister->Stop();
+        m_store.SetObserver(nullptr);
+    }
     if (m_sim) m_sim->Stop();
     m_sim.reset();
 }

@@ -23,7 +23,8 @@ class GraphSim;
 }
 namespace cdeck::core {
 class DelegatedTokenProvider;
-}
+class Persister;
+}  // namespace cdeck::core
 
 namespace cdeck::app {
 
@@ -57,6 +58,7 @@ class AppRuntime {
     std::string m_stateDir;
     std::unique_ptr<sim::GraphSim> m_sim;
     core::Store m_store;
+    std::unique_ptr<core::Persister> m_persister;
     std::unique_ptr<core::SyncEngine> m_engine;
     std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
     std::thread m_signInThread;

@@ -133,8 +133,17 @@ void AppUi::DrawStatusStrip(const UiContext& ctx) {
     ImGui::SameLine(0, 24);
     ImGui::TextDisabled("RTT p50 %.0f ms  p95 %.0f ms", st.rttP50Ms, st.rttP95Ms);
     ImGui::SameLine(0, 24);
-    if (st.lastSyncOk)
+    if (st.fromCache && st.phase != "live")
+        ImGui::TextColored(
+            colors::kWarn, "cached \xE2\x80\x94 last synced %s",
+            st.lastSyncOk ? core::FormatAgo(st.lastSyncOk, ctx.now).c_str() : "never");
+    else if (st.lastSyncOk)
         ImGui::TextDisabled("last sync %s", core::FormatAgo(st.lastSyncOk, ctx.now).c_str());
+    if (!st.persistError.empty()) {
+        ImGui::SameLine(0, 24);
+        ImGui::TextColored(colors::kBad, "not saving to disk (%zu waiting): %s", st.persistQueue,
+                           st.persistError.c_str());
+    }
     if (!st.lastError.empty()) {
         ImGui::SameLine(0, 24);
         ImGui::TextColored(colors::kBad, "%s", st.lastError.c_str());
