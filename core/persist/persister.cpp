@@ -127,8 +127,12 @@ Status Persister::LoadInto(Store& store) {
     for (const auto& [channel, s] : sync)
         if (store.Current()->FindChannel(channel) && s.second)
             store.RestoreChannelSync(channel, s.first, s.second);
+    size_t channels = store.Current()->channels.size();
     if (loaded > 0 || !teams.empty())
-        store.UpdateSyncStatus([](SyncStatus& s) { s.fromCache = true; });
+        store.UpdateSyncStatus([&](SyncStatus& s) {
+            s.fromCache = true;
+            s.channelsTotal = static_cast<int>(channels);
+        });
     Log(LogLevel::kInfo, "persist",
         "loaded " + std::to_string(teams.size()) + " teams and " + std::to_string(loaded) +
             " messages from " + m_db->Path() +
