@@ -1,6 +1,7 @@
 #include "store/store.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace cdeck::core {
 namespace {
@@ -184,6 +185,34 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
         for (size_t i = 0; i < cd->messages.size(); ++i)
             index.emplace(cd->messages[i]->message.id, i);
         bool needSort = false;
+        auto ring = cd->activity ? std::make_shared<ActivityRing>(*cd->activity)
+                                 : std::make_shared<ActivityRing>();
+        UnixMillis now = NowMillis();
+        int arrived = 0;  // new messages and replies, for the rate estimate
+        auto countNew = [&](const ChatMessage& msg, bool reply) {
+            ring->Add(msg.createdDateTime,
+                      reply ? ActivityRing::kReplies : ActivityRing::kMessages);
+            if (!msg.mentions.empty()) {
+                ring->Add(msg.createdDateTime, ActivityRing::kMentions,
+                          static_cast<int>(msg.mentions.size()));
+                cd->mentionCount += msg.mentions.size();
+            }
+            if (msg.IsDeleted()) {
+                ring->Add(*msg.deletedDateTime, ActivityRing::kDeletes);
+                cd->deletedCount++;
+            }
+            if (reply) cd->replyCount++;
+            cd->lastActivity = std::max(cd->lastActivity, msg.createdDateTime);
+            if (now - msg.createdDateTime < 60 * 60000) ++arrived;
+        };
+        auto countChange = [&](const ChatMessage& before, const ChatMessage& after) {
+            if (!before.IsDeleted() && after.IsDeleted()) {
+                ring->Add(*after.deletedDateTime, ActivityRing::kDeletes);
+                cd->deletedCount++;
+            } else if (before.IsDeleted() && !after.IsDeleted() && cd->deletedCount > 0) {
+                cd->deletedCount--;  // undo: the delete stays in the per-minute history
+            }
+        };
         for (auto& m : incoming) {
             auto pos = index.find(m->message.id);
             if (pos == index.end()) {
@@ -192,6 +221,8 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
                 cd->messages.push_back(m);
                 rows.push_back(m);
                 rows.insert(rows.end(), m->replies.begin(), m->replies.end());
+                countNew(m->message, false);
+                for (const auto& r : m->replies) countNew(r->message, true);
                 ++changed;
                 continue;
             }
@@ -207,7 +238,9 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
                 if (rp == rindex.end()) {
                     rindex.emplace(r->message.id, replies.size());
                     replies.push_back(r);
+                    countNew(r->message, true);
                 } else if (IsNewer(r->message, replies[rp->second]->message)) {
+                    countChange(replies[rp->second]->message, r->message);
                     auto edited = std::make_shared<StoredMessage>(*r);
                     edited->history = replies[rp->second]->history;
                     if (replies[rp->second]->message.body.content != r->message.body.content)
@@ -227,6 +260,7 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
             if (!newer && !repliesChanged) continue;
             auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
             if (newer) {
+                countChange(old->message, m->message);
                 merged->history = old->history;
                 if (old->message.body.content != m->message.body.content)
                     merged->history.push_back(
@@ -249,7 +283,13 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
             s.sync.channelsBackfilled++;
         }
         s.sync.messagesIngested += changed;
-        Derive(*cd, NowMillis());
+        // Event-rate EWMA with a 10-minute time constant, in messages per minute.
+        constexpr double kTauMin = 10.0;
+        double dtMin = cd->rateEwmaAt ? static_cast<double>(now - cd->rateEwmaAt) / 60000.0 : 0.0;
+        cd->rateEwma = cd->rateEwma * std::exp(-std::max(0.0, dtMin) / kTauMin) + arrived / kTauMin;
+        cd->rateEwmaAt = now;
+        cd->activity = std::move(ring);
+        Derive(*cd, now);
         cd->version++;
         it->second = std::move(cd);
     });
@@ -258,27 +298,55 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
     return changed;
 }
 
+void ActivityRing::Add(UnixMillis at, Kind kind, int n) {
+    if (at <= 0) return;
+    int64_t m = at / 60000;
+    size_t slot = static_cast<size_t>(m % kMinutes);
+    if (minute[slot] != m) {
+        if (minute[slot] > m) {  // older than what the slot holds: outside the 24 h window
+            if (kind != kMentions && kind != kDeletes)
+                hourOfDay[static_cast<size_t>((at / 3600000) % 24)] += n;
+            return;
+        }
+        minute[slot] = m;
+        counts[slot] = {};
+    }
+    counts[slot][kind] = static_cast<uint16_t>(std::min(65535, counts[slot][kind] + n));
+    if (kind == kMessages || kind == kReplies)
+        hourOfDay[static_cast<size_t>((at / 3600000) % 24)] += n;
+}
+
+int ActivityRing::Sum(Kind kind, UnixMillis from, UnixMillis to) const {
+    int total = 0;
+    for (int64_t m = from / 60000; m < (to + 59999) / 60000; ++m) {
+        size_t slot = static_cast<size_t>(((m % kMinutes) + kMinutes) % kMinutes);
+        if (minute[slot] == m) total += counts[slot][kind];
+    }
+    return total;
+}
+
+void ActivityRing::PerMinute(UnixMillis now, float* out, int n) const {
+    int64_t last = now / 60000;
+    for (int i = 0; i < n; ++i) {
+        int64_t m = last - (n - 1 - i);
+        size_t slot = static_cast<size_t>(((m % kMinutes) + kMinutes) % kMinutes);
+        out[i] = minute[slot] == m
+                     ? static_cast<float>(counts[slot][kMessages] + counts[slot][kReplies])
+                     : 0.0f;
+    }
+}
+
 void Store::Derive(ChannelData& c, UnixMillis now) {
-    c.replyCount = 0;
-    c.deletedCount = 0;
-    c.lastActivity = 0;
-    c.sparkline.fill(0);
-    c.last15Min = 0;
     c.sparkEnd = now;
     c.last = c.messages.empty() ? nullptr : c.messages.back();
-    auto count = [&](const ChatMessage& m) {
-        c.lastActivity = std::max(c.lastActivity, m.createdDateTime);
-        if (m.IsDeleted()) c.deletedCount++;
-        int64_t ageMin = (now - m.createdDateTime) / 60000;
-        if (ageMin >= 0 && ageMin < 60) c.sparkline[59 - ageMin] += 1;
-        if (now - m.createdDateTime <= 15 * 60 * 1000) c.last15Min++;
-    };
-    // Newest first, stopping at an hour back, except for the counters that need everything.
-    for (const auto& m : c.messages) {
-        count(m->message);
-        c.replyCount += m->replies.size();
-        for (const auto& r : m->replies) count(r->message);
+    if (!c.activity) {
+        c.sparkline.fill(0);
+        c.last15Min = 0;
+        return;
     }
+    c.activity->PerMinute(now, c.sparkline.data(), static_cast<int>(c.sparkline.size()));
+    c.last15Min = c.activity->Sum(ActivityRing::kMessages, now - 15 * 60000 + 1, now + 1) +
+                  c.activity->Sum(ActivityRing::kReplies, now - 15 * 60000 + 1, now + 1);
 }
 
 void Store::SetObserver(StoreObserver* observer) {

@@ -49,13 +49,35 @@ struct StoredMessage {
 };
 using StoredMessagePtr = std::shared_ptr<const StoredMessage>;
 
+// Per-channel activity: per-minute counts over the last 24 hours (a ring indexed by the
+// absolute minute) and hour-of-day totals for the heatmap. Updated incrementally as
+// messages are merged, never recounted. Immutable once published, like everything else.
+struct ActivityRing {
+    enum Kind { kMessages = 0, kReplies, kMentions, kDeletes, kKinds };
+    static constexpr int kMinutes = 24 * 60;
+    std::array<int64_t, kMinutes> minute{};  // which absolute minute a slot holds
+    std::array<std::array<uint16_t, kKinds>, kMinutes> counts{};
+    std::array<uint32_t, 24> hourOfDay{};  // messages + replies, by UTC hour, all time
+
+    void Add(UnixMillis at, Kind kind, int n = 1);
+    // Sum of `kind` over the minutes [from, to).
+    int Sum(Kind kind, UnixMillis from, UnixMillis to) const;
+    // Messages and replies in each of the `n` minutes ending at `now`, oldest first.
+    void PerMinute(UnixMillis now, float* out, int n) const;
+};
+
 struct ChannelData {
     Channel channel;
     std::vector<StoredMessagePtr> messages;  // root messages, oldest first
-    // Derived at publish time:
+    // Maintained by merges (incrementally):
     size_t replyCount = 0;
     size_t deletedCount = 0;
-    UnixMillis lastActivity = 0;        // newest createdDateTime among roots and replies
+    size_t mentionCount = 0;
+    UnixMillis lastActivity = 0;  // newest createdDateTime among roots and replies
+    std::shared_ptr<const ActivityRing> activity;
+    double rateEwma = 0;  // messages+replies per minute, exponentially weighted (10 min)
+    UnixMillis rateEwmaAt = 0;
+    // Derived at publish time from the above:
     StoredMessagePtr last;              // newest root message
     std::array<float, 60> sparkline{};  // messages per minute, oldest first, ending at sparkEnd
     UnixMillis sparkEnd = 0;

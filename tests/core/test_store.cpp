@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <random>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "store/store.hpp"
@@ -171,4 +174,116 @@ TEST_CASE("system events are described instead of showing an empty body") {
     auto stored = Store::MakeStored(m);
     CHECK(stored->text.text == "System event: members added");
     CHECK(stored->preview == "System event: members added");
+}
+
+TEST_CASE("activity counters: per-minute buckets over 24 h, hour-of-day totals, rate EWMA") {
+    Store s;
+    Seed(s);
+    UnixMillis now = NowMillis();
+    ChatMessage root = Msg("r", now - 5 * 60000, now - 5 * 60000, "root");
+    root.mentions.push_back(Mention{0, "Bo", {}});
+    ChatMessage reply = Msg("a", now - 2 * 60000, now - 2 * 60000, "reply");
+    reply.replyToId = "r";
+    root.replies = {reply};
+    ChatMessage old = Msg("old", now - 30 * 3600000LL, now - 30 * 3600000LL, "day-old");
+    s.MergeMessages("chan-1", {root, old}, false);
+    const ChannelData* c = s.Current()->FindChannel("chan-1");
+    REQUIRE(c->activity);
+    CHECK(c->activity->Sum(ActivityRing::kMessages, now - 60 * 60000, now + 1) == 1);
+    CHECK(c->activity->Sum(ActivityRing::kReplies, now - 60 * 60000, now + 1) == 1);
+    CHECK(c->activity->Sum(ActivityRing::kMentions, now - 60 * 60000, now + 1) == 1);
+    uint32_t hours = 0;
+    for (auto h : c->activity->hourOfDay) hours += h;
+    CHECK(hours == 3);  // the day-old message counts for the heatmap, not for the last 24 h
+    CHECK(c->activity->Sum(ActivityRing::kMessages, now - 24 * 3600000LL, now + 1) == 1);
+    CHECK(c->rateEwma == doctest::Approx(0.2));  // two recent arrivals / 10-minute constant
+    CHECK(c->replyCount == 1);
+    CHECK(c->mentionCount == 1);
+
+    ChatMessage gone = Msg("r", now - 5 * 60000, now, "root");
+    gone.deletedDateTime = now;
+    s.MergeMessages("chan-1", {gone}, false);
+    c = s.Current()->FindChannel("chan-1");
+    CHECK(c->deletedCount == 1);
+    CHECK(c->activity->Sum(ActivityRing::kDeletes, now - 60000, now + 1) == 1);
+}
+
+TEST_CASE("4 writers merging random pages while a reader checks every snapshot's invariants") {
+    Store s;
+    Seed(s);
+    Channel second;
+    second.id = "chan-2";
+    s.UpsertChannels("team-1", {s.Current()->FindChannel("chan-1")->channel, second});
+    std::atomic<bool> stop{false};
+    std::atomic<int> checked{0};
+    std::thread reader([&] {
+        uint64_t lastVersion = 0;
+        while (!stop.load()) {
+            SnapshotPtr snap = s.Current();
+            CHECK(snap->version >= lastVersion);
+            lastVersion = snap->version;
+            uint64_t total = 0;
+            for (const auto& [id, c] : snap->channels) {
+                size_t replies = 0;
+                std::set<std::string> ids;
+                for (size_t i = 0; i < c->messages.size(); ++i) {
+                    const auto& m = c->messages[i];
+                    if (i > 0)
+                        CHECK(c->messages[i - 1]->message.createdDateTime <=
+                              m->message.createdDateTime);
+                    CHECK(ids.insert(m->message.id).second);  // no duplicate ids
+                    replies += m->replies.size();
+                    for (const auto& r : m->replies) CHECK(r->message.replyToId == m->message.id);
+                }
+                CHECK(replies == c->replyCount);
+                total += c->messages.size() + c->replyCount;
+            }
+            CHECK(total == snap->totalMessages);
+            checked++;
+        }
+    });
+    std::vector<std::thread> writers;
+    std::vector<std::map<std::string, UnixMillis>> newest(
+        4);  // per writer: channel/id -> newest version sent
+    for (int w = 0; w < 4; ++w)
+        writers.emplace_back([&, w] {
+            std::mt19937 rng(static_cast<unsigned>(w));
+            for (int page = 0; page < 60; ++page) {
+                std::vector<ChatMessage> batch;
+                for (int k = 0; k < 10; ++k) {
+                    int id = static_cast<int>(rng() % 300);  // overlapping ids across writers
+                    UnixMillis t = 1000 + id;
+                    UnixMillis mod = t + static_cast<UnixMillis>(rng() % 5);
+                    ChatMessage m = Msg(std::to_string(id), t, mod, "v" + std::to_string(mod));
+                    if (rng() % 3 == 0) {
+                        ChatMessage r = Msg(std::to_string(id) + "-r" + std::to_string(rng() % 3),
+                                            t + 1, t + 1, "reply");
+                        r.replyToId = m.id;
+                        m.replies.push_back(r);
+                    }
+                    batch.push_back(std::move(m));
+                }
+                std::string channel = rng() % 2 ? "chan-1" : "chan-2";
+                for (const auto& m : batch) {
+                    UnixMillis& v = newest[w][channel + "/" + m.id];
+                    v = std::max(v, *m.lastModifiedDateTime);
+                }
+                s.MergeMessages(channel, std::move(batch), false);
+            }
+        });
+    for (auto& t : writers) t.join();
+    stop = true;
+    reader.join();
+    CHECK(checked.load() > 0);
+    // Every id's newest version won, whatever the order of the writers.
+    std::map<std::string, UnixMillis> expected;
+    for (const auto& w : newest)
+        for (const auto& [k, v] : w) expected[k] = std::max(expected[k], v);
+    size_t seen = 0;
+    for (const auto& [id, c] : s.Current()->channels)
+        for (const auto& m : c->messages) {
+            CHECK(*m->message.lastModifiedDateTime == expected.at(id + "/" + m->message.id));
+            ++seen;
+        }
+    CHECK(seen == expected.size());
 }
