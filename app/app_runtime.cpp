@@ -70,7 +70,10 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
                   db.error().message + "; running without a local cache");
         m_store.UpdateSyncStatus([&](core::SyncStatus& s) { s.persistError = db.error().message; });
     } else {
-        m_persister = std::make_unique<core::Persister>(std::move(db.value()));
+        core::PersistOptions po;
+        po.retentionDays = m_config.sync.retentionDays;
+        po.retentionMaxMessages = m_config.sync.retentionMaxMessages;
+        m_persister = std::make_unique<core::Persister>(std::move(db.value()), po);
         if (core::Status st = m_persister->LoadInto(m_store); !st)
             core::Log(core::LogLevel::kWarn, "persist", "cache not loaded: " + st.error().message);
         m_persister->SetStatusCallback([this](const core::PersistStats& ps) {

@@ -16,6 +16,8 @@ struct SyncSettings {
     int backfillMessages = 200;        // roots fetched per channel on first sync
     double rediscoverSeconds = 300.0;  // teams/channels refresh
     bool expandReplies = true;
+    int retentionDays = 0;             // local cache: drop messages older than this; 0 keeps all
+    int retentionMaxMessages = 20000;  // local cache: newest N per channel; 0 keeps all
 };
 
 // Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md
