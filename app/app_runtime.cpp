@@ -74,8 +74,13 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         po.retentionDays = m_config.sync.retentionDays;
         po.retentionMaxMessages = m_config.sync.retentionMaxMessages;
         m_persister = std::make_unique<core::Persister>(std::move(db.value()), po);
-        if (core::Status st = m_persister->LoadInto(m_store); !st)
+        // The newest 200 roots per channel first, so the wall has data at once; the older
+        // history follows on a background thread.
+        if (core::Status st = m_persister->LoadInto(m_store, kFirstLoadRoots); !st)
             core::Log(core::LogLevel::kWarn, "persist", "cache not loaded: " + st.error().message);
+        else
+            m_historyThread =
+                std::thread([this] { (void)m_persister->LoadOlderInto(m_store, kFirstLoadRoots); });
         m_persister->SetStatusCallback([this](const core::PersistStats& ps) {
             m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
                 s.persistError = ps.failing ? ps.lastError : std::string();
@@ -184,6 +189,7 @@ void AppRuntime::Stop() {
     // keep-alive workers see EOF at once instead of waiting out their idle timeout.
     m_engine.reset();
     m_delegated.reset();
+    if (m_historyThread.joinable()) m_historyThread.join();
     if (m_persister) {
         m_persister->Flush(std::chrono::seconds(5));
         m_persister->Stop();

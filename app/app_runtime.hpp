@@ -62,6 +62,8 @@ class AppRuntime {
     std::unique_ptr<core::SyncEngine> m_engine;
     std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
     std::thread m_signInThread;
+    std::thread m_historyThread;  // loads the older part of the cache after start-up
+    static constexpr size_t kFirstLoadRoots = 200;
     std::atomic<bool> m_cancelSignIn{false};
 };
 

@@ -47,7 +47,7 @@ void Persister::SetCommitObserver(std::function<void(uint64_t)> cb) {
     m_commitCb = std::move(cb);
 }
 
-Status Persister::LoadInto(Store& store) {
+Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
     std::lock_guard dbLock(m_dbMutex);
     std::vector<Team> teams;
     {
@@ -79,10 +79,52 @@ Status Persister::LoadInto(Store& store) {
         if (!st) return st.error();
         while (st->Step()) sync[st->Text(0)] = {st->Int(1), st->Int(2) != 0};
     }
-    // Messages channel by channel: roots first (by time), then replies attached to them.
-    auto st = m_db->Prepare(
-        "SELECT channel_id, reply_to_id, json FROM messages ORDER BY channel_id, created_ms");
+    size_t loaded = 0, unreadable = 0;
+    if (Status st = LoadMessages(store, newestRootsPerChannel, true, &loaded, &unreadable); !st)
+        return st;
+    for (const auto& [channel, s] : sync)
+        if (store.Current()->FindChannel(channel) && s.second)
+            store.RestoreChannelSync(channel, s.first, s.second);
+    size_t channels = store.Current()->channels.size();
+    if (loaded > 0 || !teams.empty())
+        store.UpdateSyncStatus([&](SyncStatus& s) {
+            s.fromCache = true;
+            s.channelsTotal = static_cast<int>(channels);
+        });
+    Log(LogLevel::kInfo, "persist",
+        "loaded " + std::to_string(teams.size()) + " teams and " + std::to_string(loaded) +
+            (newestRootsPerChannel ? " recent" : "") + " messages from " + m_db->Path() +
+            (unreadable ? " (" + std::to_string(unreadable) + " unreadable rows skipped)" : ""));
+    return OkStatus();
+}
+
+// Reads messages channel by channel and merges them into the store. newest > 0 limits the
+// read to each channel's newest `newest` roots (newestPart) or to the rest (!newestPart);
+// a root's replies always come with it.
+Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, size_t* loadedOut,
+                               size_t* unreadableOut) {
+    Result<Statement> st =
+        newest == 0
+            ? m_db->Prepare(
+                  "SELECT channel_id, reply_to_id, json FROM messages ORDER BY channel_id, "
+                  "created_ms")
+            : m_db->Prepare(
+                  std::string("WITH ranked AS (SELECT channel_id, id, row_number() OVER (PARTITION "
+                              "BY channel_id ORDER BY "
+                              "created_ms DESC) AS rn FROM messages WHERE reply_to_id IS NULL) "
+                              "SELECT m.channel_id, m.reply_to_id, m.json FROM messages m JOIN "
+                              "ranked r ON r.channel_id = "
+                              "m.channel_id AND r.id = coalesce(m.reply_to_id, m.id) WHERE ") +
+                  (newestPart ? "r.rn <= ?1" : "r.rn > ?1") +
+                  " ORDER BY m.channel_id, m.created_ms");
     if (!st) return st.error();
+    if (newest) st->Bind(1, static_cast<int64_t>(newest));
+    std::map<std::string, std::pair<UnixMillis, bool>> sync;
+    {
+        auto ss = m_db->Prepare("SELECT channel_id, last_sync_ms, backfilled FROM sync_state");
+        if (!ss) return ss.error();
+        while (ss->Step()) sync[ss->Text(0)] = {ss->Int(1), ss->Int(2) != 0};
+    }
     std::string current;
     std::vector<ChatMessage> roots;
     std::unordered_map<std::string, size_t> rootIndex;
@@ -95,8 +137,9 @@ Status Persister::LoadInto(Store& store) {
             if (it != rootIndex.end()) roots[it->second].replies.push_back(std::move(o));
         }
         auto s = sync.find(current);
-        store.MergeMessages(current, std::move(roots), false);
-        if (s != sync.end()) store.RestoreChannelSync(current, s->second.first, s->second.second);
+        store.MergeMessages(current, std::move(roots), false, /*notifyObserver=*/false);
+        if (s != sync.end() && newestPart)
+            store.RestoreChannelSync(current, s->second.first, s->second.second);
         roots.clear();
         rootIndex.clear();
         orphans.clear();
@@ -124,20 +167,20 @@ Status Persister::LoadInto(Store& store) {
         }
     }
     flush();
-    for (const auto& [channel, s] : sync)
-        if (store.Current()->FindChannel(channel) && s.second)
-            store.RestoreChannelSync(channel, s.first, s.second);
-    size_t channels = store.Current()->channels.size();
-    if (loaded > 0 || !teams.empty())
-        store.UpdateSyncStatus([&](SyncStatus& s) {
-            s.fromCache = true;
-            s.channelsTotal = static_cast<int>(channels);
-        });
-    Log(LogLevel::kInfo, "persist",
-        "loaded " + std::to_string(teams.size()) + " teams and " + std::to_string(loaded) +
-            " messages from " + m_db->Path() +
-            (unreadable ? " (" + std::to_string(unreadable) + " unreadable rows skipped)" : ""));
+    if (loadedOut) *loadedOut = loaded;
+    if (unreadableOut) *unreadableOut = unreadable;
     return OkStatus();
+}
+
+Status Persister::LoadOlderInto(Store& store, size_t newestRootsPerChannel) {
+    if (newestRootsPerChannel == 0) return OkStatus();
+    std::lock_guard dbLock(m_dbMutex);
+    size_t loaded = 0, unreadable = 0;
+    Status st = LoadMessages(store, newestRootsPerChannel, false, &loaded, &unreadable);
+    if (st)
+        Log(LogLevel::kInfo, "persist",
+            "loaded " + std::to_string(loaded) + " older messages from the cache");
+    return st;
 }
 
 void Persister::Start() {

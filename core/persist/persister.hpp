@@ -61,8 +61,13 @@ class Persister final : public StoreObserver {
     Persister(std::unique_ptr<Database> db, PersistOptions options = {});
     ~Persister() override;
 
-    // Loads teams, channels, messages and sync state into `store` (main thread, before Start).
-    Status LoadInto(Store& store);
+    // Loads teams, channels, messages and sync state into `store` (main thread, before
+    // Start). newestRootsPerChannel > 0 loads only each channel's newest roots (with their
+    // replies), so the first populated snapshot comes quickly; LoadOlderInto() then adds
+    // the rest, typically from a background thread (merges are idempotent and never go
+    // back to an older version, so it may overlap with live sync).
+    Status LoadInto(Store& store, size_t newestRootsPerChannel = 0);
+    Status LoadOlderInto(Store& store, size_t newestRootsPerChannel);
     void Start();
     void Stop();  // writes what it can, then joins
 
@@ -101,6 +106,8 @@ class Persister final : public StoreObserver {
   private:
     struct Op;
     uint64_t Enqueue(Op op);
+    Status LoadMessages(Store& store, size_t newest, bool newestPart, size_t* loaded,
+                        size_t* unreadable);
     void Run();
     Status WriteBatch(const std::vector<Op>& ops);
     void Report();

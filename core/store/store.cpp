@@ -166,7 +166,7 @@ void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>
 }
 
 size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
-                            bool backfillDone) {
+                            bool backfillDone, bool notifyObserver) {
     // Convert outside the writer lock: HTML to text is the expensive part of a merge.
     std::vector<StoredMessagePtr> incoming;
     incoming.reserve(messages.size());
@@ -293,7 +293,7 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
         cd->version++;
         it->second = std::move(cd);
     });
-    if (m_observer && !rows.empty()) m_observer->OnMessages(channelId, rows);
+    if (notifyObserver && m_observer && !rows.empty()) m_observer->OnMessages(channelId, rows);
     (void)backfilledNow;
     return changed;
 }

@@ -182,8 +182,10 @@ class Store {
     // Merges messages (roots, with any inlined replies) into a channel. Keyed by id; an
     // incoming version older than the stored one (lastModifiedDateTime, then etag) is
     // ignored. Returns how many messages were new or changed.
+    // notifyObserver=false: the messages came from the observer's own storage (start-up
+    // load), so telling it again would only rewrite them.
     size_t MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
-                         bool backfillDone);
+                         bool backfillDone, bool notifyObserver = true);
     void RecordChannelSync(const std::string& channelId, bool ok, const std::string& error);
     // Start-up load from the database: the last successful sync as it was, not now.
     void RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled);

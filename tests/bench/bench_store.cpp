@@ -212,22 +212,35 @@ int main(int argc, char** argv) {
     }
 
     // ---- start-up: database -> first populated snapshot ----
+    // As the app does it: each channel's newest 200 roots first, the rest after.
     {
-        std::vector<double> secs;
-        size_t loaded = 0;
+        std::vector<double> first, all, whole;
+        size_t firstCount = 0, allCount = 0;
         for (int run = 0; run < (quick ? 1 : 3); ++run) {
             auto t0 = Clock::now();
             Store s;
-            auto db = Database::Open(dbPath);
-            Persister p(std::move(db.value()));
-            (void)p.LoadInto(s);
-            secs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-            loaded = s.Current()->totalMessages;
+            Persister p(std::move(Database::Open(dbPath).value()));
+            (void)p.LoadInto(s, 200);
+            first.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+            firstCount = s.Current()->totalMessages;
+            (void)p.LoadOlderInto(s, 200);
+            all.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+            allCount = s.Current()->totalMessages;
+            // For comparison: everything in one pass.
+            auto t1 = Clock::now();
+            Store s2;
+            Persister p2(std::move(Database::Open(dbPath).value()));
+            (void)p2.LoadInto(s2);
+            whole.push_back(std::chrono::duration<double>(Clock::now() - t1).count());
         }
+        std::printf("\nstart-up from a %zu-message database (medians of %zu):\n", allCount,
+                    first.size());
         std::printf(
-            "\nstart-up from a %zu-message database to the first populated snapshot: %.2f s "
-            "(median of %zu)\n",
-            loaded, Median(secs), secs.size());
+            "  first populated snapshot (newest 200 roots per channel, %zu messages): %.2f s\n",
+            firstCount, Median(first));
+        std::printf("  whole history loaded behind it: %.2f s\n", Median(all));
+        std::printf("  whole history in one pass (no progressive loading): %.2f s\n",
+                    Median(whole));
     }
     std::filesystem::remove_all(dir);
     return 0;

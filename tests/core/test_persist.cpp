@@ -254,3 +254,41 @@ TEST_CASE("retention keeps the newest messages per channel and caps edit history
     REQUIRE(versions->Bind(1, std::string_view("5")).Step());
     CHECK(versions->Int(0) == 2);
 }
+
+TEST_CASE("start-up can load each channel's newest roots first and the older history after") {
+    cdeck::test::TempDir dir;
+    std::string path = (dir.path / "c.db").string();
+    {
+        Store store;
+        Persister p(OpenDb(path));
+        store.SetObserver(&p);
+        p.Start();
+        Seed(store);
+        std::vector<ChatMessage> roots;
+        for (int i = 0; i < 30; ++i) {
+            ChatMessage r = Msg("r" + std::to_string(100 + i), 1000 + i * 10, "root");
+            if (i % 3 == 0)
+                r.replies = {Msg("x" + std::to_string(i), 1001 + i * 10, "reply", r.id)};
+            roots.push_back(r);
+        }
+        store.MergeMessages("c1", roots, true);
+        store.MergeMessages("c2", {Msg("only", 5000, "one")}, true);
+        store.RecordChannelSync("c1", true, {});
+        REQUIRE(p.Flush(std::chrono::seconds(10)));
+        p.Stop();
+    }
+    Store s;
+    Persister p(OpenDb(path));
+    REQUIRE(p.LoadInto(s, 10).ok());
+    const ChannelData* c1 = s.Current()->FindChannel("c1");
+    REQUIRE(c1->messages.size() == 10);
+    CHECK(c1->messages.front()->message.id == "r120");  // the newest ten
+    CHECK(c1->replyCount == 3);                         // r120, r123, r126 have replies
+    CHECK(s.Current()->FindChannel("c2")->messages.size() == 1);
+    CHECK(c1->backfilled);
+    REQUIRE(p.LoadOlderInto(s, 10).ok());
+    c1 = s.Current()->FindChannel("c1");
+    CHECK(c1->messages.size() == 30);
+    CHECK(c1->replyCount == 10);
+    CHECK(c1->messages.front()->message.id == "r100");
+}
