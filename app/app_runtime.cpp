@@ -189,6 +189,7 @@ void AppRuntime::Stop() {
     // keep-alive workers see EOF at once instead of waiting out their idle timeout.
     m_engine.reset();
     m_delegated.reset();
+    if (m_persister) m_persister->CancelLoad();
     if (m_historyThread.joinable()) m_historyThread.join();
     if (m_persister) {
         m_persister->Flush(std::chrono::seconds(5));

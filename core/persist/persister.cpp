@@ -103,70 +103,104 @@ Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
 // a root's replies always come with it.
 Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, size_t* loadedOut,
                                size_t* unreadableOut) {
-    Result<Statement> st =
-        newest == 0
-            ? m_db->Prepare(
-                  "SELECT channel_id, reply_to_id, json FROM messages ORDER BY channel_id, "
-                  "created_ms")
-            : m_db->Prepare(
-                  std::string("WITH ranked AS (SELECT channel_id, id, row_number() OVER (PARTITION "
-                              "BY channel_id ORDER BY "
-                              "created_ms DESC) AS rn FROM messages WHERE reply_to_id IS NULL) "
-                              "SELECT m.channel_id, m.reply_to_id, m.json FROM messages m JOIN "
-                              "ranked r ON r.channel_id = "
-                              "m.channel_id AND r.id = coalesce(m.reply_to_id, m.id) WHERE ") +
-                  (newestPart ? "r.rn <= ?1" : "r.rn > ?1") +
-                  " ORDER BY m.channel_id, m.created_ms");
-    if (!st) return st.error();
-    if (newest) st->Bind(1, static_cast<int64_t>(newest));
     std::map<std::string, std::pair<UnixMillis, bool>> sync;
     {
         auto ss = m_db->Prepare("SELECT channel_id, last_sync_ms, backfilled FROM sync_state");
         if (!ss) return ss.error();
         while (ss->Step()) sync[ss->Text(0)] = {ss->Int(1), ss->Int(2) != 0};
     }
-    std::string current;
-    std::vector<ChatMessage> roots;
-    std::unordered_map<std::string, size_t> rootIndex;
-    std::vector<ChatMessage> orphans;
     size_t loaded = 0, unreadable = 0;
-    auto flush = [&] {
-        if (current.empty()) return;
-        for (auto& o : orphans) {
-            auto it = rootIndex.find(o.replyToId);
-            if (it != rootIndex.end()) roots[it->second].replies.push_back(std::move(o));
+    // Reads one statement's rows (ordered by channel, then time) into roots with their
+    // replies attached, merging each channel into the store when its rows end.
+    auto consume = [&](Statement& st) {
+        std::string current;
+        std::vector<ChatMessage> roots;
+        std::unordered_map<std::string, size_t> rootIndex;
+        std::vector<ChatMessage> orphans;
+        auto flush = [&] {
+            if (current.empty()) return;
+            for (auto& o : orphans) {
+                auto it = rootIndex.find(o.replyToId);
+                if (it != rootIndex.end()) roots[it->second].replies.push_back(std::move(o));
+            }
+            store.MergeMessages(current, std::move(roots), false, /*notifyObserver=*/false);
+            auto s = sync.find(current);
+            if (s != sync.end() && newestPart)
+                store.RestoreChannelSync(current, s->second.first, s->second.second);
+            roots.clear();
+            rootIndex.clear();
+            orphans.clear();
+        };
+        while (st.Step()) {
+            if (m_cancelLoad.load(std::memory_order_relaxed)) break;  // shutting down mid-load
+            std::string channel = st.Text(0);
+            if (channel != current) {
+                flush();
+                current = channel;
+            }
+            auto j = ParseJson(st.Text(2));
+            auto m = j ? ParseChatMessage(j.value()) : Result<ChatMessage>(j.error());
+            if (!m) {
+                ++unreadable;  // a row we cannot read is skipped, never fatal
+                continue;
+            }
+            ++loaded;
+            if (m->replyToId.empty()) {
+                rootIndex[m->id] = roots.size();
+                roots.push_back(std::move(m.value()));
+            } else if (auto it = rootIndex.find(m->replyToId); it != rootIndex.end()) {
+                roots[it->second].replies.push_back(std::move(m.value()));
+            } else {
+                orphans.push_back(std::move(m.value()));
+            }
         }
-        auto s = sync.find(current);
-        store.MergeMessages(current, std::move(roots), false, /*notifyObserver=*/false);
-        if (s != sync.end() && newestPart)
-            store.RestoreChannelSync(current, s->second.first, s->second.second);
-        roots.clear();
-        rootIndex.clear();
-        orphans.clear();
+        flush();
     };
-    while (st->Step()) {
-        std::string channel = st->Text(0);
-        if (channel != current) {
-            flush();
-            current = channel;
+    if (newest == 0) {
+        auto st = m_db->Prepare(
+            "SELECT channel_id, reply_to_id, json FROM messages ORDER BY channel_id, created_ms");
+        if (!st) return st.error();
+        consume(st.value());
+    } else {
+        // The creation time of each channel's newest-th root; channels with fewer roots
+        // have no cut-off and load whole in the first part.
+        std::map<std::string, int64_t> cutoff;
+        {
+            auto st = m_db->Prepare(
+                "SELECT channel_id, created_ms FROM (SELECT channel_id, created_ms, row_number() "
+                "OVER "
+                "(PARTITION BY channel_id ORDER BY created_ms DESC) AS rn FROM messages WHERE "
+                "reply_to_id IS NULL) "
+                "WHERE rn = ?1");
+            if (!st) return st.error();
+            st->Bind(1, static_cast<int64_t>(newest));
+            while (st->Step()) cutoff[st->Text(0)] = st->Int(1);
         }
-        auto j = ParseJson(st->Text(2));
-        auto m = j ? ParseChatMessage(j.value()) : Result<ChatMessage>(j.error());
-        if (!m) {
-            ++unreadable;  // a row we cannot read is skipped, never fatal
-            continue;
+        std::vector<std::string> channels;
+        {
+            auto st = m_db->Prepare("SELECT DISTINCT channel_id FROM messages");
+            if (!st) return st.error();
+            while (st->Step()) channels.push_back(st->Text(0));
         }
-        ++loaded;
-        if (m->replyToId.empty()) {
-            rootIndex[m->id] = roots.size();
-            roots.push_back(std::move(m.value()));
-        } else if (auto it = rootIndex.find(m->replyToId); it != rootIndex.end()) {
-            roots[it->second].replies.push_back(std::move(m.value()));
-        } else {
-            orphans.push_back(std::move(m.value()));
+        // A reply belongs to the part of its root: compare the root's creation time.
+        auto part = m_db->Prepare(
+            std::string("SELECT m.channel_id, m.reply_to_id, m.json FROM messages m LEFT JOIN "
+                        "messages r ON "
+                        "r.channel_id = m.channel_id AND r.id = m.reply_to_id WHERE m.channel_id = "
+                        "?1 AND ") +
+            (newestPart ? "m.created_ms >= ?2 AND coalesce(r.created_ms, m.created_ms) >= ?2"
+                        : "coalesce(r.created_ms, m.created_ms) < ?2") +
+            " ORDER BY m.created_ms");
+        if (!part) return part.error();
+        for (const auto& ch : channels) {
+            auto it = cutoff.find(ch);
+            if (!newestPart && it == cutoff.end()) continue;
+            part->Reset();
+            part->Bind(1, ch).Bind(2, it == cutoff.end() ? int64_t{0} : it->second);
+            consume(part.value());
+            if (m_cancelLoad.load(std::memory_order_relaxed)) break;
         }
     }
-    flush();
     if (loadedOut) *loadedOut = loaded;
     if (unreadableOut) *unreadableOut = unreadable;
     return OkStatus();
@@ -455,7 +489,7 @@ void Persister::Run() {
         {
             std::unique_lock lock(m_mutex);
             m_cv.wait_for(lock, std::chrono::milliseconds(backoffMs > 0 ? backoffMs : 1000),
-                          [&] { return (m_stopping || !m_queue.empty()) && backoffMs == 0; });
+                          [&] { return m_stopping || (!m_queue.empty() && backoffMs == 0); });
             if (m_queue.empty()) {
                 if (m_stopping) break;
                 if (backoffMs == 0 &&

@@ -13,6 +13,7 @@
 //    callback, and it is retried with back-off.
 //  - LoadInto() runs on the main thread before Start(). Reads for the UI (drafts, audit)
 //    take m_dbMutex, which the persistence thread holds only while it writes a batch.
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -68,6 +69,8 @@ class Persister final : public StoreObserver {
     // back to an older version, so it may overlap with live sync).
     Status LoadInto(Store& store, size_t newestRootsPerChannel = 0);
     Status LoadOlderInto(Store& store, size_t newestRootsPerChannel);
+    // Any thread: makes a running load stop early (shutdown).
+    void CancelLoad() { m_cancelLoad = true; }
     void Start();
     void Stop();  // writes what it can, then joins
 
@@ -113,6 +116,7 @@ class Persister final : public StoreObserver {
     void Report();
 
     std::unique_ptr<Database> m_db;
+    std::atomic<bool> m_cancelLoad{false};
     const PersistOptions m_options;
     std::mutex m_dbMutex;  // guards m_db
 
