@@ -74,7 +74,7 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         po.retentionDays = m_config.sync.retentionDays;
         po.retentionMaxMessages = m_config.sync.retentionMaxMessages;
         m_persister = std::make_unique<core::Persister>(std::move(db.value()), po);
-        // The newest 200 roots per channel first, so the wall has data at once; the older
+        // The newest 50 roots per channel first, so the wall has data at once; the older
         // history follows on a background thread.
         if (core::Status st = m_persister->LoadInto(m_store, kFirstLoadRoots); !st)
             core::Log(core::LogLevel::kWarn, "persist", "cache not loaded: " + st.error().message);

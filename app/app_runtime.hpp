@@ -63,7 +63,7 @@ class AppRuntime {
     std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
     std::thread m_signInThread;
     std::thread m_historyThread;  // loads the older part of the cache after start-up
-    static constexpr size_t kFirstLoadRoots = 200;
+    static constexpr size_t kFirstLoadRoots = 50;
     std::atomic<bool> m_cancelSignIn{false};
 };
 

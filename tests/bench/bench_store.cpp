@@ -212,18 +212,19 @@ int main(int argc, char** argv) {
     }
 
     // ---- start-up: database -> first populated snapshot ----
-    // As the app does it: each channel's newest 200 roots first, the rest after.
+    // As the app does it: each channel's newest 50 roots first, the rest after.
     {
+        constexpr size_t kFirst = 50;
         std::vector<double> first, all, whole;
         size_t firstCount = 0, allCount = 0;
         for (int run = 0; run < (quick ? 1 : 3); ++run) {
             auto t0 = Clock::now();
             Store s;
             Persister p(std::move(Database::Open(dbPath).value()));
-            (void)p.LoadInto(s, 200);
+            (void)p.LoadInto(s, kFirst);
             first.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
             firstCount = s.Current()->totalMessages;
-            (void)p.LoadOlderInto(s, 200);
+            (void)p.LoadOlderInto(s, kFirst);
             all.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
             allCount = s.Current()->totalMessages;
             // For comparison: everything in one pass.
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
         std::printf("\nstart-up from a %zu-message database (medians of %zu):\n", allCount,
                     first.size());
         std::printf(
-            "  first populated snapshot (newest 200 roots per channel, %zu messages): %.2f s\n",
+            "  first populated snapshot (newest 50 roots per channel, %zu messages): %.2f s\n",
             firstCount, Median(first));
         std::printf("  whole history loaded behind it: %.2f s\n", Median(all));
         std::printf("  whole history in one pass (no progressive loading): %.2f s\n",
