@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -24,14 +23,6 @@ using namespace cdeck::core;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-long RssKiB() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-    return 0;
-}
 
 double Median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
