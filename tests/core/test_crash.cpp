@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,14 +37,26 @@ TEST_CASE("SIGKILL during a burst of writes loses no committed row, 20 times") {
                             const_cast<char* const*>(argv), environ) == 0);
         posix_spawn_file_actions_destroy(&fa);
         close(out[1]);
+        // Wait for the child's first commit (a slow machine may take a while to open the
+        // database), then kill it at a random point of its write burst.
+        std::string text;
+        char buf[4096];
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (text.find("C ") == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline) {
+            pollfd p{out[0], POLLIN, 0};
+            if (poll(&p, 1, 100) > 0) {
+                ssize_t got = read(out[0], buf, sizeof buf);
+                if (got <= 0) break;
+                text.append(buf, static_cast<size_t>(got));
+            }
+        }
         std::this_thread::sleep_for(
-            std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 600)(rng)));
+            std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(rng)));
         kill(pid, SIGKILL);
         int status = 0;
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status));
-        std::string text;
-        char buf[4096];
         ssize_t n;
         while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
         close(out[0]);
