@@ -369,7 +369,7 @@ TEST_CASE(
         secrets.push_back(cache->FindFor("")->second.refreshToken);
         REQUIRE(f.ClientWith(auth)->ListJoinedTeams().ok());
     }
-    auth->SignOut();
+    REQUIRE(auth->SignOut().ok());
     std::lock_guard lock(m);
     REQUIRE_FALSE(lines.empty());
     for (const auto& l : lines)

@@ -195,7 +195,7 @@ TEST_CASE(
 
     // The server's clock moves past the token lifetime: the round says "resync".
     d.f.Control("/_sim/clock", {{"offset_seconds", 3600}});
-    d.auth->Token(true);  // a token valid at the new server time
+    REQUIRE(d.auth->Token(true).ok());  // a token valid at the new server time
     auto expired = d.client->Delta(d.teamId, d.channelId, changes->deltaLink);
     REQUIRE(expired.ok());
     CHECK(expired->resyncRequired);
