@@ -83,6 +83,22 @@ struct SimFixture {
     }
 };
 
+// GETs a Graph URL (absolute, or relative to the base) with the app token; parses the body.
+inline nlohmann::json Get(const SimFixture& f, const std::string& url,
+                          core::HttpResponse* raw = nullptr,
+                          std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto tok = f.tokens->Token(false);
+    REQUIRE(tok.ok());
+    core::HttpRequest req;
+    req.url = url.rfind("https://", 0) == 0 ? url : f.info.graphUrl + url;
+    req.headers = {{"Authorization", "Bearer " + tok->token}};
+    for (auto& h : headers) req.headers.push_back(h);
+    auto r = f.http->Send(req);
+    REQUIRE(r.ok());
+    if (raw) *raw = r.value();
+    return nlohmann::json::parse(r->body, nullptr, false);
+}
+
 // Two compatibility shorthands used by older tests.
 inline SimOptions Documented(bool traffic = false, double trafficScale = 1.0) {
     SimOptions o;

@@ -11,27 +11,12 @@
 #include "model/parse.hpp"
 
 using namespace cdeck::core;
+using cdeck::test::Get;
 using cdeck::test::SimFixture;
 using cdeck::test::SimOptions;
 using nlohmann::json;
 
-namespace {
-
-json Get(const SimFixture& f, const std::string& url, HttpResponse* raw = nullptr,
-         std::vector<std::pair<std::string, std::string>> headers = {}) {
-    auto tok = f.tokens->Token(false);
-    REQUIRE(tok.ok());
-    HttpRequest req;
-    req.url = url.rfind("https://", 0) == 0 ? url : f.info.graphUrl + url;
-    req.headers = {{"Authorization", "Bearer " + tok->token}};
-    for (auto& h : headers) req.headers.push_back(h);
-    auto r = f.http->Send(req);
-    REQUIRE(r.ok());
-    if (raw) *raw = r.value();
-    return json::parse(r->body, nullptr, false);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("the same seed gives the same tenant and messages") {
     auto digest = [](const json& stats) {

@@ -7,6 +7,7 @@
 #include "integration/sim_fixture.hpp"
 
 using namespace cdeck::core;
+using cdeck::test::Get;
 using cdeck::test::SimFixture;
 using nlohmann::json;
 
@@ -42,20 +43,6 @@ void SameShape(const json& doc, const json& sim, const std::string& path,
                !sim.is_null()) {
         problems.push_back(path + ": type differs");
     }
-}
-
-json Get(const SimFixture& f, const std::string& url, HttpResponse* raw = nullptr,
-         std::vector<std::pair<std::string, std::string>> headers = {}) {
-    auto tok = f.tokens->Token(false);
-    REQUIRE(tok.ok());
-    HttpRequest req;
-    req.url = url.rfind("https://", 0) == 0 ? url : f.info.graphUrl + url;
-    req.headers = {{"Authorization", "Bearer " + tok->token}};
-    for (auto& h : headers) req.headers.push_back(h);
-    auto r = f.http->Send(req);
-    REQUIRE(r.ok());
-    if (raw) *raw = r.value();
-    return json::parse(r->body, nullptr, false);
 }
 
 json Example(const char* name) {
