@@ -82,8 +82,9 @@ Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
     size_t loaded = 0, unreadable = 0;
     if (Status st = LoadMessages(store, newestRootsPerChannel, true, &loaded, &unreadable); !st)
         return st;
+    // Sync facts once, for every known channel, whether or not it has messages cached.
     for (const auto& [channel, s] : sync)
-        if (store.Current()->FindChannel(channel) && s.second)
+        if (store.Current()->FindChannel(channel))
             store.RestoreChannelSync(channel, s.first, s.second);
     size_t channels = store.Current()->channels.size();
     if (loaded > 0 || !teams.empty())
@@ -103,12 +104,6 @@ Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
 // a root's replies always come with it.
 Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, size_t* loadedOut,
                                size_t* unreadableOut) {
-    std::map<std::string, std::pair<UnixMillis, bool>> sync;
-    {
-        auto ss = m_db->Prepare("SELECT channel_id, last_sync_ms, backfilled FROM sync_state");
-        if (!ss) return ss.error();
-        while (ss->Step()) sync[ss->Text(0)] = {ss->Int(1), ss->Int(2) != 0};
-    }
     size_t loaded = 0, unreadable = 0;
     // Reads one statement's rows (ordered by channel, then time) into roots with their
     // replies attached, merging each channel into the store when its rows end.
@@ -124,9 +119,6 @@ Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, siz
                 if (it != rootIndex.end()) roots[it->second].replies.push_back(std::move(o));
             }
             store.MergeMessages(current, std::move(roots), false, /*notifyObserver=*/false);
-            auto s = sync.find(current);
-            if (s != sync.end() && newestPart)
-                store.RestoreChannelSync(current, s->second.first, s->second.second);
             roots.clear();
             rootIndex.clear();
             orphans.clear();

@@ -45,6 +45,17 @@ std::string DescribeSystemEvent(const std::string& eventDetailJson) {
     return out + ": " + words;
 }
 
+// A newer version inherits the older one's edit history, plus the older body when it
+// differs, capped at Store::kMaxHistory.
+void CarryHistory(StoredMessage& newer, const StoredMessage& older) {
+    newer.history = older.history;
+    if (older.message.body.content != newer.message.body.content)
+        newer.history.push_back({older.message.VersionTime(), older.message.body.content});
+    if (newer.history.size() > Store::kMaxHistory)
+        newer.history.erase(newer.history.begin(),
+                            newer.history.end() - static_cast<std::ptrdiff_t>(Store::kMaxHistory));
+}
+
 std::string MakePreview(const std::string& text) {
     std::string p;
     size_t n = 0;
@@ -242,14 +253,7 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
                 } else if (IsNewer(r->message, replies[rp->second]->message)) {
                     countChange(replies[rp->second]->message, r->message);
                     auto edited = std::make_shared<StoredMessage>(*r);
-                    edited->history = replies[rp->second]->history;
-                    if (replies[rp->second]->message.body.content != r->message.body.content)
-                        edited->history.push_back({replies[rp->second]->message.VersionTime(),
-                                                   replies[rp->second]->message.body.content});
-                    if (edited->history.size() > kMaxHistory)
-                        edited->history.erase(
-                            edited->history.begin(),
-                            edited->history.end() - static_cast<std::ptrdiff_t>(kMaxHistory));
+                    CarryHistory(*edited, *replies[rp->second]);
                     replies[rp->second] = edited;
                 } else {
                     continue;
@@ -261,14 +265,7 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
             auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
             if (newer) {
                 countChange(old->message, m->message);
-                merged->history = old->history;
-                if (old->message.body.content != m->message.body.content)
-                    merged->history.push_back(
-                        {old->message.VersionTime(), old->message.body.content});
-                if (merged->history.size() > kMaxHistory)
-                    merged->history.erase(
-                        merged->history.begin(),
-                        merged->history.end() - static_cast<std::ptrdiff_t>(kMaxHistory));
+                CarryHistory(*merged, *old);
                 rows.push_back(merged);
             }
             std::sort(replies.begin(), replies.end(), CreatedBefore);
