@@ -78,6 +78,28 @@ Result<Config> ParseConfig(const std::string& text) {
                 if (!v.is_number() || v.get<double>() < 0.2 || v.get<double>() > 86400)
                     return KeyError(key, "must be a number of seconds from 0.2 to 86400");
                 c.sync.pollIntervalSeconds = v.get<double>();
+            } else if (k == "policy") {
+                if (!v.is_string() ||
+                    (v.get<std::string>() != "adaptive" && v.get<std::string>() != "sdk"))
+                    return KeyError(key, "must be \"adaptive\" or \"sdk\"");
+                c.sync.policy = v.get<std::string>();
+            } else if (k == "min_poll_interval_seconds" || k == "max_poll_interval_seconds") {
+                if (!v.is_number() || v.get<double>() < 0.1 || v.get<double>() > 86400)
+                    return KeyError(key, "must be a number of seconds from 0.1 to 86400");
+                (k[1] == 'i' ? c.sync.minPollIntervalSeconds : c.sync.maxPollIntervalSeconds) =
+                    v.get<double>();
+            } else if (k == "poll_budget_fraction") {
+                if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 1)
+                    return KeyError(key, "must be a number above 0 and at most 1");
+                c.sync.pollBudgetFraction = v.get<double>();
+            } else if (k == "backfill_days" || k == "reply_window_hours") {
+                if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1e6)
+                    return KeyError(key, "must be a number from 0 (no limit) to 1000000");
+                (k == "backfill_days" ? c.sync.backfillDays : c.sync.replyWindowHours) =
+                    v.get<double>();
+            } else if (k == "batch") {
+                if (!v.is_boolean()) return KeyError(key, "must be true or false");
+                c.sync.batch = v.get<bool>();
             } else if (k == "backfill_messages") {
                 if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 100000)
                     return KeyError(key, "must be an integer from 0 to 100000");
@@ -99,6 +121,9 @@ Result<Config> ParseConfig(const std::string& text) {
                 return KeyError(key, "unknown key");
             }
         }
+        if (c.sync.minPollIntervalSeconds > c.sync.maxPollIntervalSeconds)
+            return KeyError("sync.min_poll_interval_seconds",
+                            "must not be above sync.max_poll_interval_seconds");
     }
     if (auto it = j.find("limits"); it != j.end()) {
         if (!it->is_object()) return KeyError("limits", "must be an object");

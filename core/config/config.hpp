@@ -11,9 +11,19 @@
 namespace cdeck::core {
 
 struct SyncSettings {
+    // "adaptive" (DESIGN.md section 5) or "sdk": the Graph SDK's behaviour, as a baseline.
+    std::string policy = "adaptive";
     int workers = 4;
-    double pollIntervalSeconds = 5.0;  // per channel, when nothing else drives it
+    double pollIntervalSeconds = 5.0;  // sdk: every channel's fixed poll interval
+    // adaptive: each channel is polled at least every max and at most every min seconds;
+    // in between, in proportion to the square root of its message rate.
+    double minPollIntervalSeconds = 1.0;
+    double maxPollIntervalSeconds = 60.0;
+    double pollBudgetFraction = 1.0;   // share of the paced GET-message rate polls may use
     int backfillMessages = 200;        // roots fetched per channel on first sync
+    double backfillDays = 30;          // and no older than this (0: no age limit)
+    double replyWindowHours = 24;      // fetch new replies of threads started this recently
+    bool batch = false;                // pack polls into $batch requests of up to 20
     double rediscoverSeconds = 300.0;  // teams/channels refresh
     bool expandReplies = true;
     int retentionDays = 0;             // local cache: drop messages older than this; 0 keeps all

@@ -1,5 +1,6 @@
 #include "graph/graph_client.hpp"
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "graph/graph_error.hpp"
@@ -52,6 +53,7 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
         auto resp = m_http->Send(req);
         if (!resp) {
             out.info.status = 0;
+            out.info.timedOut = resp.error().timedOut;
             if (m_observer) m_observer(method, out.info);
             Error e = resp.error();
             e.message = method + " " + pathOrUrl + ": " + e.message;
@@ -62,6 +64,18 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
         out.info.requestId = resp->Header("request-id");
         if (std::string ra = resp->Header("retry-after"); !ra.empty())
             out.info.retryAfterSeconds = ParseRetryAfter(ra, NowMillis());
+        std::string rlLimit = resp->Header("ratelimit-limit"),
+                    rlRemaining = resp->Header("ratelimit-remaining");
+        if (!rlLimit.empty() && !rlRemaining.empty()) {
+            char* end1 = nullptr;
+            char* end2 = nullptr;
+            double l = std::strtod(rlLimit.c_str(), &end1),
+                   r = std::strtod(rlRemaining.c_str(), &end2);
+            if (end1 && *end1 == 0 && end2 && *end2 == 0 && l > 0 && r >= 0) {
+                out.info.rateLimitLimit = l;
+                out.info.rateLimitRemaining = r;
+            }
+        }
         if (m_observer) m_observer(method, out.info);
         if (resp->status == 401 && attempt == 0) {
             Log(LogLevel::kInfo, "graph", "401 from Graph; refreshing the token and retrying once");
@@ -314,11 +328,15 @@ Status GraphClient::UndoSoftDelete(const std::string& teamId, const std::string&
 
 Result<Page<ChatMessage>> GraphClient::DeltaPage(const std::string& teamId,
                                                  const std::string& channelId,
-                                                 const std::string& link, int top) {
+                                                 const std::string& link, int top,
+                                                 std::optional<UnixMillis> modifiedSince) {
     if (top < 1 || top > 50) return MakeError(ErrorCode::kClient, "$top must be between 1 and 50");
-    std::string url = link.empty() ? ChannelPath(teamId, channelId) +
-                                         "/messages/delta?$top=" + std::to_string(top)
-                                   : link;
+    if (!link.empty()) return NextMessagesPage(link);
+    std::string url =
+        ChannelPath(teamId, channelId) + "/messages/delta?$top=" + std::to_string(top);
+    // The only filter delta allows; it bounds the first round to a recent window.
+    if (modifiedSince)
+        url += "&$filter=lastModifiedDateTime%20gt%20" + FormatIso8601(*modifiedSince);
     return NextMessagesPage(url);
 }
 

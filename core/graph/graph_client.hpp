@@ -34,6 +34,9 @@ struct CallInfo {
     double rttMs = 0;
     int attempts = 0;
     std::optional<double> retryAfterSeconds;  // from a 429/503 response
+    bool timedOut = false;                    // no response before the deadline
+    // RateLimit-Limit / RateLimit-Remaining, when the service sends them (near a limit).
+    std::optional<double> rateLimitLimit, rateLimitRemaining;
 };
 
 // Makes every request sent by this thread inside the scope carry `id` as its
@@ -190,7 +193,8 @@ class GraphClient {
                           const std::string& messageId, const std::string& replyId = {});
     // One delta page: pass the stored deltaLink or a nextLink, or empty to start a round.
     Result<Page<ChatMessage>> DeltaPage(const std::string& teamId, const std::string& channelId,
-                                        const std::string& link, int top = 50);
+                                        const std::string& link, int top = 50,
+                                        std::optional<UnixMillis> modifiedSince = std::nullopt);
     // A whole delta round from `deltaLink` (empty: initial), following nextLinks.
     Result<DeltaRound> Delta(const std::string& teamId, const std::string& channelId,
                              const std::string& deltaLink, int top = 50, int maxPages = 10000);

@@ -151,6 +151,7 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
                 break;
         }
         Error e = MakeError(code, "request failed: " + detail);
+        e.timedOut = rc == CURLE_OPERATION_TIMEDOUT;
         return e;
     }
     resp.status = static_cast<int>(status);

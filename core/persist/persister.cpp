@@ -74,10 +74,16 @@ Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
     }
     for (const auto& [team, chans] : byTeam) store.UpsertChannels(team, chans);
     std::map<std::string, std::pair<UnixMillis, bool>> sync;
+    std::map<std::string, std::string> links;
     {
-        auto st = m_db->Prepare("SELECT channel_id, last_sync_ms, backfilled FROM sync_state");
+        auto st = m_db->Prepare(
+            "SELECT channel_id, last_sync_ms, backfilled, coalesce(delta_link, '') FROM "
+            "sync_state");
         if (!st) return st.error();
-        while (st->Step()) sync[st->Text(0)] = {st->Int(1), st->Int(2) != 0};
+        while (st->Step()) {
+            sync[st->Text(0)] = {st->Int(1), st->Int(2) != 0};
+            links[st->Text(0)] = st->Text(3);
+        }
     }
     size_t loaded = 0, unreadable = 0;
     if (Status st = LoadMessages(store, newestRootsPerChannel, true, &loaded, &unreadable); !st)
@@ -85,7 +91,7 @@ Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
     // Sync facts once, for every known channel, whether or not it has messages cached.
     for (const auto& [channel, s] : sync)
         if (store.Current()->FindChannel(channel))
-            store.RestoreChannelSync(channel, s.first, s.second);
+            store.RestoreChannelSync(channel, s.first, s.second, links[channel]);
     size_t channels = store.Current()->channels.size();
     if (loaded > 0 || !teams.empty())
         store.UpdateSyncStatus([&](SyncStatus& s) {
@@ -304,13 +310,14 @@ void Persister::OnMessages(const std::string& channelId,
     }
 }
 
-void Persister::OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
-                              bool backfilled) {
+void Persister::OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled,
+                              const std::string* deltaLink) {
     Op op{Op::Kind::kSyncState};
     op.key = channelId;
     op.time = lastSyncOk;
     op.flag = backfilled;
-    op.keepDeltaLink = true;
+    op.keepDeltaLink = deltaLink == nullptr;
+    if (deltaLink) op.json = *deltaLink;
     Enqueue(std::move(op));
 }
 

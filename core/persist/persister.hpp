@@ -90,8 +90,8 @@ class Persister final : public StoreObserver {
     void OnChannels(const std::string& teamId, const std::vector<Channel>& channels) override;
     void OnMessages(const std::string& channelId,
                     const std::vector<StoredMessagePtr>& changed) override;
-    void OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
-                       bool backfilled) override;
+    void OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled,
+                       const std::string* deltaLink) override;
 
     // Waits until every op enqueued so far is committed, or the timeout passes.
     bool Flush(std::chrono::milliseconds timeout);

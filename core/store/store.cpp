@@ -177,7 +177,8 @@ void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>
 }
 
 size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
-                            bool backfillDone, bool notifyObserver) {
+                            bool backfillDone, bool notifyObserver,
+                            std::vector<UnixMillis>* arrivedOut) {
     // Convert outside the writer lock: HTML to text is the expensive part of a merge.
     std::vector<StoredMessagePtr> incoming;
     incoming.reserve(messages.size());
@@ -213,6 +214,7 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
                 cd->deletedCount++;
             }
             if (reply) cd->replyCount++;
+            if (arrivedOut) arrivedOut->push_back(msg.createdDateTime);
             cd->lastActivity = std::max(cd->lastActivity, msg.createdDateTime);
             if (now - msg.createdDateTime < 60 * 60000) ++arrived;
         };
@@ -351,13 +353,14 @@ void Store::SetObserver(StoreObserver* observer) {
     m_observer = observer;
 }
 
-void Store::RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
-                               bool backfilled) {
+void Store::RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled,
+                               const std::string& deltaLink) {
     Publish([&](Snapshot& s) {
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
         auto cd = std::make_shared<ChannelData>(*it->second);
         cd->lastSyncOk = lastSyncOk;
+        cd->deltaLink = deltaLink;
         if (backfilled && !cd->backfilled) {
             cd->backfilled = true;
             s.sync.channelsBackfilled++;
@@ -368,7 +371,8 @@ void Store::RestoreChannelSync(const std::string& channelId, UnixMillis lastSync
     });
 }
 
-void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::string& error) {
+void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::string& error,
+                              const std::string* deltaLink) {
     bool backfilled = false;
     UnixMillis syncedAt = 0;
     Publish([&](Snapshot& s) {
@@ -383,6 +387,7 @@ void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::
             s.sync.lastSyncOk = now;
             syncedAt = now;
             backfilled = cd->backfilled;
+            if (deltaLink) cd->deltaLink = *deltaLink;
         } else {
             cd->lastError = error;
         }
@@ -390,7 +395,19 @@ void Store::RecordChannelSync(const std::string& channelId, bool ok, const std::
         Derive(*cd, now);
         it->second = std::move(cd);
     });
-    if (m_observer && syncedAt) m_observer->OnChannelSync(channelId, syncedAt, backfilled);
+    if (m_observer && syncedAt)
+        m_observer->OnChannelSync(channelId, syncedAt, backfilled, deltaLink);
+}
+
+void Store::SetChannelFlags(const std::string& channelId, const bool* pinned, const bool* paused) {
+    Publish([&](Snapshot& s) {
+        auto it = s.channels.find(channelId);
+        if (it == s.channels.end()) return;
+        auto cd = std::make_shared<ChannelData>(*it->second);
+        if (pinned) cd->pinned = *pinned;
+        if (paused) cd->paused = *paused;
+        it->second = std::move(cd);
+    });
 }
 
 void Store::UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit) {

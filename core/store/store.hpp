@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/metrics.hpp"
 #include "model/html_text.hpp"
 #include "model/types.hpp"
 #include "util/time.hpp"
@@ -87,6 +88,10 @@ struct ChannelData {
     UnixMillis lastSyncAttempt = 0;
     std::string lastError;  // empty when the last attempt succeeded
     bool backfilled = false;
+    std::string deltaLink;  // where the next delta round starts; empty before the first
+    // Set from the UI through engine commands:
+    bool pinned = false;
+    bool paused = false;
     uint64_t version = 0;  // bumps whenever this channel's data changes
 };
 using ChannelDataPtr = std::shared_ptr<const ChannelData>;
@@ -119,9 +124,12 @@ struct SyncStatus {
     double requestsPerSecond = 0;
     double rttP50Ms = 0;
     double rttP95Ms = 0;
-    UnixMillis lastSyncOk = 0;  // newest successful channel sync
-    bool fromCache = false;     // data was loaded from the database at start
-    std::string persistError;   // the database is failing (data is kept in memory)
+    UnixMillis lastSyncOk = 0;   // newest successful channel sync
+    bool fromCache = false;      // data was loaded from the database at start
+    bool pausedAll = false;      // the user paused all syncing
+    std::string policy;          // adaptive or sdk
+    MetricsSnapshotPtr metrics;  // throttling and freshness figures, refreshed ~4x a second
+    std::string persistError;    // the database is failing (data is kept in memory)
     size_t persistQueue = 0;
 };
 
@@ -150,8 +158,9 @@ class StoreObserver {
     // Each entry is one row: a root (its `replies` are separate entries) or a reply.
     virtual void OnMessages(const std::string& channelId,
                             const std::vector<StoredMessagePtr>& changed) = 0;
-    virtual void OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk,
-                               bool backfilled) = 0;
+    // deltaLink: null when unchanged; otherwise the new link (empty: forget it).
+    virtual void OnChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled,
+                               const std::string* deltaLink) = 0;
 };
 
 class Store {
@@ -184,11 +193,19 @@ class Store {
     // ignored. Returns how many messages were new or changed.
     // notifyObserver=false: the messages came from the observer's own storage (start-up
     // load), so telling it again would only rewrite them.
+    // arrived (optional): receives the createdDateTime of every message and reply that was
+    // new to the store, for freshness metrics.
     size_t MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
-                         bool backfillDone, bool notifyObserver = true);
-    void RecordChannelSync(const std::string& channelId, bool ok, const std::string& error);
+                         bool backfillDone, bool notifyObserver = true,
+                         std::vector<UnixMillis>* arrived = nullptr);
+    // deltaLink: null leaves the stored link alone; otherwise replaces it (empty: forget).
+    void RecordChannelSync(const std::string& channelId, bool ok, const std::string& error,
+                           const std::string* deltaLink = nullptr);
     // Start-up load from the database: the last successful sync as it was, not now.
-    void RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled);
+    void RestoreChannelSync(const std::string& channelId, UnixMillis lastSyncOk, bool backfilled,
+                            const std::string& deltaLink = {});
+    // UI state kept with the channel (set through engine commands). Null leaves a flag.
+    void SetChannelFlags(const std::string& channelId, const bool* pinned, const bool* paused);
     void UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit);
 
     // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.

@@ -5,13 +5,82 @@
 
 namespace cdeck::core {
 
+// ---------------------------------------------------------------- AdaptiveRate
+
+bool AdaptiveRate::OnThrottle(UnixMillis now, double holdMs) {
+    if (m_cutAt != 0 && static_cast<double>(now - m_cutAt) < holdMs) return false;
+    // Fast convergence (as in CUBIC): when the limit keeps falling, remember a little less
+    // than the rate that failed so the next probe starts below it.
+    m_wMax = (m_cuts > 0 && m_rate < m_wMax) ? m_rate * (1.0 + kCut) / 2.0 : m_rate;
+    m_rate = std::max(m_ceiling * kMinFraction, m_rate * kCut);
+    m_cutAt = now;
+    m_cuts++;
+    return true;
+}
+
+void AdaptiveRate::Tick(UnixMillis now, bool workWaiting) {
+    UnixMillis last = m_lastTick;
+    m_lastTick = now;
+    if (!workWaiting || m_rate >= m_ceiling) return;
+    if (m_cutAt == 0) {
+        // Never throttled: the start rate is the last good maximum; probe beyond it once
+        // work has been waiting for a while, along the convex half of the same curve.
+        if (last == 0) return;
+        m_cutAt = now - static_cast<UnixMillis>(kCubicK * 1000.0);
+        m_wMax = m_rate;
+        return;
+    }
+    double t = static_cast<double>(now - m_cutAt) / 1000.0;
+    if (t * 1000.0 < kQuietMs) return;
+    // W(t) = Wmax * (1 + c (t - K)^3), with W(0) = kCut * Wmax.
+    const double c = (1.0 - kCut) / (kCubicK * kCubicK * kCubicK);
+    double d = t - kCubicK;
+    double w = m_wMax * (1.0 + c * d * d * d);
+    m_rate = std::min(m_ceiling, std::max(m_rate, w));
+}
+
+void AdaptiveRate::SetCeiling(double ceiling) {
+    m_ceiling = ceiling;
+    m_rate = std::min(m_rate, ceiling);
+    m_wMax = std::min(m_wMax, ceiling);
+    if (m_rate <= 0) m_rate = ceiling;
+}
+
+// ---------------------------------------------------------------- Pacer
+
+namespace {
+// The adaptive controller may probe this close to a documented limit, never past it.
+constexpr double kCeilingFraction = 0.98;
+}  // namespace
+
 void Pacer::SetRate(const std::string& scope, double perSecond) {
-    m_buckets[scope].rate = perSecond;
+    Bucket& b = m_buckets[scope];
+    b.rate = perSecond;
+    b.limit = perSecond;
+    b.adaptive = false;
+}
+
+void Pacer::SetAdaptive(const std::string& scope, double limit, double startFraction) {
+    Bucket& b = m_buckets[scope];
+    double ceiling = limit * std::max(kCeilingFraction, startFraction);
+    if (!b.adaptive) {
+        b.control = AdaptiveRate(ceiling, limit * startFraction);
+    } else {
+        b.control.SetCeiling(ceiling);
+    }
+    b.adaptive = true;
+    b.limit = limit;
+    b.rate = b.control.Rate();
 }
 
 double Pacer::Rate(const std::string& scope) const {
     auto it = m_buckets.find(scope);
     return it == m_buckets.end() ? 0.0 : it->second.rate;
+}
+
+double Pacer::Limit(const std::string& scope) const {
+    auto it = m_buckets.find(scope);
+    return it == m_buckets.end() ? 0.0 : it->second.limit;
 }
 
 void Pacer::Refill(Bucket& b, UnixMillis now) {
@@ -29,24 +98,36 @@ void Pacer::Refill(Bucket& b, UnixMillis now) {
     }
 }
 
-UnixMillis Pacer::Acquire(const std::vector<std::string>& scopes, UnixMillis now, double cost) {
-    UnixMillis wait = 0;
+Pacer::Grant Pacer::Acquire(const std::vector<std::string>& scopes, UnixMillis now, double cost) {
+    Grant g;
     for (const auto& s : scopes) {
         Bucket& b = m_buckets[s];
-        if (b.blockedUntil > now) wait = std::max(wait, b.blockedUntil - now);
+        if (b.blockedUntil > now && b.blockedUntil - now > g.wait) {
+            g.wait = b.blockedUntil - now;
+            g.scope = s;
+            g.gated = true;
+        }
         if (b.rate <= 0) continue;
         Refill(b, now);
-        if (b.tokens < cost) {
-            double need = (cost - b.tokens) / b.rate * 1000.0;
-            wait = std::max<UnixMillis>(wait, static_cast<UnixMillis>(std::ceil(need)));
+        // A batch costs more than one second of a small scope's tokens: let it through
+        // from a full bucket and run the deficit down afterwards.
+        double need = std::min(cost, std::max(1.0, b.rate));
+        if (b.tokens < need) {
+            auto w = static_cast<UnixMillis>(std::ceil((need - b.tokens) / b.rate * 1000.0));
+            if (w > g.wait) {
+                g.wait = w;
+                g.scope = s;
+                g.gated = false;
+            }
         }
     }
-    if (wait > 0) return wait;
+    if (g.wait > 0) return g;
+    g.scope.clear();
     for (const auto& s : scopes) {
         Bucket& b = m_buckets[s];
         if (b.rate > 0) b.tokens -= cost;
     }
-    return 0;
+    return g;
 }
 
 void Pacer::Block(const std::string& scope, UnixMillis until) {
@@ -57,6 +138,40 @@ void Pacer::Block(const std::string& scope, UnixMillis until) {
 UnixMillis Pacer::BlockedUntil(const std::string& scope) const {
     auto it = m_buckets.find(scope);
     return it == m_buckets.end() ? 0 : it->second.blockedUntil;
+}
+
+bool Pacer::OnThrottle(const std::vector<std::string>& scopes, UnixMillis now) {
+    bool cut = false;
+    for (const auto& s : scopes) {
+        auto it = m_buckets.find(s);
+        if (it == m_buckets.end() || !it->second.adaptive) continue;
+        Bucket& b = it->second;
+        if (b.control.OnThrottle(now)) {
+            cut = true;
+            b.rate = b.control.Rate();
+            Refill(b, now);
+            b.tokens = std::min(b.tokens, std::max(1.0, b.rate));
+        }
+    }
+    return cut;
+}
+
+void Pacer::Tick(UnixMillis now, bool workWaiting) {
+    for (auto& [name, b] : m_buckets) {
+        if (!b.adaptive) continue;
+        Refill(b, now);  // credit the old rate up to now before the rate changes
+        b.control.Tick(now, workWaiting);
+        b.rate = b.control.Rate();
+    }
+}
+
+std::vector<Pacer::ScopeView> Pacer::View(bool includeFixed) const {
+    std::vector<ScopeView> out;
+    for (const auto& [name, b] : m_buckets) {
+        if (!b.adaptive && !includeFixed) continue;
+        out.push_back({name, b.limit, b.rate, b.blockedUntil, b.adaptive});
+    }
+    return out;
 }
 
 }  // namespace cdeck::core

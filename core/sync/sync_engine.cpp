@@ -9,31 +9,38 @@
 namespace cdeck::core {
 namespace {
 
-double Jitter01() {
-    thread_local std::mt19937 rng{std::random_device{}()};
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+UnixMillis Ms(double seconds) {
+    return static_cast<UnixMillis>(std::llround(seconds * 1000.0));
 }
 
-UnixMillis Seconds(double s) {
-    return static_cast<UnixMillis>(s * 1000.0);
-}
+// Job priorities by kind; live polls use the planner's expected-unseen figure (small).
+constexpr double kPrioCommand = 1e12;
+constexpr double kPrioDiscover = 1e11;
+constexpr double kPrioRefreshNow = 1e10;
+constexpr double kPrioBusy = 1e9;          // backfill, continuation pages, replies
+constexpr double kHotLambda = 1.0 / 60.0;  // a hot channel: at least one message a minute
+
+const std::string kClassGetMessage = "class:get_message";
+
+// The scopes of the job whose request this worker is sending (for OnCall).
+thread_local const std::vector<std::string>* t_scopes = nullptr;
 
 }  // namespace
 
 SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSettings settings,
-                       bool delegated, GraphLimits limits)
+                       bool delegated, GraphLimits limits, EngineOptions options)
     : m_client(std::move(client)),
       m_store(store),
       m_settings(settings),
       m_delegated(delegated),
-      m_limits(limits) {
-    m_rtts.reserve(512);
-    const double f = m_limits.paceFraction;
-    m_pacer.SetRate("app", m_limits.app * f);
-    m_pacer.SetRate("class:get_message", m_limits.getMessage * f);
-    m_pacer.SetRate("class:post_message", m_limits.postMessage * f);
-    m_pacer.SetRate("class:get_channels", m_limits.getChannels * f);
-    m_pacer.SetRate("class:get_teams", m_limits.getTeams * f);
+      m_sdk(settings.policy == "sdk"),
+      m_clock(options.clock ? options.clock : [] { return NowMillis(); }),
+      m_random(options.random01),
+      m_threads(options.startThreads),
+      m_startedAt(m_clock()),
+      m_limits(limits),
+      m_metrics(settings.policy, limits.getMessage, m_startedAt) {
+    ApplyLimits(limits);
     m_client->SetObserver([this](const std::string& m, const CallInfo& i) { OnCall(m, i); });
 }
 
@@ -41,16 +48,47 @@ SyncEngine::~SyncEngine() {
     Stop();
 }
 
+double SyncEngine::Random01() {
+    if (m_random) return m_random();
+    std::lock_guard lock(m_randomMutex);
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+void SyncEngine::ApplyLimits(const GraphLimits& l) {
+    m_limits = l;
+    const double f = l.paceFraction;
+    m_pacer.SetRate("app", l.app * f);
+    m_pacer.SetAdaptive(kClassGetMessage, l.getMessage, f);
+    m_pacer.SetAdaptive("class:post_message", l.postMessage, f);
+    m_pacer.SetAdaptive("class:get_channels", l.getChannels, f);
+    m_pacer.SetAdaptive("class:get_teams", l.getTeams, f);
+    for (const auto& v : m_pacer.View(true)) {
+        if (v.scope.rfind("team:", 0) == 0) m_pacer.SetAdaptive(v.scope, l.perTeam, f);
+        if (v.scope.rfind("channel:", 0) == 0) m_pacer.SetRate(v.scope, l.perChannel * f);
+    }
+    PollPlanner::Settings ps;
+    ps.budget = l.getMessage * f * m_settings.pollBudgetFraction;
+    ps.minInterval = m_settings.minPollIntervalSeconds;
+    ps.maxInterval = m_settings.maxPollIntervalSeconds;
+    m_planner.Configure(ps);
+}
+
 void SyncEngine::Start() {
     std::lock_guard lock(m_mutex);
-    if (!m_workers.empty()) return;
+    if (m_started) return;
+    m_started = true;
     m_stopping = false;
-    Enqueue(Job{Job::Kind::kDiscoverTeams, {}, {}, 0, 100, 0, nullptr});
+    Job discover{Job::Kind::kDiscoverTeams};
+    Enqueue(std::move(discover));
     m_store.UpdateSyncStatus([&](SyncStatus& s) {
         s.phase = "discovering";
         s.delegated = m_delegated;
+        s.policy = m_settings.policy;
     });
-    for (int i = 0; i < m_settings.workers; ++i) m_workers.emplace_back([this] { WorkerLoop(); });
+    if (m_threads)
+        for (int i = 0; i < m_settings.workers; ++i)
+            m_workers.emplace_back([this] { WorkerLoop(); });
 }
 
 void SyncEngine::Stop() {
@@ -66,26 +104,48 @@ void SyncEngine::Stop() {
 }
 
 void SyncEngine::Submit(Command command) {
-    std::lock_guard lock(m_mutex);
-    if (command.kind == Command::Kind::kRefreshChannel ||
-        command.kind == Command::Kind::kRefreshAll) {
-        // Pull the matching queued sync jobs forward and boost them.
-        for (auto& j : m_queue) {
-            if (j.kind != Job::Kind::kSyncChannel) continue;
-            if (command.kind == Command::Kind::kRefreshAll || j.channelId == command.channelId) {
-                j.notBefore = 0;
-                j.priority = std::max(j.priority, 50);
-            }
+    std::unique_lock lock(m_mutex);
+    auto flagChannel = [&](bool ChannelState::*field) {
+        auto it = m_channels.find(command.channelId);
+        if (it != m_channels.end()) it->second.*field = command.flag;
+    };
+    switch (command.kind) {
+        case Command::Kind::kRefreshChannel:
+            if (auto it = m_channels.find(command.channelId); it != m_channels.end())
+                it->second.refreshNow = true;
+            break;
+        case Command::Kind::kRefreshAll:
+            for (auto& [id, st] : m_channels) st.refreshNow = true;
+            break;
+        case Command::Kind::kPin:
+        case Command::Kind::kPause: {
+            bool pin = command.kind == Command::Kind::kPin;
+            flagChannel(pin ? &ChannelState::pinned : &ChannelState::paused);
+            lock.unlock();
+            m_store.SetChannelFlags(command.channelId, pin ? &command.flag : nullptr,
+                                    pin ? nullptr : &command.flag);
+            lock.lock();
+            break;
         }
-    } else {
-        Job j{Job::Kind::kCommand,
-              command.teamId,
-              command.channelId,
-              0,
-              200,
-              0,
-              std::make_shared<Command>(std::move(command))};
-        Enqueue(std::move(j));
+        case Command::Kind::kPauseAll:
+            m_pausedAll = command.flag;
+            lock.unlock();
+            m_store.UpdateSyncStatus([&](SyncStatus& s) { s.pausedAll = command.flag; });
+            lock.lock();
+            break;
+        case Command::Kind::kSetVisible:
+            m_visible = std::set<std::string>(command.channelIds.begin(), command.channelIds.end());
+            for (auto& [id, st] : m_channels) st.visible = m_visible.count(id) != 0;
+            break;
+        case Command::Kind::kSetLimits:
+            ApplyLimits(command.limits);
+            break;
+        case Command::Kind::kPostMessage: {
+            Job j{Job::Kind::kCommand, command.teamId, command.channelId};
+            j.command = std::make_shared<Command>(std::move(command));
+            Enqueue(std::move(j));
+            break;
+        }
     }
     m_cv.notify_all();
 }
@@ -105,7 +165,8 @@ std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
             scopes.push_back("class:get_channels");
             break;
         case Job::Kind::kSyncChannel:
-            scopes.push_back("class:get_message");
+        case Job::Kind::kReplies:
+            scopes.push_back(kClassGetMessage);
             break;
         case Job::Kind::kCommand:
             scopes.push_back("class:post_message");
@@ -116,66 +177,234 @@ std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
     return scopes;
 }
 
-bool SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& lock) {
-    while (!m_stopping) {
-        UnixMillis now = NowMillis();
-        int best = -1;
-        UnixMillis earliest = INT64_MAX;
-        for (size_t i = 0; i < m_queue.size(); ++i) {
-            const Job& j = m_queue[i];
-            if (j.notBefore <= now) {
-                if (best < 0 || j.priority > m_queue[best].priority ||
-                    (j.priority == m_queue[best].priority && j.notBefore < m_queue[best].notBefore))
-                    best = static_cast<int>(i);
-            } else {
-                earliest = std::min(earliest, j.notBefore);
-            }
-        }
-        if (best >= 0) {
-            // Pacing: a job whose scopes have no tokens (or are gated by a Retry-After)
-            // waits in the queue; nothing is sent into a closed scope.
-            std::vector<std::string> scopes = ScopesOf(m_queue[best]);
-            for (const auto& s : scopes) {
-                if (s.rfind("team:", 0) == 0 && m_pacer.Rate(s) == 0)
-                    m_pacer.SetRate(s, m_limits.perTeam * m_limits.paceFraction);
-                if (s.rfind("channel:", 0) == 0 && m_pacer.Rate(s) == 0)
-                    m_pacer.SetRate(s, m_limits.perChannel * m_limits.paceFraction);
-            }
-            if (UnixMillis wait = m_pacer.Acquire(scopes, now); wait > 0) {
-                m_queue[best].notBefore = now + wait;
-                continue;
-            }
-            out = std::move(m_queue[best]);
-            m_queue[best] = std::move(m_queue.back());
-            m_queue.pop_back();
-            if (out.kind == Job::Kind::kSyncChannel) m_channels[out.channelId].queued = false;
-            return true;
-        }
-        if (earliest == INT64_MAX) {
-            m_cv.wait(lock);
-        } else {
-            m_cv.wait_for(lock,
-                          std::chrono::milliseconds(std::min<UnixMillis>(earliest - now, 1000)));
-        }
+void SyncEngine::EnsureChannelScopes(const Job& job) {
+    const double f = m_limits.paceFraction;
+    if (!job.teamId.empty() && !m_pacer.Has("team:" + job.teamId))
+        m_pacer.SetAdaptive("team:" + job.teamId, m_limits.perTeam, f);
+    if (!job.channelId.empty() && !m_pacer.Has("channel:" + job.channelId))
+        m_pacer.SetRate("channel:" + job.channelId, m_limits.perChannel * f);
+}
+
+bool SyncEngine::IsBusyWork(const Job& job) const {
+    if (job.kind != Job::Kind::kSyncChannel) return true;
+    auto it = m_channels.find(job.channelId);
+    if (it == m_channels.end()) return true;
+    const ChannelState& st = it->second;
+    return st.phase != Phase::kLive || !st.nextLink.empty() || st.refreshNow;
+}
+
+bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
+                       double& priority) const {
+    readyAt = job.notBefore;
+    switch (job.kind) {
+        case Job::Kind::kCommand:
+            priority = kPrioCommand;
+            return readyAt <= now;
+        case Job::Kind::kDiscoverTeams:
+        case Job::Kind::kDiscoverChannels:
+            priority = kPrioDiscover;
+            return !m_pausedAll && readyAt <= now;
+        case Job::Kind::kReplies:
+        case Job::Kind::kSyncChannel:
+            break;
     }
-    return false;
+    auto it = m_channels.find(job.channelId);
+    if (it == m_channels.end()) return false;
+    const ChannelState& st = it->second;
+    if (m_pausedAll || st.paused) {
+        readyAt = INT64_MAX;
+        return false;
+    }
+    double boost = 1.0;
+    if (st.visible) boost *= PollPlanner::kVisibleBoost;
+    if (st.pinned) boost *= PollPlanner::kPinnedBoost;
+    if (job.kind == Job::Kind::kReplies) {
+        priority = kPrioBusy + boost;
+        return readyAt <= now;
+    }
+    if (st.refreshNow) {
+        priority = kPrioRefreshNow + boost;
+        return readyAt <= now;
+    }
+    if (IsBusyWork(job)) {
+        // Backfill visible and pinned channels first, then in discovery order.
+        priority = kPrioBusy + boost;
+        return readyAt <= now;
+    }
+    // A live poll: due one poll interval after the last, sooner when boosted (sdk: fixed).
+    double interval = m_sdk ? m_settings.pollIntervalSeconds
+                            : m_planner.PollInterval(job.channelId) / std::sqrt(boost);
+    if (!m_sdk) interval = std::max(interval, m_settings.minPollIntervalSeconds / boost);
+    readyAt = std::max(readyAt, st.lastPoll + Ms(interval));
+    // sdk: plain round-robin, oldest due first.
+    priority = m_sdk ? -static_cast<double>(readyAt)
+                     : m_planner.Priority(job.channelId, st.lastPoll, now, boost);
+    return readyAt <= now;
+}
+
+SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& lock, bool block) {
+    while (!m_stopping) {
+        UnixMillis now = Now();
+        if (Adaptive()) {
+            m_pacer.Tick(now, m_workWaiting);
+            if (now - m_lastRebalance >= 2000) {
+                PollPlanner::Settings ps = m_planner.GetSettings();
+                ps.budget = m_pacer.Rate(kClassGetMessage) * m_settings.pollBudgetFraction;
+                m_planner.Configure(ps);
+                m_planner.Rebalance(now);
+                m_lastRebalance = now;
+            }
+        }
+        struct Candidate {
+            double priority;
+            size_t index;
+        };
+        std::vector<Candidate> ready;
+        UnixMillis earliest = INT64_MAX;
+        int busyReady = 0;
+        for (size_t i = 0; i < m_queue.size(); ++i) {
+            UnixMillis at;
+            double prio;
+            if (Ready(m_queue[i], now, at, prio)) {
+                ready.push_back({prio, i});
+                if (IsBusyWork(m_queue[i])) ++busyReady;
+            } else {
+                earliest = std::min(earliest, at);
+            }
+        }
+        std::sort(ready.begin(), ready.end(),
+                  [](const Candidate& a, const Candidate& b) { return a.priority > b.priority; });
+        int waiting = static_cast<int>(m_queue.size() - ready.size());
+        m_metrics.SampleQueues(now, m_inFlight, static_cast<int>(ready.size()), waiting,
+                               busyReady > 0);
+        long chosen = -1;
+        UnixMillis tokenWait = INT64_MAX;
+        std::set<std::string> refusedShared;  // app/class scopes out of tokens or gated
+        bool pacedOut = false;
+        for (const auto& c : ready) {
+            Job& j = m_queue[c.index];
+            if (m_sdk) {  // no pacing at all: the SDK sends as soon as it can
+                chosen = static_cast<long>(c.index);
+                break;
+            }
+            EnsureChannelScopes(j);
+            std::vector<std::string> scopes = ScopesOf(j);
+            if (refusedShared.count(scopes[1]) || refusedShared.count(scopes[0])) continue;
+            Pacer::Grant g = m_pacer.Acquire(scopes, now, 1.0);
+            if (g.wait == 0) {
+                chosen = static_cast<long>(c.index);
+                break;
+            }
+            tokenWait = std::min(tokenWait, g.wait);
+            if (!g.gated) pacedOut = true;
+            if (g.scope == "app" || g.scope.rfind("class:", 0) == 0) refusedShared.insert(g.scope);
+        }
+        m_workWaiting = pacedOut;
+        if (chosen >= 0) {
+            out = std::move(m_queue[static_cast<size_t>(chosen)]);
+            m_queue[static_cast<size_t>(chosen)] = std::move(m_queue.back());
+            m_queue.pop_back();
+            ++m_inFlight;
+            if (out.kind == Job::Kind::kSyncChannel) {
+                auto& st = m_channels[out.channelId];
+                st.lastPoll = now;
+                st.refreshNow = false;
+            }
+            return Take::kJob;
+        }
+        if (!block) return Take::kIdle;
+        UnixMillis wakeAt =
+            std::min(earliest, tokenWait == INT64_MAX ? INT64_MAX : now + tokenWait);
+        UnixMillis waitMs =
+            wakeAt == INT64_MAX ? 250 : std::clamp<UnixMillis>(wakeAt - now, 1, 250);
+        m_cv.wait_for(lock, std::chrono::milliseconds(waitMs));
+        return Take::kIdle;  // let the caller publish figures, then look again
+    }
+    return Take::kStop;
 }
 
 void SyncEngine::WorkerLoop() {
     std::unique_lock lock(m_mutex);
     Job job;
-    while (TakeReady(job, lock)) {
+    while (true) {
+        Take t = TakeReady(job, lock, true);
+        if (t == Take::kStop) break;
         lock.unlock();
-        Run(job);
-        PublishStats();
+        if (t == Take::kJob) {
+            Run(job);
+            lock.lock();
+            --m_inFlight;
+            lock.unlock();
+        }
+        MaybePublish();
         lock.lock();
     }
+}
+
+bool SyncEngine::RunOnce() {
+    Job job;
+    {
+        std::unique_lock lock(m_mutex);
+        if (TakeReady(job, lock, false) != Take::kJob) return false;
+    }
+    Run(job);
+    {
+        std::lock_guard lock(m_mutex);
+        --m_inFlight;
+    }
+    MaybePublish(true);
+    return true;
+}
+
+UnixMillis SyncEngine::NextWakeup() {
+    std::lock_guard lock(m_mutex);
+    UnixMillis now = Now(), best = INT64_MAX;
+    for (const auto& j : m_queue) {
+        UnixMillis at;
+        double prio;
+        Ready(j, now, at, prio);
+        if (!Adaptive()) {
+            best = std::min(best, at);
+            continue;
+        }
+        auto scopes = ScopesOf(j);
+        UnixMillis gate = 0;
+        for (const auto& s : scopes) gate = std::max(gate, m_pacer.BlockedUntil(s));
+        best = std::min(best, std::max(at, gate));
+    }
+    return best == INT64_MAX ? 0 : best;
+}
+
+double SyncEngine::ScopeRate(const std::string& scope) const {
+    std::lock_guard lock(m_mutex);
+    return m_pacer.Rate(scope);
+}
+
+UnixMillis SyncEngine::ScopeClosedUntil(const std::string& scope) const {
+    std::lock_guard lock(m_mutex);
+    return m_pacer.BlockedUntil(scope);
+}
+
+size_t SyncEngine::QueueSize() const {
+    std::lock_guard lock(m_mutex);
+    return m_queue.size();
+}
+
+double SyncEngine::PollRate(const std::string& channelId) const {
+    std::lock_guard lock(m_mutex);
+    return m_planner.PollRate(channelId);
 }
 
 void SyncEngine::Run(Job& job) {
     // A fresh attempt gets a new client-request-id; a retry keeps the one it failed with.
     if (job.failures == 0 || job.clientRequestId.empty()) job.clientRequestId = NewUuid();
     ScopedClientRequestId scoped(job.clientRequestId);
+    std::vector<std::string> scopes;
+    {
+        std::lock_guard lock(m_mutex);
+        scopes = ScopesOf(job);
+    }
+    t_scopes = &scopes;
     switch (job.kind) {
         case Job::Kind::kDiscoverTeams:
             RunDiscoverTeams(job);
@@ -186,42 +415,103 @@ void SyncEngine::Run(Job& job) {
         case Job::Kind::kSyncChannel:
             RunSyncChannel(job);
             break;
+        case Job::Kind::kReplies:
+            RunReplies(job);
+            break;
         case Job::Kind::kCommand:
             RunCommand(job);
             break;
     }
+    t_scopes = nullptr;
+}
+
+template <typename F>
+auto SyncEngine::WithSdkRetries(F call) -> decltype(call()) {
+    auto result = call();
+    if (!m_sdk) return result;
+    for (int attempt = 1; attempt <= SdkRetry::kMaxRetries && !result; ++attempt) {
+        const Error& e = result.error();
+        if (!SdkRetry::Retriable(e.httpStatus)) break;
+        double ra = e.retryAfterSeconds.value_or(-1);
+        double delay = SdkRetry::DelaySeconds(attempt, ra >= 0 ? &ra : nullptr, Random01());
+        m_metrics.OnRetry();
+        {
+            // The SDK holds its worker for the whole wait; only Stop() cuts it short.
+            std::unique_lock lock(m_mutex);
+            if (m_cv.wait_for(lock, std::chrono::milliseconds(Ms(delay)),
+                              [&] { return m_stopping; }))
+                return result;
+        }
+        result = call();
+    }
+    return result;
 }
 
 void SyncEngine::Retry(Job job, const Error& error) {
     job.failures++;
-    UnixMillis now = NowMillis();
-    double delay;
+    UnixMillis now = Now();
+    std::unique_lock lock(m_mutex);
+    if (m_stopping) return;
+    if (m_sdk) {
+        // The SDK gave up on this request after its own retries: try again next round.
+        job.notBefore = now + Ms(job.kind == Job::Kind::kSyncChannel ? 0 : 5.0);
+        Enqueue(std::move(job));
+        m_cv.notify_one();
+        return;
+    }
+    double delay = 0;
+    bool throttled = error.code == ErrorCode::kThrottled || error.httpStatus == 429;
+    bool transient = error.code == ErrorCode::kTransient;
+    std::vector<std::string> scopes = ScopesOf(job);
     if (error.retryAfterSeconds) {
         // Release a little after the server's time so workers do not stampede at once.
-        delay = *error.retryAfterSeconds * (1.0 + 0.1 * Jitter01());
+        delay = *error.retryAfterSeconds * (1.0 + 0.1 * Random01());
+    } else if (throttled) {
+        delay = 0.25 + FullJitterBackoff(job.failures, 1.0, 60.0, Random01());
     } else if (error.code == ErrorCode::kAuth || error.code == ErrorCode::kPermission ||
                error.code == ErrorCode::kConfig || error.code == ErrorCode::kTls) {
         delay = 30.0;  // needs a person; poll slowly until then
-    } else {
-        // Full-jitter exponential back-off, capped.
-        double cap = std::min(60.0, 1.0 * std::pow(2.0, std::min(job.failures, 6)));
-        delay = Jitter01() * cap + 0.2;
     }
-    job.notBefore = now + Seconds(delay);
-    std::lock_guard lock(m_mutex);
-    if (m_stopping) return;
-    if (error.code == ErrorCode::kThrottled) {
-        // A 429 closes the request class and the job's own channel for everyone.
-        for (const auto& s : ScopesOf(job))
-            if (s != "app" && s.rfind("team:", 0) != 0) m_pacer.Block(s, job.notBefore);
+    if (throttled || (transient && error.retryAfterSeconds)) {
+        // Close every scope the request touched except the app-wide one (2000 rps is
+        // never what Teams throttles first): nothing is sent into them until the time.
+        UnixMillis until = now + Ms(std::max(delay, 0.001));
+        for (const auto& s : scopes) {
+            if (s == "app") continue;
+            if (m_pacer.BlockedUntil(s) < until) {
+                double extra = static_cast<double>(until - std::max(now, m_pacer.BlockedUntil(s)));
+                m_metrics.OnGated(s, extra / 1000.0);
+            }
+            m_pacer.Block(s, until);
+        }
+        if (throttled) m_pacer.OnThrottle(scopes, now);
     }
+    if (transient && !error.retryAfterSeconds) {
+        if (m_retryBudget.TryRetry(now)) {
+            delay = 0.2 + FullJitterBackoff(job.failures, 1.0, 60.0, Random01());
+            m_metrics.OnRetry();
+        } else {
+            // No budget: wait for the job's normal turn (a poll) or a slow retry.
+            m_metrics.OnRetryDenied();
+            delay = job.kind == Job::Kind::kSyncChannel &&
+                            m_channels[job.channelId].phase == Phase::kLive
+                        ? 0
+                        : 30.0;
+        }
+    } else if (throttled || error.retryAfterSeconds) {
+        m_metrics.OnRetry();
+    }
+    job.notBefore = now + Ms(delay);
     Enqueue(std::move(job));
-    m_cv.notify_one();
+    m_cv.notify_all();
 }
 
 void SyncEngine::RunDiscoverTeams(Job& job) {
-    m_store.UpdateSyncStatus([](SyncStatus& s) { s.phase = "discovering"; });
-    auto teams = m_delegated ? m_client->ListJoinedTeams() : m_client->ListAllTeams();
+    m_store.UpdateSyncStatus([](SyncStatus& s) {
+        if (s.phase == "starting" || s.phase == "signing-in") s.phase = "discovering";
+    });
+    auto teams = WithSdkRetries(
+        [&] { return m_delegated ? m_client->ListJoinedTeams() : m_client->ListAllTeams(); });
     if (!teams) {
         Log(LogLevel::kWarn, "sync", "team discovery failed: " + teams.error().Describe());
         m_store.UpdateSyncStatus([&](SyncStatus& s) {
@@ -232,6 +522,7 @@ void SyncEngine::RunDiscoverTeams(Job& job) {
         Retry(std::move(job), teams.error());
         return;
     }
+    m_metrics.OnUseful(Now(), 0);
     m_store.UpsertTeams(teams.value());
     m_store.UpdateSyncStatus([&](SyncStatus& s) {
         s.signedIn = true;
@@ -240,20 +531,15 @@ void SyncEngine::RunDiscoverTeams(Job& job) {
     });
     std::lock_guard lock(m_mutex);
     if (m_stopping) return;
-    for (const auto& t : teams.value())
-        Enqueue(Job{Job::Kind::kDiscoverChannels, t.id, {}, 0, 90, 0, nullptr});
-    Enqueue(Job{Job::Kind::kDiscoverTeams,
-                {},
-                {},
-                NowMillis() + Seconds(m_settings.rediscoverSeconds),
-                10,
-                0,
-                nullptr});
+    for (const auto& t : teams.value()) Enqueue(Job{Job::Kind::kDiscoverChannels, t.id});
+    job.notBefore = Now() + Ms(m_settings.rediscoverSeconds);
+    job.failures = 0;
+    Enqueue(std::move(job));
     m_cv.notify_all();
 }
 
 void SyncEngine::RunDiscoverChannels(Job& job) {
-    auto channels = m_client->ListChannels(job.teamId);
+    auto channels = WithSdkRetries([&] { return m_client->ListChannels(job.teamId); });
     if (!channels) {
         Log(LogLevel::kWarn, "sync", "channel discovery failed: " + channels.error().Describe());
         if (channels.error().code == ErrorCode::kNotFound) return;  // team gone
@@ -261,15 +547,40 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
         return;
     }
     m_store.UpsertChannels(job.teamId, channels.value());
-    std::lock_guard lock(m_mutex);
+    SnapshotPtr snap = m_store.Current();
+    std::unique_lock lock(m_mutex);
     if (m_stopping) return;
+    UnixMillis now = Now();
     for (const auto& c : channels.value()) {
         auto& st = m_channels[c.id];
         st.teamId = job.teamId;
-        if (!st.queued) Enqueue(Job{Job::Kind::kSyncChannel, job.teamId, c.id, 0, 60, 0, nullptr});
+        if (!st.known) {
+            // Offline first: a channel the database already holds continues where it was.
+            st.known = true;
+            st.visible = m_visible.count(c.id) != 0;
+            if (const ChannelData* cd = snap->FindChannel(c.id)) {
+                st.pinned = cd->pinned;
+                st.paused = cd->paused;
+                if (cd->backfilled) {
+                    st.deltaLink = cd->deltaLink;
+                    st.phase = cd->deltaLink.empty() ? Phase::kDeltaStart : Phase::kLive;
+                    st.deltaSince = std::max<UnixMillis>(0, cd->lastSyncOk - 60000);
+                    // Seed the poll rate from the cached activity of the last 24 hours.
+                    int day =
+                        cd->activity
+                            ? cd->activity->Sum(ActivityRing::kMessages, now - 86400000, now + 1) +
+                                  cd->activity->Sum(ActivityRing::kReplies, now - 86400000, now + 1)
+                            : 0;
+                    m_planner.Seed(c.id, day, 86400.0, now);
+                }
+            }
+        }
+        if (!st.queued) Enqueue(Job{Job::Kind::kSyncChannel, job.teamId, c.id});
     }
     int total = static_cast<int>(m_channels.size());
+    job.failures = 0;
     m_cv.notify_all();
+    lock.unlock();
     m_store.UpdateSyncStatus([&](SyncStatus& s) { s.channelsTotal = total; });
 }
 
@@ -279,50 +590,197 @@ void SyncEngine::RunSyncChannel(Job& job) {
         std::lock_guard lock(m_mutex);
         st = m_channels[job.channelId];
     }
-    const bool backfilling = !st.backfilled;
-    Result<Page<ChatMessage>> page =
-        backfilling && !st.backfillNext.empty()
-            ? m_client->NextMessagesPage(st.backfillNext)
-            : m_client->ListMessagesPage(job.teamId, job.channelId, backfilling ? 50 : 20,
-                                         m_settings.expandReplies);
+    const UnixMillis started = Now();
+    Result<Page<ChatMessage>> page = MakeError(ErrorCode::kInternal, "no request");
+    if (st.phase == Phase::kBackfill) {
+        if (st.backfillStarted == 0) st.backfillStarted = started;
+        page = WithSdkRetries([&] {
+            return st.nextLink.empty() ? m_client->ListMessagesPage(job.teamId, job.channelId, 50,
+                                                                    m_settings.expandReplies)
+                                       : m_client->NextMessagesPage(st.nextLink);
+        });
+    } else {
+        std::string link = !st.nextLink.empty()       ? st.nextLink
+                           : st.phase == Phase::kLive ? st.deltaLink
+                                                      : std::string();
+        std::optional<UnixMillis> since;
+        if (link.empty() && st.deltaSince > 0) since = st.deltaSince;
+        page = WithSdkRetries(
+            [&] { return m_client->DeltaPage(job.teamId, job.channelId, link, 50, since); });
+    }
+    UnixMillis now = Now();
     if (!page) {
         const Error& e = page.error();
+        if (e.code == ErrorCode::kResync) {
+            // The delta token expired or the service lost it: start a new round from
+            // shortly before the last good sync (DESIGN.md section 4).
+            Log(LogLevel::kInfo, "sync", "delta resync for a channel: " + e.graphCode);
+            static const std::string kForget;
+            m_store.RecordChannelSync(job.channelId, true, {}, &kForget);
+            std::lock_guard lock(m_mutex);
+            auto& live = m_channels[job.channelId];
+            live.phase = Phase::kDeltaStart;
+            live.nextLink.clear();
+            live.deltaLink.clear();
+            live.deltaSince =
+                std::max<UnixMillis>(0, (live.lastPoll ? live.lastPoll : now) - Ms(15 * 60.0));
+            live.refreshNow = true;
+            job.failures = 0;
+            job.notBefore = 0;
+            Enqueue(std::move(job));
+            m_cv.notify_one();
+            return;
+        }
         m_store.RecordChannelSync(job.channelId, false, e.Describe());
-        if (e.code == ErrorCode::kNotFound) return;  // channel deleted: stop polling it
+        if (e.code == ErrorCode::kNotFound) {  // channel deleted: stop polling it
+            std::lock_guard lock(m_mutex);
+            m_channels[job.channelId].queued = false;
+            m_planner.Remove(job.channelId);
+            return;
+        }
         Retry(std::move(job), e);
         return;
     }
-    size_t received = page->items.size();
-    std::string next = page->nextLink;
-    bool done = !backfilling;
-    if (backfilling) {
-        st.backfillFetched += static_cast<int>(received);
-        done = next.empty() || st.backfillFetched >= m_settings.backfillMessages;
-    }
-    size_t changed = m_store.MergeMessages(job.channelId, std::move(page->items), done);
-    m_store.RecordChannelSync(job.channelId, true, {});
 
-    std::lock_guard lock(m_mutex);
+    // Decide what this page means before merging (merging moves the items).
+    const UnixMillis backfillCutoff =
+        m_settings.backfillDays > 0 ? now - Ms(m_settings.backfillDays * 86400.0) : 0;
+    size_t received = page->items.size();
+    std::vector<std::pair<std::string, UnixMillis>> threadsChanged;  // (root id, created)
+    int recent = 0;  // messages created in the last 6 hours, to seed the rate estimate
+    bool reachedCutoff = false;
+    const UnixMillis replyCutoff = now - Ms(m_settings.replyWindowHours * 3600.0);
+    for (const auto& m : page->items) {
+        if (st.phase == Phase::kBackfill) {
+            if (m.createdDateTime < backfillCutoff) reachedCutoff = true;
+            if (now - m.createdDateTime < 6 * 3600000) ++recent;
+            for (const auto& r : m.replies)
+                if (now - r.createdDateTime < 6 * 3600000) ++recent;
+        } else if (st.phase == Phase::kLive && m.replies.empty() &&
+                   m.VersionTime() > m.createdDateTime && m.createdDateTime >= replyCutoff) {
+            // The thread changed after it was posted: a reply, an edit or a delete.
+            threadsChanged.push_back({m.id, m.createdDateTime});
+        }
+    }
+    bool done = false;      // this phase ends with this page
+    std::string deltaLink;  // set when a delta round ends
+    if (st.phase == Phase::kBackfill) {
+        if (backfillCutoff > 0)
+            page->items.erase(std::remove_if(page->items.begin(), page->items.end(),
+                                             [&](const ChatMessage& m) {
+                                                 return m.createdDateTime < backfillCutoff;
+                                             }),
+                              page->items.end());
+        st.backfillFetched += static_cast<int>(received);
+        done = page->nextLink.empty() || reachedCutoff ||
+               st.backfillFetched >= m_settings.backfillMessages;
+    } else {
+        done = page->nextLink.empty();
+        deltaLink = page->deltaLink;
+    }
+    std::vector<UnixMillis> arrived;
+    size_t changed = m_store.MergeMessages(job.channelId, std::move(page->items),
+                                           st.phase == Phase::kBackfill && done, true, &arrived);
+    bool hot;
+    {
+        std::lock_guard lock(m_mutex);
+        hot = m_planner.Lambda(job.channelId, now) >= kHotLambda;
+    }
+    for (UnixMillis created : arrived)
+        if (created >= m_startedAt) m_metrics.OnFresh(now, created, hot);
+    m_metrics.OnUseful(now, changed);
+    if (st.phase != Phase::kBackfill && done) {
+        if (deltaLink.empty()) {
+            m_store.RecordChannelSync(job.channelId, true, {});
+        } else {
+            m_store.RecordChannelSync(job.channelId, true, {}, &deltaLink);
+        }
+    } else {
+        m_store.RecordChannelSync(job.channelId, true, {});
+    }
+
+    std::unique_lock lock(m_mutex);
+    m_retryBudget.OnSuccess();
     if (m_stopping) return;
     auto& live = m_channels[job.channelId];
     live.backfillFetched = st.backfillFetched;
-    live.backfillNext = done ? std::string() : next;
-    live.backfilled = live.backfilled || done;
+    live.backfillStarted = st.backfillStarted;
     job.failures = 0;
-    if (!done) {
-        job.notBefore = 0;  // next backfill page: right away, same priority
+    job.notBefore = 0;
+    if (st.phase == Phase::kBackfill) {
+        live.nextLink = done ? std::string() : page->nextLink;
+        if (done) {
+            live.phase = Phase::kDeltaStart;
+            // The first delta round covers what changed since the backfill began.
+            live.deltaSince = st.backfillStarted - 60000;
+            m_planner.Seed(job.channelId, recent, 6 * 3600.0, now);
+        }
     } else {
-        // A page that was entirely new may have left a gap behind it; poll again soon.
-        bool maybeGap = !backfilling && changed == received && received > 0 && !next.empty();
-        job.notBefore = NowMillis() + Seconds(maybeGap ? 0.5 : m_settings.pollIntervalSeconds);
-        job.priority = 30;
+        if (st.phase == Phase::kLive && live.nextLink.empty())
+            m_planner.Observe(job.channelId, static_cast<int>(arrived.size()), now);
+        live.nextLink = done ? std::string() : page->nextLink;
+        if (done) {
+            if (!deltaLink.empty()) live.deltaLink = deltaLink;
+            live.phase = Phase::kLive;
+        }
+    }
+    // Replies of recently started threads that changed, one job per thread.
+    for (const auto& [rootId, created] : threadsChanged) {
+        if (!m_replyJobs.insert({job.channelId, rootId}).second) continue;
+        Job r{Job::Kind::kReplies, job.teamId, job.channelId, rootId};
+        m_queue.push_back(std::move(r));
     }
     Enqueue(std::move(job));
-    m_cv.notify_one();
-    bool allDone = std::all_of(m_channels.begin(), m_channels.end(),
-                               [](auto& kv) { return kv.second.backfilled; });
-    if (allDone && done && backfilling)
+    m_cv.notify_all();
+    bool allBackfilled = std::all_of(m_channels.begin(), m_channels.end(),
+                                     [](auto& kv) { return kv.second.phase != Phase::kBackfill; });
+    lock.unlock();
+    if (allBackfilled && st.phase == Phase::kBackfill && done)
         m_store.UpdateSyncStatus([](SyncStatus& s) { s.phase = "live"; });
+}
+
+void SyncEngine::RunReplies(Job& job) {
+    auto replies = WithSdkRetries(
+        [&] { return m_client->ListRepliesPage(job.teamId, job.channelId, job.messageId, 50); });
+    UnixMillis now = Now();
+    if (!replies) {
+        if (replies.error().code == ErrorCode::kNotFound) {
+            std::lock_guard lock(m_mutex);
+            m_replyJobs.erase({job.channelId, job.messageId});
+            return;
+        }
+        Retry(std::move(job), replies.error());
+        return;
+    }
+    // Merge as the root with these replies inlined; the root itself is not newer, so only
+    // the replies can change anything.
+    SnapshotPtr snap = m_store.Current();
+    std::vector<ChatMessage> batch;
+    if (const ChannelData* cd = snap->FindChannel(job.channelId)) {
+        for (auto it = cd->messages.rbegin(); it != cd->messages.rend(); ++it) {
+            if ((*it)->message.id != job.messageId) continue;
+            ChatMessage root = (*it)->message;
+            root.replies = std::move(replies->items);
+            batch.push_back(std::move(root));
+            break;
+        }
+    }
+    std::vector<UnixMillis> arrived;
+    size_t changed = batch.empty() ? 0
+                                   : m_store.MergeMessages(job.channelId, std::move(batch), false,
+                                                           true, &arrived);
+    bool hot;
+    {
+        std::lock_guard lock(m_mutex);
+        m_replyJobs.erase({job.channelId, job.messageId});
+        m_retryBudget.OnSuccess();
+        hot = m_planner.Lambda(job.channelId, now) >= kHotLambda;
+        if (!arrived.empty())
+            m_planner.Observe(job.channelId, static_cast<int>(arrived.size()), now);
+    }
+    for (UnixMillis created : arrived)
+        if (created >= m_startedAt) m_metrics.OnFresh(now, created, hot);
+    m_metrics.OnUseful(now, changed);
 }
 
 void SyncEngine::RunCommand(Job& job) {
@@ -334,59 +792,94 @@ void SyncEngine::RunCommand(Job& job) {
         m_store.MergeMessages(c.channelId, {posted.value()}, false);
     } else {
         Log(LogLevel::kWarn, "sync", "post failed: " + posted.error().Describe());
+        if (posted.error().code == ErrorCode::kThrottled && Adaptive()) {
+            // Close the post scopes like any 429, but report the failure to the caller
+            // rather than posting later behind the user's back.
+            std::lock_guard lock(m_mutex);
+            UnixMillis until = Now() + Ms(posted.error().retryAfterSeconds.value_or(1.0));
+            for (const auto& s : ScopesOf(job))
+                if (s != "app") m_pacer.Block(s, until);
+        }
     }
     if (c.done) c.done(posted);
 }
 
 void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
-    std::lock_guard lock(m_statsMutex);
-    UnixMillis now = NowMillis();
-    m_requests++;
-    if (info.status >= 200 && info.status < 300)
-        m_ok++;
-    else if (info.status == 429)
-        m_throttled++;
-    else
-        m_failures++;
-    m_recentSends.push_back(now);
-    while (!m_recentSends.empty() && m_recentSends.front() < now - 10000) m_recentSends.pop_front();
-    if (info.status != 0) {
-        if (m_rtts.size() < 512)
-            m_rtts.push_back(info.rttMs);
-        else
-            m_rtts[m_rttNext++ % 512] = info.rttMs;
+    UnixMillis now = Now();
+    static const std::vector<std::string> kNone;
+    const std::vector<std::string>& scopes = t_scopes ? *t_scopes : kNone;
+    double ra = info.retryAfterSeconds.value_or(0);
+    m_metrics.OnResponse(now, scopes, info.status, info.timedOut, info.rttMs,
+                         info.retryAfterSeconds ? &ra : nullptr);
+    if (!Adaptive() || scopes.empty() || !info.rateLimitLimit || !info.rateLimitRemaining) return;
+    // The service says a limit is nearly used up (RateLimit-* headers, sent near a limit).
+    // Treat 20% or less remaining like a 429 for the adaptive rate, without closing the
+    // gate: slowing down before the 429 is what keeps requests out of closed scopes. The
+    // header names no scope, so pick the request's scope whose limit is nearest to it.
+    if (*info.rateLimitRemaining > 0.2 * *info.rateLimitLimit) return;
+    std::lock_guard lock(m_mutex);
+    std::string best;
+    double bestDist = 1e9;
+    for (const auto& s : scopes) {
+        double lim = m_pacer.Limit(s);
+        if (lim <= 0 || s == "app" || s.rfind("channel:", 0) == 0) continue;
+        double d = std::fabs(std::log(lim / *info.rateLimitLimit));
+        if (d < bestDist) {
+            bestDist = d;
+            best = s;
+        }
     }
+    if (!best.empty()) m_pacer.OnThrottle({best}, now);
 }
 
-void SyncEngine::PublishStats() {
-    SyncStatus copy;
-    std::vector<double> rtts;
+MetricsSnapshot SyncEngine::Metrics() const {
+    UnixMillis now = Now();
+    std::vector<SyncMetrics::ScopeState> scopes;
     {
-        std::lock_guard lock(m_statsMutex);
-        UnixMillis now = NowMillis();
-        if (now - m_lastStatsPublish < 250) return;  // at most 4 status publishes a second
-        m_lastStatsPublish = now;
-        while (!m_recentSends.empty() && m_recentSends.front() < now - 10000)
-            m_recentSends.pop_front();
-        copy.requests = m_requests;
-        copy.responses2xx = m_ok;
-        copy.throttled = m_throttled;
-        copy.failures = m_failures;
-        copy.requestsPerSecond = m_recentSends.size() / 10.0;
-        rtts = m_rtts;
+        std::lock_guard lock(m_mutex);
+        std::vector<std::pair<double, SyncMetrics::ScopeState>> teams;
+        for (const auto& v : m_pacer.View(false)) {
+            SyncMetrics::ScopeState s{v.scope, v.limit, v.rate, v.blockedUntil > now};
+            if (v.scope.rfind("class:", 0) == 0)
+                scopes.push_back(s);
+            else
+                teams.push_back({v.rate / std::max(1e-9, v.limit), s});
+        }
+        // The most constrained teams (rate furthest below their limit) are the interesting
+        // ones; 500 team lines would drown the rest.
+        std::sort(teams.begin(), teams.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (size_t i = 0; i < teams.size() && i < 5; ++i) scopes.push_back(teams[i].second);
+        if (m_sdk) {
+            scopes.clear();
+            scopes.push_back({kClassGetMessage, m_limits.getMessage, 0, false});
+        }
     }
-    std::sort(rtts.begin(), rtts.end());
-    auto pct = [&](double p) {
-        return rtts.empty() ? 0.0 : rtts[static_cast<size_t>(p * (rtts.size() - 1))];
-    };
+    std::vector<double> staleness;
+    SnapshotPtr snap = m_store.Current();
+    for (const auto& [id, c] : snap->channels)
+        if (c->lastSyncOk > 0)
+            staleness.push_back(std::max<double>(0, (now - c->lastSyncOk) / 1000.0));
+    return m_metrics.Snapshot(now, staleness, scopes);
+}
+
+void SyncEngine::MaybePublish(bool force) {
+    {
+        std::lock_guard lock(m_publishMutex);
+        UnixMillis now = Now();
+        if (!force && now - m_lastPublish < 250) return;  // at most 4 publishes a second
+        m_lastPublish = now;
+    }
+    auto m = std::make_shared<const MetricsSnapshot>(Metrics());
     m_store.UpdateSyncStatus([&](SyncStatus& s) {
-        s.requests = copy.requests;
-        s.responses2xx = copy.responses2xx;
-        s.throttled = copy.throttled;
-        s.failures = copy.failures;
-        s.requestsPerSecond = copy.requestsPerSecond;
-        s.rttP50Ms = pct(0.5);
-        s.rttP95Ms = pct(0.95);
+        s.metrics = m;
+        s.requests = m->requests;
+        s.responses2xx = m->ok2xx;
+        s.throttled = m->throttled429;
+        s.failures = m->server5xx + m->timeouts + m->otherErrors;
+        s.requestsPerSecond = m->sendsPerSecond;
+        s.rttP50Ms = m->rttMs.p50;
+        s.rttP95Ms = m->rttMs.p95;
     });
 }
 

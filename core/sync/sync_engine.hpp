@@ -1,22 +1,31 @@
 #pragma once
-// The sync engine: parallel fetch jobs that keep the store fresh.
+// The sync engine: parallel fetch jobs that keep the store fresh while staying inside
+// Graph's throttling limits (DESIGN.md section 5).
 //
-// Threads: Start() launches `workers` threads. They take jobs from one queue ordered by
-// not-before time and priority. A worker that has nothing ready waits on a condition
-// variable until the earliest job is due (or a command arrives); it never sleeps inside a
-// request. A throttled or failed job goes back into the queue with a later not-before time.
+// Unit of work: "sync channel c". A channel goes through three phases: backfill (its
+// newest root messages, newest first, up to sync.backfill_messages and sync.backfill_days),
+// the first delta round (filtered to changes since the backfill began), then live delta
+// rounds from the stored deltaLink, which the store persists. Pages of a round inherit
+// the job's priority. Replies of threads started within sync.reply_window_hours are
+// fetched when a delta round shows the thread changed.
 //
-// Public methods are thread-safe. Submit() is how the UI asks for work (DESIGN.md
-// section 3: commands are the only thing that crosses from UI to core). Stop() joins every
-// worker; the destructor calls it. Callbacks in commands run on a worker thread.
+// Threads: Start() launches sync.workers threads. They take jobs from one queue. A worker
+// with nothing it may send waits on a condition variable until the earliest job is due,
+// a token comes free, or a command arrives. With the `adaptive` policy it never sleeps
+// inside a request: a throttled or failed job goes back into the queue with a not-before
+// time. With the `sdk` policy it behaves like Microsoft's Graph SDK on purpose (sleeping
+// through Retry-After while holding the worker), as the baseline to measure against.
 //
-// This is the foundation's engine: discovery, backfill, polling and posting, with
-// Retry-After and back-off handled by re-queueing. Pacing and adaptive rate build on it.
+// Public methods are thread-safe. Commands are the only thing the UI sends in (DESIGN.md
+// section 3). Stop() joins every worker; the destructor calls it.
+//
+// Tests inject a clock and random source through EngineOptions and, with
+// startThreads=false, drive the engine one job at a time with RunOnce().
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -24,25 +33,45 @@
 
 #include "config/config.hpp"
 #include "graph/graph_client.hpp"
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 #include "sync/pacer.hpp"
+#include "sync/planner.hpp"
 
 namespace cdeck::core {
 
 struct Command {
-    enum class Kind { kRefreshChannel, kRefreshAll, kPostMessage };
+    enum class Kind {
+        kRefreshChannel,  // poll this channel now, ahead of everything else
+        kRefreshAll,
+        kPostMessage,
+        kPin,         // flag: pinned channels are polled more often
+        kPause,       // flag: a paused channel sends nothing
+        kPauseAll,    // flag: nothing is sent except the user's own posts
+        kSetVisible,  // channelIds: what the UI shows now (boosted)
+        kSetLimits,   // limits: new budgets at run time
+    };
     Kind kind = Kind::kRefreshAll;
     std::string teamId;
     std::string channelId;
+    bool flag = false;
+    std::vector<std::string> channelIds;
+    GraphLimits limits;
     NewMessage message;  // kPostMessage
     // kPostMessage: called on a worker thread with the created message or the error.
     std::function<void(const Result<ChatMessage>&)> done;
 };
 
+struct EngineOptions {
+    std::function<UnixMillis()> clock;  // default: NowMillis
+    std::function<double()> random01;   // default: a seeded Mersenne Twister, [0, 1)
+    bool startThreads = true;           // false: the caller drives RunOnce()
+};
+
 class SyncEngine {
   public:
     SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSettings settings,
-               bool delegated, GraphLimits limits = {});
+               bool delegated, GraphLimits limits = {}, EngineOptions options = {});
     ~SyncEngine();
     SyncEngine(const SyncEngine&) = delete;
     SyncEngine& operator=(const SyncEngine&) = delete;
@@ -51,59 +80,108 @@ class SyncEngine {
     void Stop();  // idempotent; joins all workers
     void Submit(Command command);
 
+    // The figures as of now (also published in the store's SyncStatus::metrics).
+    MetricsSnapshot Metrics() const;
+
+    // ---- for tests (startThreads=false) ----
+    // Runs one job that may be sent now, on the caller's thread. False when none may.
+    bool RunOnce();
+    // When the next job becomes due (or a token frees), at the earliest; 0 when unknown.
+    UnixMillis NextWakeup();
+    double ScopeRate(const std::string& scope) const;
+    UnixMillis ScopeClosedUntil(const std::string& scope) const;
+    size_t QueueSize() const;
+    double PollRate(const std::string& channelId) const;
+
   private:
+    enum class Phase { kBackfill, kDeltaStart, kLive };
     struct Job {
-        enum class Kind { kDiscoverTeams, kDiscoverChannels, kSyncChannel, kCommand } kind;
+        enum class Kind { kDiscoverTeams, kDiscoverChannels, kSyncChannel, kReplies, kCommand };
+        Kind kind = Kind::kSyncChannel;
         std::string teamId;
         std::string channelId;
+        std::string messageId;  // kReplies
         UnixMillis notBefore = 0;
-        int priority = 0;  // higher runs first among ready jobs
         int failures = 0;
         std::shared_ptr<Command> command;
         std::string clientRequestId;  // kept across this job's retries
     };
     struct ChannelState {
         std::string teamId;
-        bool queued = false;
-        bool backfilled = false;
+        Phase phase = Phase::kBackfill;
+        bool queued = false;  // a sync job exists (queued or running)
         int backfillFetched = 0;
-        std::string backfillNext;
+        UnixMillis backfillStarted = 0;
+        std::string nextLink;  // continuation of the current backfill or delta round
+        std::string deltaLink;
+        UnixMillis deltaSince = 0;  // first delta round: changes after this time
+        UnixMillis lastPoll = 0;
+        bool pinned = false, paused = false, visible = false, refreshNow = false;
+        bool known = false;  // restored from the store once
     };
+    enum class Take { kJob, kIdle, kStop };
+
+    // ---- with m_mutex held ----
+    void Enqueue(Job job);
+    Take TakeReady(Job& out, std::unique_lock<std::mutex>& lock, bool block);
+    std::vector<std::string> ScopesOf(const Job& job) const;
+    void EnsureChannelScopes(const Job& job);
+    // When a job may run (not-before, poll schedule, pause), and its priority.
+    bool Ready(const Job& job, UnixMillis now, UnixMillis& readyAt, double& priority) const;
+    bool IsBusyWork(const Job& job) const;
+    void ApplyLimits(const GraphLimits& limits);
 
     void WorkerLoop();
-    void Enqueue(Job job);  // requires m_mutex
-    bool TakeReady(Job& out, std::unique_lock<std::mutex>& lock);
-    std::vector<std::string> ScopesOf(const Job& job) const;
     void Run(Job& job);
     void RunDiscoverTeams(Job& job);
     void RunDiscoverChannels(Job& job);
     void RunSyncChannel(Job& job);
+    void RunReplies(Job& job);
     void RunCommand(Job& job);
-    // Re-queues after a failure: Retry-After when given, else exponential back-off.
+    // sdk policy: retries 429/503/504 in place like the Graph SDK, sleeping in the worker.
+    template <typename F>
+    auto WithSdkRetries(F call) -> decltype(call());
+    // Re-queues after a failure: a 429 closes the job's scopes until Retry-After (+0-10%)
+    // and cuts the adaptive rate; 5xx and timeouts draw on the retry budget.
     void Retry(Job job, const Error& error);
     void OnCall(const std::string& method, const CallInfo& info);
-    void PublishStats();
+    void MaybePublish(bool force = false);
+    UnixMillis Now() const { return m_clock(); }
+    double Random01();
+    bool Adaptive() const { return !m_sdk; }
 
     const std::shared_ptr<GraphClient> m_client;
     Store& m_store;
     const SyncSettings m_settings;
     const bool m_delegated;
-    const GraphLimits m_limits;
+    const bool m_sdk;
+    std::function<UnixMillis()> m_clock;
+    std::function<double()> m_random;
+    const bool m_threads;
+    const UnixMillis m_startedAt;
 
-    std::mutex m_mutex;  // guards everything below up to m_workers
+    mutable std::mutex m_mutex;  // guards everything below up to m_workers
     std::condition_variable m_cv;
+    GraphLimits m_limits;
     std::vector<Job> m_queue;
     std::unordered_map<std::string, ChannelState> m_channels;
-    Pacer m_pacer;  // token buckets and Retry-After gates per scope
+    std::set<std::pair<std::string, std::string>> m_replyJobs;  // (channel, root) queued
+    Pacer m_pacer;          // token buckets, gates and adaptive rates per scope
+    PollPlanner m_planner;  // sqrt(lambda) poll rates
+    RetryBudget m_retryBudget;
+    bool m_workWaiting = false;  // a ready job was refused by pacing at the last look
+    bool m_pausedAll = false;
+    std::set<std::string> m_visible;
+    UnixMillis m_lastRebalance = 0;
+    int m_inFlight = 0;
     bool m_stopping = false;
+    bool m_started = false;
     std::vector<std::thread> m_workers;
 
-    std::mutex m_statsMutex;               // guards the call statistics
-    std::deque<UnixMillis> m_recentSends;  // last 10 s of send times
-    std::vector<double> m_rtts;            // ring of recent RTTs
-    size_t m_rttNext = 0;
-    uint64_t m_requests = 0, m_ok = 0, m_throttled = 0, m_failures = 0;
-    UnixMillis m_lastStatsPublish = 0;
+    SyncMetrics m_metrics;
+    std::mutex m_publishMutex;
+    UnixMillis m_lastPublish = 0;
+    std::mutex m_randomMutex;
 };
 
 }  // namespace cdeck::core

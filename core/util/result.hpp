@@ -39,6 +39,7 @@ struct Error {
     std::string graphCode;  // Graph's error.code, e.g. "InvalidAuthenticationToken"
     std::string requestId;  // Graph's request-id, for support and the audit log
     std::optional<double> retryAfterSeconds;
+    bool timedOut = false;  // no response before the deadline
 
     std::string Describe() const;
 };

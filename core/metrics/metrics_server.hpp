@@ -1,0 +1,41 @@
+#pragma once
+// Serves the sync metrics as Prometheus text at http://127.0.0.1:PORT/metrics. Opt-in
+// (--metrics-port / metrics_port) and bound to loopback only: it carries no secrets, but
+// nothing else on the network should be able to read a tenant's activity figures.
+//
+// One thread accepts and answers connections one at a time (scrapes are rare and small).
+// Stop() (and the destructor) closes the socket and joins the thread.
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "util/result.hpp"
+
+namespace cdeck::core {
+
+class MetricsServer {
+  public:
+    using Render = std::function<std::string()>;
+    MetricsServer() = default;
+    ~MetricsServer();
+    MetricsServer(const MetricsServer&) = delete;
+    MetricsServer& operator=(const MetricsServer&) = delete;
+
+    // port 0 picks a free port (see Port()). Fails with a clear message when the port is
+    // taken.
+    Status Start(int port, Render render);
+    void Stop();
+    int Port() const { return m_port; }
+
+  private:
+    void Loop();
+    void Answer(int fd);
+    Render m_render;
+    int m_listen = -1;
+    int m_port = 0;
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+}  // namespace cdeck::core

@@ -1,0 +1,106 @@
+#include "sync/planner.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cdeck::core {
+
+void PollPlanner::Configure(Settings s) {
+    s.minInterval = std::max(0.05, s.minInterval);
+    s.maxInterval = std::max(s.minInterval, s.maxInterval);
+    s.budget = std::max(0.0, s.budget);
+    m_settings = s;
+}
+
+double PollPlanner::Decayed(const Entry& e, UnixMillis now) const {
+    if (e.at == 0 || now <= e.at) return e.lambda;
+    double dt = static_cast<double>(now - e.at) / 1000.0;
+    // Decays towards the prior, never below it.
+    return kPriorRate + (e.lambda - kPriorRate) * std::exp(-dt / kTauSeconds);
+}
+
+void PollPlanner::Seed(const std::string& channel, double messages, double seconds,
+                       UnixMillis now) {
+    Entry& e = m_channels[channel];
+    double rate = seconds > 0 ? messages / seconds : 0.0;
+    e.lambda = std::max(kPriorRate, rate);
+    e.at = now;
+}
+
+void PollPlanner::Observe(const std::string& channel, int newMessages, UnixMillis now) {
+    Entry& e = m_channels[channel];
+    double l = Decayed(e, now);
+    // Each arrival adds 1/tau to an exponentially decaying rate estimate.
+    e.lambda = std::max(kPriorRate, l + std::max(0, newMessages) / kTauSeconds);
+    e.at = now;
+}
+
+void PollPlanner::Remove(const std::string& channel) {
+    m_channels.erase(channel);
+}
+
+double PollPlanner::Lambda(const std::string& channel, UnixMillis now) const {
+    auto it = m_channels.find(channel);
+    return it == m_channels.end() ? kPriorRate : Decayed(it->second, now);
+}
+
+void PollPlanner::Rebalance(UnixMillis now) {
+    if (m_channels.empty()) return;
+    const double lo = 1.0 / m_settings.maxInterval, hi = 1.0 / m_settings.minInterval;
+    const double budget = m_settings.budget;
+    std::vector<std::pair<double, Entry*>> w;
+    w.reserve(m_channels.size());
+    for (auto& [id, e] : m_channels) w.push_back({std::sqrt(Decayed(e, now)), &e});
+    // Water-filling: find k with sum(clamp(k * w_i, lo, hi)) = budget by bisection on k.
+    auto total = [&](double k) {
+        double s = 0;
+        for (const auto& [wi, e] : w) s += std::clamp(k * wi, lo, hi);
+        return s;
+    };
+    double kLo = 0, kHi = 1;
+    while (total(kHi) < budget && kHi < 1e12) kHi *= 2;
+    for (int i = 0; i < 60; ++i) {
+        double mid = (kLo + kHi) / 2;
+        (total(mid) < budget ? kLo : kHi) = mid;
+    }
+    for (auto& [wi, e] : w) e->pollRate = std::clamp(kLo * wi, lo, hi);
+}
+
+double PollPlanner::PollRate(const std::string& channel) const {
+    auto it = m_channels.find(channel);
+    if (it == m_channels.end() || it->second.pollRate <= 0) return 1.0 / m_settings.maxInterval;
+    return it->second.pollRate;
+}
+
+double PollPlanner::PollInterval(const std::string& channel) const {
+    return 1.0 / PollRate(channel);
+}
+
+double PollPlanner::Priority(const std::string& channel, UnixMillis lastPoll, UnixMillis now,
+                             double boost) const {
+    double elapsed = lastPoll > 0 ? std::max(0.0, static_cast<double>(now - lastPoll) / 1000.0)
+                                  : m_settings.maxInterval;
+    return Lambda(channel, now) * elapsed * std::max(1.0, boost);
+}
+
+bool RetryBudget::TryRetry(UnixMillis now) {
+    if (m_last != 0 && now > m_last)
+        m_tokens = std::min(m_capacity,
+                            m_tokens + static_cast<double>(now - m_last) / 1000.0 * m_minPerSecond);
+    m_last = now;
+    if (m_tokens < 1.0) return false;
+    m_tokens -= 1.0;
+    return true;
+}
+
+double SdkRetry::DelaySeconds(int attempt, const double* retryAfter, double jitter01) {
+    if (retryAfter && *retryAfter >= 0) return std::min(kMaxDelaySeconds, *retryAfter);
+    return 1.0 + 2.0 * std::max(1, attempt) + jitter01;
+}
+
+double FullJitterBackoff(int failures, double baseSeconds, double capSeconds, double jitter01) {
+    double ceiling = std::min(capSeconds, baseSeconds * std::pow(2.0, std::min(failures, 30)));
+    return jitter01 * ceiling;
+}
+
+}  // namespace cdeck::core
