@@ -175,6 +175,7 @@ MetricsSnapshot SyncMetrics::Snapshot(UnixMillis now, const std::vector<double>&
     m.retries = d.retries;
     m.retryBudgetDenied = d.retryBudgetDenied;
     m.messagesDelivered = d.delivered;
+    m.resyncs = d.resyncs;
     int64_t sec = now / 1000;
     uint64_t sends = 0, ok = 0, useful = 0, thr = 0;
     for (const auto& w : d.windows)
@@ -278,6 +279,7 @@ nlohmann::json MetricsToJson(const MetricsSnapshot& m) {
             {"retries", m.retries},
             {"retry_budget_denied", m.retryBudgetDenied},
             {"messages_delivered", m.messagesDelivered},
+            {"delta_resyncs", m.resyncs},
             {"sends_per_second", m.sendsPerSecond},
             {"ok_per_second", m.okPerSecond},
             {"useful_per_second", m.usefulPerSecond},
@@ -330,6 +332,8 @@ std::string MetricsToPrometheus(const MetricsSnapshot& m) {
     sample("channeldeck_useful_responses_total", "", static_cast<double>(m.useful));
     metric("channeldeck_messages_delivered_total", "counter", "New or changed messages ingested.");
     sample("channeldeck_messages_delivered_total", "", static_cast<double>(m.messagesDelivered));
+    metric("channeldeck_delta_resyncs_total", "counter", "Delta rounds restarted (token expired).");
+    sample("channeldeck_delta_resyncs_total", "", static_cast<double>(m.resyncs));
     metric("channeldeck_retries_total", "counter", "Jobs re-queued after a failure.");
     sample("channeldeck_retries_total", "", static_cast<double>(m.retries));
     metric("channeldeck_retry_budget_denied_total", "counter",

@@ -72,7 +72,8 @@ struct MetricsSnapshot {
     std::string policy;
     // Totals.
     uint64_t requests = 0, ok2xx = 0, useful = 0, throttled429 = 0, server5xx = 0, timeouts = 0,
-             otherErrors = 0, retries = 0, retryBudgetDenied = 0, messagesDelivered = 0;
+             otherErrors = 0, retries = 0, retryBudgetDenied = 0, messagesDelivered = 0,
+             resyncs = 0;
     // Rates over the last 10 s.
     double sendsPerSecond = 0, okPerSecond = 0, usefulPerSecond = 0, throttledPerSecond = 0;
     // While work was queued (backfill, continuation pages, replies, refresh-now):
@@ -119,6 +120,9 @@ class SyncMetrics {
     void OnRetry() {
         Locked([](Data& d) { d.retries++; });
     }
+    void OnResync() {
+        Locked([](Data& d) { d.resyncs++; });
+    }
     void OnRetryDenied() {
         Locked([](Data& d) { d.retryBudgetDenied++; });
     }
@@ -148,7 +152,7 @@ class SyncMetrics {
     };
     struct Data {
         uint64_t requests = 0, ok2xx = 0, useful = 0, throttled = 0, s5xx = 0, timeouts = 0,
-                 other = 0, retries = 0, retryBudgetDenied = 0, delivered = 0;
+                 other = 0, retries = 0, retryBudgetDenied = 0, delivered = 0, resyncs = 0;
         std::array<Window, 10> windows;
         LogHistogram rtt, retryAfter, freshAll, freshHot, freshCold;
         std::map<std::string, PerScope> scopes;

@@ -12,27 +12,38 @@ void PollPlanner::Configure(Settings s) {
     m_settings = s;
 }
 
-double PollPlanner::Decayed(const Entry& e, UnixMillis now) const {
-    if (e.at == 0 || now <= e.at) return e.lambda;
+void PollPlanner::Advance(Entry& e, UnixMillis now) {
+    if (e.at == 0) {
+        e.at = now;
+        return;
+    }
+    if (now <= e.at) return;
     double dt = static_cast<double>(now - e.at) / 1000.0;
-    // Decays towards the prior, never below it.
-    return kPriorRate + (e.lambda - kPriorRate) * std::exp(-dt / kTauSeconds);
+    double d = std::exp(-dt / kTauSeconds);
+    e.count *= d;
+    // The weight of the interval just watched: the integral of exp(-age / tau) over it.
+    e.exposure = e.exposure * d + kTauSeconds * (1.0 - d);
+    e.at = now;
+}
+
+double PollPlanner::Estimate(const Entry& e) {
+    return (e.count + kPriorRate * kPriorSeconds) / (e.exposure + kPriorSeconds);
 }
 
 void PollPlanner::Seed(const std::string& channel, double messages, double seconds,
                        UnixMillis now) {
     Entry& e = m_channels[channel];
-    double rate = seconds > 0 ? messages / seconds : 0.0;
-    e.lambda = std::max(kPriorRate, rate);
+    double rate = seconds > 0 ? std::max(0.0, messages) / seconds : 0.0;
+    // History says something, but less than what we watch live: cap its weight.
+    e.exposure = std::min(seconds, kSeedSeconds);
+    e.count = rate * e.exposure;
     e.at = now;
 }
 
 void PollPlanner::Observe(const std::string& channel, int newMessages, UnixMillis now) {
     Entry& e = m_channels[channel];
-    double l = Decayed(e, now);
-    // Each arrival adds 1/tau to an exponentially decaying rate estimate.
-    e.lambda = std::max(kPriorRate, l + std::max(0, newMessages) / kTauSeconds);
-    e.at = now;
+    Advance(e, now);
+    e.count += std::max(0, newMessages);
 }
 
 void PollPlanner::Remove(const std::string& channel) {
@@ -41,7 +52,10 @@ void PollPlanner::Remove(const std::string& channel) {
 
 double PollPlanner::Lambda(const std::string& channel, UnixMillis now) const {
     auto it = m_channels.find(channel);
-    return it == m_channels.end() ? kPriorRate : Decayed(it->second, now);
+    if (it == m_channels.end()) return kPriorRate;
+    Entry e = it->second;
+    Advance(e, now);
+    return Estimate(e);
 }
 
 void PollPlanner::Rebalance(UnixMillis now) {
@@ -50,7 +64,7 @@ void PollPlanner::Rebalance(UnixMillis now) {
     const double budget = m_settings.budget;
     std::vector<std::pair<double, Entry*>> w;
     w.reserve(m_channels.size());
-    for (auto& [id, e] : m_channels) w.push_back({std::sqrt(Decayed(e, now)), &e});
+    for (auto& [id, e] : m_channels) w.push_back({std::sqrt(Lambda(id, now)), &e});
     // Water-filling: find k with sum(clamp(k * w_i, lo, hi)) = budget by bisection on k.
     auto total = [&](double k) {
         double s = 0;
@@ -88,7 +102,7 @@ bool RetryBudget::TryRetry(UnixMillis now) {
         m_tokens = std::min(m_capacity,
                             m_tokens + static_cast<double>(now - m_last) / 1000.0 * m_minPerSecond);
     m_last = now;
-    if (m_tokens < 1.0) return false;
+    if (m_tokens < 1.0 - 1e-9) return false;  // ten tenths make one
     m_tokens -= 1.0;
     return true;
 }

@@ -11,8 +11,10 @@
 
 namespace cdeck::core {
 
-// Each channel keeps an estimate of its message rate lambda (messages per second, an
-// exponentially decaying count with time constant kTauSeconds). Channels are polled at
+// Each channel keeps an estimate of its message rate lambda: messages seen divided by the
+// time watched, both weighted by exp(-age / kTauSeconds), plus a weak prior. Unlike a
+// plain decaying count, this converges within a few arrivals instead of a few tau.
+// Channels are polled at
 // rates proportional to sqrt(lambda), scaled so the rates add up to the poll budget, and
 // clamped between a floor (1 / maxInterval) and a cap (1 / minInterval). The square root
 // is the allocation that minimises the expected delay summed over messages for a fixed
@@ -53,12 +55,17 @@ class PollPlanner {
     size_t Size() const { return m_channels.size(); }
 
   private:
+    static constexpr double kPriorSeconds = 10.0;  // weight of the prior, in seconds watched
+    static constexpr double kSeedSeconds = 120.0;  // weight given to a seed
     struct Entry {
-        double lambda = kPriorRate;  // messages per second at `at`
+        double count = 0;     // decayed messages seen
+        double exposure = 0;  // decayed seconds watched
         UnixMillis at = 0;
         double pollRate = 0;
     };
-    double Decayed(const Entry& e, UnixMillis now) const;
+    // The entry's count and exposure carried forward to `now` (nothing seen since).
+    static void Advance(Entry& e, UnixMillis now);
+    static double Estimate(const Entry& e);
     Settings m_settings;
     std::unordered_map<std::string, Entry> m_channels;
 };

@@ -13,17 +13,24 @@ UnixMillis Ms(double seconds) {
     return static_cast<UnixMillis>(std::llround(seconds * 1000.0));
 }
 
-// Job priorities by kind; live polls use the planner's expected-unseen figure (small).
+// Priority is the expected number of unseen messages a request will bring. Polls use the
+// planner's lambda x elapsed; a backfill or continuation page is worth up to a page of
+// messages, a reply fetch a handful. The user's own commands, discovery and "refresh now"
+// come before all of them.
 constexpr double kPrioCommand = 1e12;
 constexpr double kPrioDiscover = 1e11;
 constexpr double kPrioRefreshNow = 1e10;
-constexpr double kPrioBusy = 1e9;          // backfill, continuation pages, replies
+constexpr double kPrioPage = 50;
+constexpr double kPrioReplies = 10;
+constexpr double kPrioOverdue = 5;         // plus how many maximum intervals overdue
 constexpr double kHotLambda = 1.0 / 60.0;  // a hot channel: at least one message a minute
 
 const std::string kClassGetMessage = "class:get_message";
 
 // The scopes of the job whose request this worker is sending (for OnCall).
 thread_local const std::vector<std::string>* t_scopes = nullptr;
+// RateLimit-Limit of the last response this worker received, when the service sent one.
+thread_local std::optional<double> t_rateLimit;
 
 }  // namespace
 
@@ -39,6 +46,7 @@ SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSe
       m_threads(options.startThreads),
       m_startedAt(m_clock()),
       m_limits(limits),
+      m_retryBudget(options.retryBudget),
       m_metrics(settings.policy, limits.getMessage, m_startedAt) {
     ApplyLimits(limits);
     m_client->SetObserver([this](const std::string& m, const CallInfo& i) { OnCall(m, i); });
@@ -190,7 +198,8 @@ bool SyncEngine::IsBusyWork(const Job& job) const {
     auto it = m_channels.find(job.channelId);
     if (it == m_channels.end()) return true;
     const ChannelState& st = it->second;
-    return st.phase != Phase::kLive || !st.nextLink.empty() || st.refreshNow;
+    // The first delta round after a backfill is the channel's first poll, not backlog.
+    return st.phase == Phase::kBackfill || !st.nextLink.empty() || st.refreshNow;
 }
 
 bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
@@ -219,7 +228,7 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
     if (st.visible) boost *= PollPlanner::kVisibleBoost;
     if (st.pinned) boost *= PollPlanner::kPinnedBoost;
     if (job.kind == Job::Kind::kReplies) {
-        priority = kPrioBusy + boost;
+        priority = kPrioReplies * boost;
         return readyAt <= now;
     }
     if (st.refreshNow) {
@@ -227,8 +236,8 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
         return readyAt <= now;
     }
     if (IsBusyWork(job)) {
-        // Backfill visible and pinned channels first, then in discovery order.
-        priority = kPrioBusy + boost;
+        // Visible and pinned channels' backlog first.
+        priority = kPrioPage * boost;
         return readyAt <= now;
     }
     // A live poll: due one poll interval after the last, sooner when boosted (sdk: fixed).
@@ -237,8 +246,17 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
     if (!m_sdk) interval = std::max(interval, m_settings.minPollIntervalSeconds / boost);
     readyAt = std::max(readyAt, st.lastPoll + Ms(interval));
     // sdk: plain round-robin, oldest due first.
-    priority = m_sdk ? -static_cast<double>(readyAt)
-                     : m_planner.Priority(job.channelId, st.lastPoll, now, boost);
+    if (m_sdk) {
+        priority = -static_cast<double>(readyAt);
+        return readyAt <= now;
+    }
+    priority = m_planner.Priority(job.channelId, st.lastPoll, now, boost);
+    // The floor is a promise: a channel not polled for longer than the maximum interval
+    // goes ahead of every ordinary poll (most overdue first), so quiet channels cannot
+    // be starved by busy ones when the budget is oversubscribed.
+    double age = static_cast<double>(now - st.lastPoll) / 1000.0;
+    if (st.lastPoll > 0 && age > m_settings.maxPollIntervalSeconds)
+        priority = kPrioOverdue + age / m_settings.maxPollIntervalSeconds;
     return readyAt <= now;
 }
 
@@ -249,7 +267,12 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
             m_pacer.Tick(now, m_workWaiting);
             if (now - m_lastRebalance >= 2000) {
                 PollPlanner::Settings ps = m_planner.GetSettings();
-                ps.budget = m_pacer.Rate(kClassGetMessage) * m_settings.pollBudgetFraction;
+                // Polls are scheduled against the paced rate the limits allow, not the
+                // adaptive rate of the moment: when a cut lowers the rate, the pacer holds
+                // the polls back and priority picks among them, instead of every channel's
+                // next poll moving far into the future.
+                ps.budget =
+                    m_limits.getMessage * m_limits.paceFraction * m_settings.pollBudgetFraction;
                 m_planner.Configure(ps);
                 m_planner.Rebalance(now);
                 m_lastRebalance = now;
@@ -474,7 +497,9 @@ void SyncEngine::Retry(Job job, const Error& error) {
     }
     if (throttled || (transient && error.retryAfterSeconds)) {
         // Close every scope the request touched except the app-wide one (2000 rps is
-        // never what Teams throttles first): nothing is sent into them until the time.
+        // never what Teams throttles first): Graph does not say which refused, and the
+        // service counts a request into any scope still in deficit as a penalty. The
+        // adaptive cut goes only to the scope that most likely refused.
         UnixMillis until = now + Ms(std::max(delay, 0.001));
         for (const auto& s : scopes) {
             if (s == "app") continue;
@@ -484,7 +509,7 @@ void SyncEngine::Retry(Job job, const Error& error) {
             }
             m_pacer.Block(s, until);
         }
-        if (throttled) m_pacer.OnThrottle(scopes, now);
+        if (throttled) m_pacer.OnThrottle(RefusingScopes(scopes, t_rateLimit), now);
     }
     if (transient && !error.retryAfterSeconds) {
         if (m_retryBudget.TryRetry(now)) {
@@ -615,6 +640,7 @@ void SyncEngine::RunSyncChannel(Job& job) {
             // The delta token expired or the service lost it: start a new round from
             // shortly before the last good sync (DESIGN.md section 4).
             Log(LogLevel::kInfo, "sync", "delta resync for a channel: " + e.graphCode);
+            m_metrics.OnResync();
             static const std::string kForget;
             m_store.RecordChannelSync(job.channelId, true, {}, &kForget);
             std::lock_guard lock(m_mutex);
@@ -656,8 +682,8 @@ void SyncEngine::RunSyncChannel(Job& job) {
             if (now - m.createdDateTime < 6 * 3600000) ++recent;
             for (const auto& r : m.replies)
                 if (now - r.createdDateTime < 6 * 3600000) ++recent;
-        } else if (st.phase == Phase::kLive && m.replies.empty() &&
-                   m.VersionTime() > m.createdDateTime && m.createdDateTime >= replyCutoff) {
+        } else if (m.replies.empty() && m.VersionTime() > m.createdDateTime &&
+                   m.createdDateTime >= replyCutoff) {
             // The thread changed after it was posted: a reply, an edit or a delete.
             threadsChanged.push_back({m.id, m.createdDateTime});
         }
@@ -714,6 +740,7 @@ void SyncEngine::RunSyncChannel(Job& job) {
             // The first delta round covers what changed since the backfill began.
             live.deltaSince = st.backfillStarted - 60000;
             m_planner.Seed(job.channelId, recent, 6 * 3600.0, now);
+            m_lastRebalance = 0;  // give the new channel its share at the next look
         }
     } else {
         if (st.phase == Phase::kLive && live.nextLink.empty())
@@ -811,25 +838,48 @@ void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
     double ra = info.retryAfterSeconds.value_or(0);
     m_metrics.OnResponse(now, scopes, info.status, info.timedOut, info.rttMs,
                          info.retryAfterSeconds ? &ra : nullptr);
-    if (!Adaptive() || scopes.empty() || !info.rateLimitLimit || !info.rateLimitRemaining) return;
+    t_rateLimit = info.rateLimitLimit;
+    if (!Adaptive() || scopes.empty() || !info.rateLimitLimit || !info.rateLimitRemaining ||
+        info.status == 429)
+        return;
     // The service says a limit is nearly used up (RateLimit-* headers, sent near a limit).
     // Treat 20% or less remaining like a 429 for the adaptive rate, without closing the
-    // gate: slowing down before the 429 is what keeps requests out of closed scopes. The
-    // header names no scope, so pick the request's scope whose limit is nearest to it.
+    // gate: slowing down before the 429 is what keeps requests out of closed scopes.
     if (*info.rateLimitRemaining > 0.2 * *info.rateLimitLimit) return;
     std::lock_guard lock(m_mutex);
+    m_pacer.OnThrottle(RefusingScopes(scopes, info.rateLimitLimit), now);
+}
+
+std::vector<std::string> SyncEngine::RefusingScopes(const std::vector<std::string>& scopes,
+                                                    std::optional<double> headerLimit) const {
+    // Graph does not say which scope refused. Without a hint, assume every scope the
+    // request touched except the app-wide one (2000 rps is never what Teams throttles
+    // first). With a RateLimit-Limit header, the scope whose limit is nearest to it; a
+    // team and a channel share the same limit, so a match on either names both.
+    std::vector<std::string> out;
+    if (!headerLimit || *headerLimit <= 0) {
+        for (const auto& s : scopes)
+            if (s != "app") out.push_back(s);
+        return out;
+    }
     std::string best;
-    double bestDist = 1e9;
+    double bestDist = 1e18;
     for (const auto& s : scopes) {
         double lim = m_pacer.Limit(s);
-        if (lim <= 0 || s == "app" || s.rfind("channel:", 0) == 0) continue;
-        double d = std::fabs(std::log(lim / *info.rateLimitLimit));
-        if (d < bestDist) {
+        if (s == "app" || lim <= 0) continue;
+        double d = std::fabs(std::log(lim / *headerLimit));
+        if (d < bestDist - 1e-9) {
             bestDist = d;
             best = s;
         }
     }
-    if (!best.empty()) m_pacer.OnThrottle({best}, now);
+    if (best.empty()) return RefusingScopes(scopes, std::nullopt);
+    out.push_back(best);
+    if (best.rfind("team:", 0) == 0 || best.rfind("channel:", 0) == 0)
+        for (const auto& s : scopes)
+            if (s != best && (s.rfind("team:", 0) == 0 || s.rfind("channel:", 0) == 0))
+                out.push_back(s);
+    return out;
 }
 
 MetricsSnapshot SyncEngine::Metrics() const {

@@ -66,6 +66,7 @@ struct EngineOptions {
     std::function<UnixMillis()> clock;  // default: NowMillis
     std::function<double()> random01;   // default: a seeded Mersenne Twister, [0, 1)
     bool startThreads = true;           // false: the caller drives RunOnce()
+    RetryBudget retryBudget;            // for 5xx and timeouts
 };
 
 class SyncEngine {
@@ -145,6 +146,9 @@ class SyncEngine {
     // and cuts the adaptive rate; 5xx and timeouts draw on the retry budget.
     void Retry(Job job, const Error& error);
     void OnCall(const std::string& method, const CallInfo& info);
+    // Which of a request's scopes a 429 (or a near-limit warning) refers to.
+    std::vector<std::string> RefusingScopes(const std::vector<std::string>& scopes,
+                                            std::optional<double> headerLimit) const;
     void MaybePublish(bool force = false);
     UnixMillis Now() const { return m_clock(); }
     double Random01();
