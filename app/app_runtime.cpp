@@ -122,6 +122,15 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     });
     m_engine = std::make_unique<core::SyncEngine>(client, m_store, m_config.sync,
                                                   tokens->IsDelegated(), m_config.limits);
+    if (m_config.metricsPort > 0) {
+        m_metricsServer = std::make_unique<core::MetricsServer>();
+        core::SyncEngine* engine = m_engine.get();
+        if (auto st = m_metricsServer->Start(
+                m_config.metricsPort,
+                [engine] { return core::MetricsToPrometheus(engine->Metrics()); });
+            !st)
+            return st.error();
+    }
     if (m_delegated && !m_delegated->RestoreFromCache()) {
         m_signInThread = std::thread([this] { RunInteractiveSignIn(); });
     } else {
@@ -184,6 +193,8 @@ void AppRuntime::RunInteractiveSignIn() {
 void AppRuntime::Stop() {
     m_cancelSignIn = true;
     if (m_signInThread.joinable()) m_signInThread.join();
+    if (m_metricsServer) m_metricsServer->Stop();  // before the engine it reads goes away
+    m_metricsServer.reset();
     if (m_engine) m_engine->Stop();
     // Dropping the engine and the provider closes the HTTPS connections, so the simulator's
     // keep-alive workers see EOF at once instead of waiting out their idle timeout.

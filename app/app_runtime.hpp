@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "store/store.hpp"
+#include "metrics/metrics_server.hpp"
 #include "sync/sync_engine.hpp"
 
 namespace cdeck::sim {
@@ -60,6 +61,7 @@ class AppRuntime {
     core::Store m_store;
     std::unique_ptr<core::Persister> m_persister;
     std::unique_ptr<core::SyncEngine> m_engine;
+    std::unique_ptr<core::MetricsServer> m_metricsServer;  // --metrics-port
     std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
     std::thread m_signInThread;
     std::thread m_historyThread;  // loads the older part of the cache after start-up

@@ -39,7 +39,9 @@ struct Args {
     uint64_t seed = 1;
     int width = 1600, height = 900;
     bool fullscreen = false;
-    std::string select;  // channel to open at start: "Channel" or "Team/Channel"
+    std::string select;      // channel to open at start: "Channel" or "Team/Channel"
+    std::string syncPolicy;  // adaptive or sdk; empty: the configuration's
+    int metricsPort = -1;    // -1: the configuration's
     // Overrides of config keys
     std::vector<std::pair<std::string, std::string>> overrides;
 };
@@ -54,7 +56,8 @@ int Usage(const std::string& msg) {
         "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id "
         "ID]\n"
         "                   [--auth-mode MODE] [--ca-file FILE] [--scenario FILE] [--seed N] "
-        "[--verbose]\n");
+        "[--verbose]\n"
+        "                   [--sync-policy adaptive|sdk] [--metrics-port PORT]\n");
     return 2;
 }
 
@@ -122,6 +125,17 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             const char* v = value();
             if (!v) return false;
             a.select = v;
+        } else if (k == "--sync-policy") {
+            const char* v = value();
+            if (!v) return false;
+            a.syncPolicy = v;
+            if (a.syncPolicy != "adaptive" && a.syncPolicy != "sdk") {
+                err = "--sync-policy must be adaptive or sdk";
+                return false;
+            }
+        } else if (k == "--metrics-port") {
+            if (!number(1, 65535, n)) return false;
+            a.metricsPort = static_cast<int>(n);
         } else if (k == "--verbose") {
             cdeck::core::SetLogLevel(LogLevel::kDebug);
         } else if (k == "--graph-url" || k == "--authority-url" || k == "--tenant" ||
@@ -191,14 +205,9 @@ nlohmann::json Report(const cdeck::core::Snapshot& s, double seconds) {
             {"channels", s.channels.size()},
             {"channels_backfilled", st.channelsBackfilled},
             {"messages", s.totalMessages},
+            {"sync_policy", st.policy},
             {"metrics",
-             {{"requests", st.requests},
-              {"responses_2xx", st.responses2xx},
-              {"throttled_429", st.throttled},
-              {"failures", st.failures},
-              {"requests_per_second", st.requestsPerSecond},
-              {"rtt_p50_ms", st.rttP50Ms},
-              {"rtt_p95_ms", st.rttP95Ms}}},
+             st.metrics ? cdeck::core::MetricsToJson(*st.metrics) : nlohmann::json::object()},
             {"detail", teams}};
 }
 
@@ -272,6 +281,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "channeldeck: %s\n", effective.error().message.c_str());
         return 2;
     }
+    if (!args.syncPolicy.empty()) effective->sync.policy = args.syncPolicy;
+    if (args.metricsPort > 0) effective->metricsPort = args.metricsPort;
 
     // Open the window before any network work so that "no display" fails fast.
     cdeck::platform::Window window;

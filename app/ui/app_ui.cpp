@@ -123,7 +123,27 @@ void AppUi::DrawStatusStrip(const UiContext& ctx) {
     ImGui::SameLine(0, 24);
     ImGui::Text("%llu messages", static_cast<unsigned long long>(s.totalMessages));
     ImGui::SameLine(0, 24);
-    ImGui::Text("%.1f req/s", st.requestsPerSecond);
+    // What the engine spends against the GET-message limit it paces to (Microsoft asks
+    // apps to poll with care, so the spend is always on screen).
+    double paced = 0, limit = 0;
+    if (st.metrics)
+        for (const auto& sc : st.metrics->scopes)
+            if (sc.scope == "class:get_message") {
+                paced = sc.pacedRate;
+                limit = sc.limit;
+            }
+    if (limit > 0 && st.policy != "sdk")
+        ImGui::Text("%.1f req/s (pacing %.1f of %.0f)", st.requestsPerSecond, paced, limit);
+    else
+        ImGui::Text("%.1f req/s", st.requestsPerSecond);
+    if (!st.policy.empty() && st.policy != "adaptive") {
+        ImGui::SameLine(0, 12);
+        ImGui::TextColored(colors::kWarn, "policy: %s", st.policy.c_str());
+    }
+    if (st.pausedAll) {
+        ImGui::SameLine(0, 12);
+        ImGui::TextColored(colors::kWarn, "SYNC PAUSED");
+    }
     ImGui::SameLine(0, 24);
     ImGui::TextColored(st.throttled ? colors::kWarn : colors::kDim, "%llu throttled",
                        static_cast<unsigned long long>(st.throttled));
@@ -132,6 +152,11 @@ void AppUi::DrawStatusStrip(const UiContext& ctx) {
                        static_cast<unsigned long long>(st.failures));
     ImGui::SameLine(0, 24);
     ImGui::TextDisabled("RTT p50 %.0f ms  p95 %.0f ms", st.rttP50Ms, st.rttP95Ms);
+    if (st.metrics && st.metrics->freshnessAll.count > 0) {
+        ImGui::SameLine(0, 24);
+        ImGui::TextDisabled("fresh p50 %.1f s  p95 %.1f s", st.metrics->freshnessAll.p50,
+                            st.metrics->freshnessAll.p95);
+    }
     ImGui::SameLine(0, 24);
     if (st.fromCache && st.phase != "live")
         ImGui::TextColored(

@@ -76,7 +76,8 @@ class PollPlanner {
 // load rather than a retry storm.
 class RetryBudget {
   public:
-    explicit RetryBudget(double ratio = 0.1, double capacity = 20, double minPerSecond = 0.2)
+    RetryBudget() : RetryBudget(0.1, 20, 0.2) {}
+    RetryBudget(double ratio, double capacity, double minPerSecond)
         : m_ratio(ratio), m_capacity(capacity), m_minPerSecond(minPerSecond), m_tokens(capacity) {}
     void OnSuccess() { m_tokens = std::min(m_capacity, m_tokens + m_ratio); }
     // Takes one retry if there is one. `now` lets a trickle refill with no successes.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "model/parse.hpp"
 #include "util/log.hpp"
 
 namespace cdeck::core {
@@ -174,6 +175,7 @@ std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
             break;
         case Job::Kind::kSyncChannel:
         case Job::Kind::kReplies:
+        case Job::Kind::kBatch:  // its items were paced one by one
             scopes.push_back(kClassGetMessage);
             break;
         case Job::Kind::kCommand:
@@ -213,6 +215,9 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
         case Job::Kind::kDiscoverChannels:
             priority = kPrioDiscover;
             return !m_pausedAll && readyAt <= now;
+        case Job::Kind::kBatch:  // formed when taken; never waits in the queue
+            priority = 0;
+            return false;
         case Job::Kind::kReplies:
         case Job::Kind::kSyncChannel:
             break;
@@ -282,7 +287,7 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
             double priority;
             size_t index;
         };
-        std::vector<Candidate> ready;
+        std::vector<Candidate> ready, soon;
         UnixMillis earliest = INT64_MAX;
         int busyReady = 0;
         for (size_t i = 0; i < m_queue.size(); ++i) {
@@ -293,6 +298,9 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
                 if (IsBusyWork(m_queue[i])) ++busyReady;
             } else {
                 earliest = std::min(earliest, at);
+                // With $batch packing, polls due within the next second may ride along
+                // with one that is due now: one request instead of several.
+                if (m_settings.batch && at <= now + 1000) soon.push_back({prio, i});
             }
         }
         std::sort(ready.begin(), ready.end(),
@@ -324,14 +332,46 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
         }
         m_workWaiting = pacedOut;
         if (chosen >= 0) {
-            out = std::move(m_queue[static_cast<size_t>(chosen)]);
-            m_queue[static_cast<size_t>(chosen)] = std::move(m_queue.back());
-            m_queue.pop_back();
+            // $batch packing: more due live polls, one per team, each paced on its own
+            // scopes, ride along with the chosen one.
+            std::vector<size_t> taken = {static_cast<size_t>(chosen)};
+            const Job& first = m_queue[taken[0]];
+            if (m_settings.batch && Adaptive() && first.kind == Job::Kind::kSyncChannel &&
+                !IsBusyWork(first)) {
+                std::set<std::string> teams = {first.teamId};
+                std::vector<Candidate> riders = ready;
+                riders.insert(riders.end(), soon.begin(), soon.end());
+                for (const auto& c : riders) {
+                    if (taken.size() >= BatchBuilder::kMaxRequests) break;
+                    const Job& j = m_queue[c.index];
+                    if (c.index == taken[0] || j.kind != Job::Kind::kSyncChannel || IsBusyWork(j) ||
+                        teams.count(j.teamId))
+                        continue;
+                    EnsureChannelScopes(j);
+                    if (m_pacer.Acquire(ScopesOf(j), now, 1.0).wait != 0) continue;
+                    teams.insert(j.teamId);
+                    taken.push_back(c.index);
+                }
+            }
+            std::vector<Job> jobs;
+            for (size_t i : taken) jobs.push_back(std::move(m_queue[i]));
+            std::sort(taken.rbegin(), taken.rend());  // remove from the back first
+            for (size_t i : taken) {
+                m_queue[i] = std::move(m_queue.back());
+                m_queue.pop_back();
+            }
+            for (const Job& j : jobs)
+                if (j.kind == Job::Kind::kSyncChannel) {
+                    auto& st = m_channels[j.channelId];
+                    st.lastPoll = now;
+                    st.refreshNow = false;
+                }
             ++m_inFlight;
-            if (out.kind == Job::Kind::kSyncChannel) {
-                auto& st = m_channels[out.channelId];
-                st.lastPoll = now;
-                st.refreshNow = false;
+            if (jobs.size() == 1) {
+                out = std::move(jobs.front());
+            } else {
+                out = Job{Job::Kind::kBatch};
+                out.items = std::move(jobs);
             }
             return Take::kJob;
         }
@@ -443,6 +483,9 @@ void SyncEngine::Run(Job& job) {
             break;
         case Job::Kind::kCommand:
             RunCommand(job);
+            break;
+        case Job::Kind::kBatch:
+            RunBatch(job);
             break;
     }
     t_scopes = nullptr;
@@ -609,6 +652,12 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     m_store.UpdateSyncStatus([&](SyncStatus& s) { s.channelsTotal = total; });
 }
 
+std::string SyncEngine::PollLink(const ChannelState& st) {
+    return !st.nextLink.empty()       ? st.nextLink
+           : st.phase == Phase::kLive ? st.deltaLink
+                                      : std::string();
+}
+
 void SyncEngine::RunSyncChannel(Job& job) {
     ChannelState st;
     {
@@ -625,14 +674,64 @@ void SyncEngine::RunSyncChannel(Job& job) {
                                        : m_client->NextMessagesPage(st.nextLink);
         });
     } else {
-        std::string link = !st.nextLink.empty()       ? st.nextLink
-                           : st.phase == Phase::kLive ? st.deltaLink
-                                                      : std::string();
+        std::string link = PollLink(st);
         std::optional<UnixMillis> since;
         if (link.empty() && st.deltaSince > 0) since = st.deltaSince;
         page = WithSdkRetries(
             [&] { return m_client->DeltaPage(job.teamId, job.channelId, link, 50, since); });
     }
+    HandleChannelPage(std::move(job), std::move(st), std::move(page));
+}
+
+void SyncEngine::RunBatch(Job& batch) {
+    // Up to 20 polls in one $batch (DESIGN.md section 5, point 7). Each item was paced on
+    // its own scopes when the batch was formed; each result is handled like a single
+    // request, so only failed items are retried, each with its own Retry-After.
+    BatchBuilder builder;
+    std::vector<ChannelState> states;
+    std::vector<Job> items;
+    const std::string& base = m_client->BaseUrl();
+    for (auto& item : batch.items) {
+        ChannelState st;
+        {
+            std::lock_guard lock(m_mutex);
+            st = m_channels[item.channelId];
+        }
+        std::string link = PollLink(st), url;
+        if (link.empty()) {
+            url = GraphClient::ChannelPath(item.teamId, item.channelId) + "/messages/delta?$top=50";
+            if (st.deltaSince > 0)
+                url += "&$filter=lastModifiedDateTime%20gt%20" + FormatIso8601(st.deltaSince);
+        } else if (link.rfind(base + "/", 0) == 0) {
+            url = link.substr(base.size());  // $batch takes URLs relative to the version root
+        } else {
+            Job single = std::move(item);  // a link elsewhere cannot ride in this batch
+            RunSyncChannel(single);
+            continue;
+        }
+        BatchRequest r;
+        r.id = std::to_string(items.size() + 1);
+        r.url = url;
+        if (!builder.Add(std::move(r))) continue;
+        states.push_back(std::move(st));
+        items.push_back(std::move(item));
+    }
+    if (items.empty()) return;
+    auto results = m_client->Batch(builder);
+    for (size_t i = 0; i < items.size(); ++i) {
+        Result<Page<ChatMessage>> page = MakeError(ErrorCode::kInternal, "no batch response");
+        if (!results) {
+            page = results.error();
+        } else if (const BatchItemResult& r = results.value()[i]; r.ok()) {
+            page = ParseMessagePage(r.body);
+        } else {
+            page = r.AsError();
+        }
+        HandleChannelPage(std::move(items[i]), std::move(states[i]), std::move(page));
+    }
+}
+
+void SyncEngine::HandleChannelPage(Job job, ChannelState st, Result<Page<ChatMessage>> page) {
     UnixMillis now = Now();
     if (!page) {
         const Error& e = page.error();

@@ -97,7 +97,14 @@ class SyncEngine {
   private:
     enum class Phase { kBackfill, kDeltaStart, kLive };
     struct Job {
-        enum class Kind { kDiscoverTeams, kDiscoverChannels, kSyncChannel, kReplies, kCommand };
+        enum class Kind {
+            kDiscoverTeams,
+            kDiscoverChannels,
+            kSyncChannel,
+            kReplies,
+            kCommand,
+            kBatch  // `items`: live polls of several channels in one $batch
+        };
         Kind kind = Kind::kSyncChannel;
         std::string teamId;
         std::string channelId;
@@ -106,6 +113,7 @@ class SyncEngine {
         int failures = 0;
         std::shared_ptr<Command> command;
         std::string clientRequestId;  // kept across this job's retries
+        std::vector<Job> items;       // kBatch
     };
     struct ChannelState {
         std::string teamId;
@@ -137,6 +145,10 @@ class SyncEngine {
     void RunDiscoverTeams(Job& job);
     void RunDiscoverChannels(Job& job);
     void RunSyncChannel(Job& job);
+    void RunBatch(Job& batch);
+    // What a channel's page (or its error) means: merge, phase changes, re-queue.
+    void HandleChannelPage(Job job, ChannelState st, Result<Page<ChatMessage>> page);
+    static std::string PollLink(const ChannelState& st);
     void RunReplies(Job& job);
     void RunCommand(Job& job);
     // sdk policy: retries 429/503/504 in place like the Graph SDK, sleeping in the worker.
