@@ -144,6 +144,36 @@ void AppUi::DrawStatusStrip(const UiContext& ctx) {
         ImGui::SameLine(0, 12);
         ImGui::TextColored(colors::kWarn, "SYNC PAUSED");
     }
+    if (ctx.submit) {
+        ImGui::SameLine(0, 12);
+        if (ImGui::SmallButton(st.pausedAll ? "Resume sync" : "Pause sync")) {
+            core::Command c;
+            c.kind = core::Command::Kind::kPauseAll;
+            c.flag = !st.pausedAll;
+            ctx.submit(std::move(c));
+        }
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Budget\xE2\x80\xA6")) {
+            m_pendingPace = static_cast<float>(st.limits.paceFraction);
+            ImGui::OpenPopup("budget");
+        }
+        if (ImGui::BeginPopup("budget")) {
+            // Run-time budget: the share of each documented limit the engine paces to.
+            ImGui::TextUnformatted("Share of Graph's limits to use");
+            ImGui::SetNextItemWidth(260);
+            ImGui::SliderFloat("##pace", &m_pendingPace, 0.05f, 1.0f, "%.2f x limit");
+            if (ImGui::IsItemDeactivatedAfterEdit()) {
+                core::Command c;
+                c.kind = core::Command::Kind::kSetLimits;
+                c.limits = st.limits;
+                c.limits.paceFraction = m_pendingPace;
+                ctx.submit(std::move(c));
+            }
+            ImGui::TextDisabled("GET messages: %.0f req/s limit, pacing from %.1f",
+                                st.limits.getMessage, st.limits.getMessage * m_pendingPace);
+            ImGui::EndPopup();
+        }
+    }
     ImGui::SameLine(0, 24);
     ImGui::TextColored(st.throttled ? colors::kWarn : colors::kDim, "%llu throttled",
                        static_cast<unsigned long long>(st.throttled));

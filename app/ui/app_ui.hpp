@@ -47,6 +47,7 @@ class AppUi {
     AppUiOptions m_options;
     Fonts m_fonts;
     Selection m_selection;
+    float m_pendingPace = 0.9f;  // the budget slider while it is open
     // The views. One place lists them all.
     DashboardView m_dashboard;
     ChannelView m_channel;

@@ -21,9 +21,21 @@ float HeaderHeight() {
 }
 }  // namespace
 
+void DashboardView::SendCommand(const UiContext& ctx, core::Command::Kind kind,
+                                const core::ChannelData& c, bool flag) {
+    if (!ctx.submit) return;
+    core::Command cmd;
+    cmd.kind = kind;
+    cmd.teamId = c.channel.teamId;
+    cmd.channelId = c.channel.id;
+    cmd.flag = flag;
+    ctx.submit(std::move(cmd));
+}
+
 void DashboardView::DrawContent(const UiContext& ctx) {
     m_rowRects.clear();
     m_rowsDrawn = 0;
+    m_visibleNow.clear();
     const core::Snapshot& snap = *ctx.snapshot;
     if (snap.teams.empty()) {
         ImGui::TextDisabled("No teams yet. %s", snap.sync.phase == "error"
@@ -47,6 +59,19 @@ void DashboardView::DrawContent(const UiContext& ctx) {
             if (k > i) ImGui::SameLine();
             DrawTeamCard(ctx, *snap.teams[k], ImVec2(cardW, cardH));
         }
+    }
+    // Tell the engine which channels are on screen (and open in the reader) when that
+    // changes: it polls them sooner.
+    if (ctx.selection && !ctx.selection->channelId.empty())
+        m_visibleNow.push_back(ctx.selection->channelId);
+    std::sort(m_visibleNow.begin(), m_visibleNow.end());
+    m_visibleNow.erase(std::unique(m_visibleNow.begin(), m_visibleNow.end()), m_visibleNow.end());
+    if (m_visibleNow != m_visibleSent && ctx.submit) {
+        m_visibleSent = m_visibleNow;
+        core::Command cmd;
+        cmd.kind = core::Command::Kind::kSetVisible;
+        cmd.channelIds = m_visibleSent;
+        ctx.submit(std::move(cmd));
     }
 }
 
@@ -95,13 +120,19 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
             ctx.selection->channelId = c.channel.id;
             ctx.selection->teamId = c.channel.teamId;
         }
-        if (ctx.submit) {
-            core::Command cmd;
-            cmd.kind = core::Command::Kind::kRefreshChannel;
-            cmd.teamId = c.channel.teamId;
-            cmd.channelId = c.channel.id;
-            ctx.submit(std::move(cmd));
-        }
+        SendCommand(ctx, core::Command::Kind::kRefreshChannel, c);
+    }
+    if (ImGui::IsItemVisible()) m_visibleNow.push_back(c.channel.id);
+    if (ImGui::BeginPopupContextItem("row-menu")) {
+        ImGui::TextDisabled("# %s", c.channel.displayName.c_str());
+        ImGui::Separator();
+        if (ImGui::MenuItem("Refresh now"))
+            SendCommand(ctx, core::Command::Kind::kRefreshChannel, c);
+        if (ImGui::MenuItem(c.pinned ? "Unpin" : "Pin (poll more often)"))
+            SendCommand(ctx, core::Command::Kind::kPin, c, !c.pinned);
+        if (ImGui::MenuItem(c.paused ? "Resume syncing" : "Pause syncing"))
+            SendCommand(ctx, core::Command::Kind::kPause, c, !c.paused);
+        ImGui::EndPopup();
     }
     m_rowRects[c.channel.id] = {ImGui::GetItemRectMin(), ImGui::GetItemRectMax()};
     ++m_rowsDrawn;
@@ -110,7 +141,10 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     ImGui::SetCursorScreenPos(ImVec2(start.x + 2, start.y));
     Dot(FreshnessColor(c, ctx.now, ctx.pollIntervalSeconds), 4.0f);
     ImGui::SameLine();
-    TextClipped("# " + c.channel.displayName, width * 0.42f, colors::kText);
+    std::string name = "# " + c.channel.displayName;
+    if (c.pinned) name += "  [pinned]";
+    if (c.paused) name += "  [paused]";
+    TextClipped(name, width * 0.42f, c.paused ? colors::kDim : colors::kText);
     ImGui::SameLine(width * 0.48f);
     Sparkline("spark", c.sparkline.data(), static_cast<int>(c.sparkline.size()),
               ImVec2(width * 0.34f, ImGui::GetTextLineHeight()),

@@ -3,6 +3,7 @@
 // message, freshness). Clicking a row selects that channel for the reader.
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ui/view.hpp"
 
@@ -26,8 +27,13 @@ class DashboardView final : public View {
     void DrawTeamCard(const UiContext& ctx, const core::TeamData& team, ImVec2 size);
     void DrawChannelRow(const UiContext& ctx, const core::ChannelData& channel, float width);
 
+    void SendCommand(const UiContext& ctx, core::Command::Kind kind, const core::ChannelData& c,
+                     bool flag = false);
+
     std::unordered_map<std::string, RowRect> m_rowRects;
     int m_rowsDrawn = 0;
+    // Channels on screen this frame, and the set last told to the engine (it boosts them).
+    std::vector<std::string> m_visibleNow, m_visibleSent;
 };
 
 }  // namespace cdeck::ui

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "model/html_text.hpp"
 #include "model/types.hpp"
@@ -128,6 +129,7 @@ struct SyncStatus {
     bool fromCache = false;      // data was loaded from the database at start
     bool pausedAll = false;      // the user paused all syncing
     std::string policy;          // adaptive or sdk
+    GraphLimits limits;          // the budgets the engine paces to (changeable at run time)
     MetricsSnapshotPtr metrics;  // throttling and freshness figures, refreshed ~4x a second
     std::string persistError;    // the database is failing (data is kept in memory)
     size_t persistQueue = 0;

@@ -24,6 +24,7 @@ constexpr double kPrioRefreshNow = 1e10;
 constexpr double kPrioPage = 50;
 constexpr double kPrioReplies = 10;
 constexpr double kPrioOverdue = 5;         // plus how many maximum intervals overdue
+constexpr UnixMillis kCautiousMs = 10000;  // one at a time in a class after a warning
 constexpr double kHotLambda = 1.0 / 60.0;  // a hot channel: at least one message a minute
 
 const std::string kClassGetMessage = "class:get_message";
@@ -94,6 +95,7 @@ void SyncEngine::Start() {
         s.phase = "discovering";
         s.delegated = m_delegated;
         s.policy = m_settings.policy;
+        s.limits = m_limits;
     });
     if (m_threads)
         for (int i = 0; i < m_settings.workers; ++i)
@@ -146,9 +148,17 @@ void SyncEngine::Submit(Command command) {
             m_visible = std::set<std::string>(command.channelIds.begin(), command.channelIds.end());
             for (auto& [id, st] : m_channels) st.visible = m_visible.count(id) != 0;
             break;
-        case Command::Kind::kSetLimits:
-            ApplyLimits(command.limits);
+        case Command::Kind::kSetLimits: {
+            GraphLimits l = command.limits;
+            l.paceFraction = std::clamp(l.paceFraction, 0.05, 1.0);
+            ApplyLimits(l);
+            Log(LogLevel::kInfo, "sync",
+                "budgets changed: pacing at " + std::to_string(l.paceFraction) + " of the limits");
+            lock.unlock();
+            m_store.UpdateSyncStatus([&](SyncStatus& s) { s.limits = l; });
+            lock.lock();
             break;
+        }
         case Command::Kind::kPostMessage: {
             Job j{Job::Kind::kCommand, command.teamId, command.channelId};
             j.command = std::make_shared<Command>(std::move(command));
@@ -321,6 +331,12 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
             EnsureChannelScopes(j);
             std::vector<std::string> scopes = ScopesOf(j);
             if (refusedShared.count(scopes[1]) || refusedShared.count(scopes[0])) continue;
+            // Cautious mode: right after a 429 or a near-limit warning in a request class,
+            // one request at a time in it, so none is in flight when the next warning
+            // comes back (an in-flight request would land in the closed scope).
+            if (auto cu = m_cautiousUntil.find(scopes[1]);
+                cu != m_cautiousUntil.end() && cu->second > now && m_inFlightByClass[scopes[1]] > 0)
+                continue;
             Pacer::Grant g = m_pacer.Acquire(scopes, now, 1.0);
             if (g.wait == 0) {
                 chosen = static_cast<long>(c.index);
@@ -367,6 +383,7 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
                     st.refreshNow = false;
                 }
             ++m_inFlight;
+            ++m_inFlightByClass[ScopesOf(jobs.front())[1]];
             if (jobs.size() == 1) {
                 out = std::move(jobs.front());
             } else {
@@ -394,9 +411,11 @@ void SyncEngine::WorkerLoop() {
         if (t == Take::kStop) break;
         lock.unlock();
         if (t == Take::kJob) {
+            std::string cls = ScopesOf(job)[1];
             Run(job);
             lock.lock();
             --m_inFlight;
+            --m_inFlightByClass[cls];
             lock.unlock();
         }
         MaybePublish();
@@ -410,10 +429,12 @@ bool SyncEngine::RunOnce() {
         std::unique_lock lock(m_mutex);
         if (TakeReady(job, lock, false) != Take::kJob) return false;
     }
+    std::string cls = ScopesOf(job)[1];
     Run(job);
     {
         std::lock_guard lock(m_mutex);
         --m_inFlight;
+        --m_inFlightByClass[cls];
     }
     MaybePublish(true);
     return true;
@@ -552,7 +573,10 @@ void SyncEngine::Retry(Job job, const Error& error) {
             }
             m_pacer.Block(s, until);
         }
-        if (throttled) m_pacer.OnThrottle(RefusingScopes(scopes, t_rateLimit), now);
+        if (throttled) {
+            m_pacer.OnThrottle(RefusingScopes(scopes, t_rateLimit), now);
+            m_cautiousUntil[scopes[1]] = now + kCautiousMs;
+        }
     }
     if (transient && !error.retryAfterSeconds) {
         if (m_retryBudget.TryRetry(now)) {
@@ -947,6 +971,7 @@ void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
     if (*info.rateLimitRemaining > 0.2 * *info.rateLimitLimit) return;
     std::lock_guard lock(m_mutex);
     m_pacer.OnThrottle(RefusingScopes(scopes, info.rateLimitLimit), now);
+    if (scopes.size() > 1) m_cautiousUntil[scopes[1]] = now + kCautiousMs;
 }
 
 std::vector<std::string> SyncEngine::RefusingScopes(const std::vector<std::string>& scopes,

@@ -190,6 +190,8 @@ class SyncEngine {
     std::set<std::string> m_visible;
     UnixMillis m_lastRebalance = 0;
     int m_inFlight = 0;
+    std::unordered_map<std::string, int> m_inFlightByClass;
+    std::unordered_map<std::string, UnixMillis> m_cautiousUntil;  // per request class
     bool m_stopping = false;
     bool m_started = false;
     std::vector<std::thread> m_workers;

@@ -170,3 +170,47 @@ TEST_CASE("the STALE banner shows when the last successful sync is old") {
     imgui.Frame(app, store.Current(), now + 120000);
     CHECK(app.StaleShown());
 }
+
+TEST_CASE("the wall tells the engine which channels are on screen, once per change") {
+    HeadlessImGui imgui;
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    Seed(store, now);
+    std::vector<core::Command> submitted;
+    ui::AppUiOptions o;
+    o.submit = [&](core::Command c) { submitted.push_back(std::move(c)); };
+    ui::AppUi app(o);
+    auto snap = store.Current();
+    imgui.Frame(app, snap, now);
+    auto visible = [&] {
+        std::vector<core::Command> v;
+        for (const auto& c : submitted)
+            if (c.kind == core::Command::Kind::kSetVisible) v.push_back(c);
+        return v;
+    };
+    REQUIRE(visible().size() == 1);
+    CHECK(visible()[0].channelIds == std::vector<std::string>{"c-alpha", "c-beta", "c-gamma"});
+    imgui.Frame(app, snap, now);
+    imgui.Frame(app, snap, now + 1000);
+    CHECK(visible().size() == 1);  // unchanged: not sent again
+}
+
+TEST_CASE("pin and pause flags live with the channel and survive later snapshots") {
+    HeadlessImGui imgui;
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    Seed(store, now);
+    bool yes = true;
+    store.SetChannelFlags("c-alpha", &yes, nullptr);
+    store.SetChannelFlags("c-gamma", nullptr, &yes);
+    auto snap = store.Current();
+    CHECK(snap->FindChannel("c-alpha")->pinned);
+    CHECK_FALSE(snap->FindChannel("c-alpha")->paused);
+    CHECK(snap->FindChannel("c-gamma")->paused);
+    // A later merge into the channel keeps its flags.
+    store.MergeMessages("c-alpha", {Msg("a2", now - 1000, "Ann", "again")}, true);
+    CHECK(store.Current()->FindChannel("c-alpha")->pinned);
+    ui::AppUi app(ui::AppUiOptions{});
+    imgui.Frame(app, store.Current(), now);
+    CHECK(app.Dashboard().LastChannelRowsDrawn() == 3);
+}
