@@ -13,6 +13,11 @@ bool AdaptiveRate::OnThrottle(UnixMillis now, double holdMs) {
     // than the rate that failed so the next probe starts below it.
     m_wMax = (m_cuts > 0 && m_rate < m_wMax) ? m_rate * (1.0 + kCut) / 2.0 : m_rate;
     m_rate = std::max(m_ceiling * kMinFraction, m_rate * kCut);
+    // Cuts that keep coming mean the limit really is lower: approach the old rate more
+    // slowly each time (K = 3, 6, 9 s), so a lowered limit is probed rarely. Probing
+    // beyond it stays quick, which is what brings the rate back when the limit returns.
+    bool recent = m_cutAt != 0 && now - m_cutAt < kStreakMs;
+    m_streak = recent ? std::min(m_streak + 1, kMaxStreak) : 1;
     m_cutAt = now;
     m_cuts++;
     return true;
@@ -32,10 +37,13 @@ void AdaptiveRate::Tick(UnixMillis now, bool workWaiting) {
     }
     double t = static_cast<double>(now - m_cutAt) / 1000.0;
     if (t * 1000.0 < kQuietMs) return;
-    // W(t) = Wmax * (1 + c (t - K)^3), with W(0) = kCut * Wmax.
-    const double c = (1.0 - kCut) / (kCubicK * kCubicK * kCubicK);
-    double d = t - kCubicK;
-    double w = m_wMax * (1.0 + c * d * d * d);
+    // W(t) = Wmax * (1 + c (t - K)^3), with W(0) = kCut * Wmax: concave up to Wmax over
+    // K seconds, then convex probing beyond it (always on the kCubicK curve).
+    const double k = kCubicK * std::max(1, m_streak);
+    const double cUp = (1.0 - kCut) / (k * k * k);
+    const double cProbe = (1.0 - kCut) / (kCubicK * kCubicK * kCubicK);
+    double d = t - k;
+    double w = m_wMax * (1.0 + (d < 0 ? cUp : cProbe) * d * d * d);
     m_rate = std::min(m_ceiling, std::max(m_rate, w));
 }
 

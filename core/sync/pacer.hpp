@@ -30,6 +30,8 @@ class AdaptiveRate {
     static constexpr double kCubicK = 3.0;      // seconds from a cut back to the old rate
     static constexpr double kQuietMs = 1000.0;  // no growth this soon after a cut
     static constexpr double kMinFraction = 0.02;
+    static constexpr UnixMillis kStreakMs = 20000;  // cuts this close together form a streak
+    static constexpr int kMaxStreak = 3;
 
     AdaptiveRate() = default;
     AdaptiveRate(double ceiling, double start) : m_ceiling(ceiling), m_rate(start), m_wMax(start) {}
@@ -55,6 +57,7 @@ class AdaptiveRate {
     UnixMillis m_cutAt = 0;
     UnixMillis m_lastTick = 0;
     uint64_t m_cuts = 0;
+    int m_streak = 0;  // cuts in a row, each within kStreakMs of the last
 };
 
 class Pacer {

@@ -316,8 +316,6 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
         std::sort(ready.begin(), ready.end(),
                   [](const Candidate& a, const Candidate& b) { return a.priority > b.priority; });
         int waiting = static_cast<int>(m_queue.size() - ready.size());
-        m_metrics.SampleQueues(now, m_inFlight, static_cast<int>(ready.size()), waiting,
-                               busyReady > 0);
         long chosen = -1;
         UnixMillis tokenWait = INT64_MAX;
         std::set<std::string> refusedShared;  // app/class scopes out of tokens or gated
@@ -347,6 +345,13 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
             if (g.scope == "app" || g.scope.rfind("class:", 0) == 0) refusedShared.insert(g.scope);
         }
         m_workWaiting = pacedOut;
+        // "Work is queued" when backlog (backfill and continuation pages, replies,
+        // refresh-now) is still waiting after this look: the budget, not the work, is what
+        // limits progress.
+        int busyLeft =
+            busyReady - (chosen >= 0 && IsBusyWork(m_queue[static_cast<size_t>(chosen)]));
+        m_metrics.SampleQueues(now, m_inFlight, static_cast<int>(ready.size()), waiting,
+                               busyLeft > 0);
         if (chosen >= 0) {
             // $batch packing: more due live polls, one per team, each paced on its own
             // scopes, ride along with the chosen one.

@@ -53,8 +53,9 @@ struct RunResult {
     uint64_t penalties = 0, simThrottled = 0;
     double steady429Share = 0;  // 429s / requests after every channel was backfilled
     double backfillSeconds = -1;
-    double settleSeconds = -1;  // limit drop: from the drop to the last 429 of the drop
-    double regainSeconds = -1;  // limit restored: until sends reach 90% of the pre-drop rate
+    double settleSeconds = -1;   // limit drop: from the drop to the last 429 of the drop
+    double adaptedSeconds = -1;  // limit drop: until the first 15 s without a 429
+    double regainSeconds = -1;   // limit restored: until sends reach 90% of the pre-drop rate
     double preDropSends = 0;
     std::vector<Second> timeline;
     std::map<std::string, uint64_t> throttledByKind;  // graphsim's view: app, class, team, channel
@@ -177,6 +178,16 @@ RunResult Run(const std::string& scenarioName, const std::string& policy, double
             if (s.throttled > r.timeline[i - 1].throttled) lastThrottle = s.t;
         }
         r.settleSeconds = lastThrottle < 0 ? 0 : lastThrottle - dropAt;
+        for (size_t i = 0; i < r.timeline.size(); ++i) {
+            const auto& s = r.timeline[i];
+            if (s.t < dropAt || s.t + 15 > dropAt + dropFor) continue;
+            size_t j = i;
+            while (j + 1 < r.timeline.size() && r.timeline[j + 1].t <= s.t + 15) ++j;
+            if (r.timeline[j].throttled == s.throttled) {
+                r.adaptedSeconds = s.t - dropAt;
+                break;
+            }
+        }
         for (size_t i = 0; i + 3 < r.timeline.size(); ++i) {
             const auto& s = r.timeline[i];
             if (s.t < dropAt + dropFor) continue;
@@ -287,6 +298,9 @@ void PrintTable(const std::vector<RunResult>& runs) {
             "drop: s to the last 429", [](const RunResult& r) { return r.settleSeconds; },
             " %14.1f");
         row(
+            "drop: s until 15 s free of 429s", [](const RunResult& r) { return r.adaptedSeconds; },
+            " %14.1f");
+        row(
             "restore: s back to 90% rate", [](const RunResult& r) { return r.regainSeconds; },
             " %14.1f");
     }
@@ -306,6 +320,7 @@ json ToJson(const RunResult& r) {
     j["backfill_seconds"] = r.backfillSeconds;
     j["settle_seconds"] = r.settleSeconds;
     j["regain_seconds"] = r.regainSeconds;
+    j["adapted_seconds"] = r.adaptedSeconds;
     return j;
 }
 
@@ -379,6 +394,11 @@ int main(int argc, char** argv) {
     std::printf("penalties (sent into closed)    %llu vs %llu\n",
                 static_cast<unsigned long long>(steady[0].penalties),
                 static_cast<unsigned long long>(steady[1].penalties));
+    std::printf(
+        "limit-drop: 15 s free of 429s after %.1f s vs %.1f s; back to 90%% rate %.1f s vs %.1f "
+        "s after the restore\n",
+        drop[0].adaptedSeconds, drop[1].adaptedSeconds, drop[0].regainSeconds,
+        drop[1].regainSeconds);
     std::printf(
         "limit-drop: 429s %llu vs %llu; penalties %llu vs %llu; to last 429 %.1f s vs %.1f s\n",
         static_cast<unsigned long long>(drop[0].m.throttled429),

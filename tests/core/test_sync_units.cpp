@@ -76,13 +76,21 @@ TEST_CASE("adaptive rate: 0.7x per 429 (once per volley), CUBIC regrowth only wh
     CHECK(r.Rate() == doctest::Approx(8.82));
     r.Tick(t + 2000, false);  // nothing waiting: no growth
     CHECK(r.Rate() == doctest::Approx(8.82));
-    r.Tick(t + 3000, true);  // K seconds after the cut: back at the last good maximum
+    r.Tick(t + 3000, true);  // a second cut in a row: the way back takes 2K, not K
+    CHECK(r.Rate() < wMax * 0.99);
+    r.Tick(t + 6000, true);  // 2K seconds after the cut: back at the last good maximum
     CHECK(r.Rate() == doctest::Approx(wMax).epsilon(0.01));
-    r.Tick(t + 5000, true);  // then probing beyond it, slowly at first
+    r.Tick(t + 8000, true);  // then probing beyond it, slowly at first
     CHECK(r.Rate() > wMax);
     CHECK(r.Rate() < wMax * 1.2);
     r.Tick(t + 60'000, true);
     CHECK(r.Rate() == doctest::Approx(19.6));  // never above the ceiling
+    // A lone cut long after the streak: back in K = 3 s.
+    t += 120'000;
+    CHECK(r.OnThrottle(t));
+    double w = r.LastGoodMax();
+    r.Tick(t + 3000, true);
+    CHECK(r.Rate() == doctest::Approx(w).epsilon(0.01));
 }
 
 TEST_CASE("adaptive rate: pacer scopes cut on a 429 and regrow; fixed scopes do not change") {
