@@ -74,11 +74,13 @@ void SyncMetrics::RollBusy(Data& d, UnixMillis now) {
         d.busySeconds += 1;
         d.busyUseful += d.curUseful;
         d.busySends += d.curSends;
+        d.busyOk += d.curOk;
     }
     d.sampleSecond = sec;
     d.sampleBusy = false;
     d.curUseful = 0;
     d.curSends = 0;
+    d.curOk = 0;
 }
 
 void SyncMetrics::OnResponse(UnixMillis now, const std::vector<std::string>& scopes, int status,
@@ -92,6 +94,7 @@ void SyncMetrics::OnResponse(UnixMillis now, const std::vector<std::string>& sco
     w.sends++;
     if (status >= 200 && status < 300) {
         d.ok2xx++;
+        d.curOk++;
         w.ok++;
     } else if (status == 429) {
         d.throttled++;
@@ -192,6 +195,7 @@ MetricsSnapshot SyncMetrics::Snapshot(UnixMillis now, const std::vector<double>&
     m.busySeconds = d.busySeconds;
     m.busyUseful = d.busyUseful;
     m.busySends = d.busySends;
+    m.busyOk = d.busyOk;
     m.inFlight = d.inFlight;
     m.ready = d.ready;
     m.waiting = d.waiting;
@@ -289,6 +293,8 @@ nlohmann::json MetricsToJson(const MetricsSnapshot& m) {
             {"busy_useful", m.busyUseful},
             {"busy_sends", m.busySends},
             {"useful_fraction_of_quota", m.UsefulFractionOfQuota()},
+            {"ok_fraction_of_quota", m.OkFractionOfQuota()},
+            {"busy_ok", m.busyOk},
             {"throttled_share", m.ThrottledShare()},
             {"requests_per_message", m.RequestsPerMessage()},
             {"queues", {{"in_flight", m.inFlight}, {"ready", m.ready}, {"waiting", m.waiting}}},

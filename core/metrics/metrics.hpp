@@ -80,6 +80,7 @@ struct MetricsSnapshot {
     double busySeconds = 0;
     uint64_t busyUseful = 0;
     uint64_t busySends = 0;
+    uint64_t busyOk = 0;
     double quota = 0;  // the GET channel message limit, requests/s
     // Queues now.
     int inFlight = 0, ready = 0, waiting = 0;
@@ -92,6 +93,11 @@ struct MetricsSnapshot {
 
     double UsefulFractionOfQuota() const {
         return busySeconds > 0 && quota > 0 ? busyUseful / busySeconds / quota : 0.0;
+    }
+    // The same with every 2xx counted (a reply check that found nothing new still did
+    // its job without wasting quota on a 429).
+    double OkFractionOfQuota() const {
+        return busySeconds > 0 && quota > 0 ? busyOk / busySeconds / quota : 0.0;
     }
     double ThrottledShare() const {
         return requests ? static_cast<double>(throttled429) / requests : 0.0;
@@ -161,8 +167,8 @@ class SyncMetrics {
         int64_t sampleSecond = -1;
         bool sampleBusy = false;
         double busySeconds = 0;
-        uint64_t busyUseful = 0, busySends = 0;
-        uint32_t curUseful = 0, curSends = 0;
+        uint64_t busyUseful = 0, busySends = 0, busyOk = 0;
+        uint32_t curUseful = 0, curSends = 0, curOk = 0;
     };
     template <typename F>
     void Locked(F f) {

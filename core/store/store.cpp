@@ -179,11 +179,20 @@ void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>
 size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
                             bool backfillDone, bool notifyObserver,
                             std::vector<UnixMillis>* arrivedOut) {
-    // Convert outside the writer lock: HTML to text is the expensive part of a merge.
+    return MergePrepared(channelId, Prepare(std::move(messages)), backfillDone, notifyObserver,
+                         arrivedOut);
+}
+
+std::vector<StoredMessagePtr> Store::Prepare(std::vector<ChatMessage> messages) {
     std::vector<StoredMessagePtr> incoming;
     incoming.reserve(messages.size());
     for (auto& m : messages) incoming.push_back(MakeStored(std::move(m)));
+    return incoming;
+}
 
+size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMessagePtr> incoming,
+                            bool backfillDone, bool notifyObserver,
+                            std::vector<UnixMillis>* arrivedOut) {
     size_t changed = 0;
     std::vector<StoredMessagePtr>
         rows;  // what changed, one entry per root or reply, for the observer
@@ -192,10 +201,16 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
         auto cd = std::make_shared<ChannelData>(*it->second);
-        std::unordered_map<std::string, size_t> index;
-        index.reserve(cd->messages.size());
-        for (size_t i = 0; i < cd->messages.size(); ++i)
-            index.emplace(cd->messages[i]->message.id, i);
+        // The id -> position index lives with the writer across merges (only merges change
+        // a channel's messages), so a page costs its own size, not the channel's.
+        auto& index = m_index[channelId];
+        auto rebuild = [&] {
+            index.clear();
+            index.reserve(cd->messages.size());
+            for (size_t i = 0; i < cd->messages.size(); ++i)
+                index.emplace(cd->messages[i]->message.id, i);
+        };
+        if (index.size() != cd->messages.size()) rebuild();
         bool needSort = false;
         auto ring = cd->activity ? std::make_shared<ActivityRing>(*cd->activity)
                                  : std::make_shared<ActivityRing>();
@@ -275,7 +290,10 @@ size_t Store::MergeMessages(const std::string& channelId, std::vector<ChatMessag
             cd->messages[pos->second] = std::move(merged);
             ++changed;
         }
-        if (needSort) std::sort(cd->messages.begin(), cd->messages.end(), CreatedBefore);
+        if (needSort) {
+            std::stable_sort(cd->messages.begin(), cd->messages.end(), CreatedBefore);
+            rebuild();
+        }
         if (backfillDone && !cd->backfilled) {
             cd->backfilled = true;
             backfilledNow = true;
@@ -301,16 +319,25 @@ void ActivityRing::Add(UnixMillis at, Kind kind, int n) {
     if (at <= 0) return;
     int64_t m = at / 60000;
     size_t slot = static_cast<size_t>(m % kMinutes);
-    if (minute[slot] != m) {
-        if (minute[slot] > m) {  // older than what the slot holds: outside the 24 h window
-            if (kind != kMentions && kind != kDeletes)
-                hourOfDay[static_cast<size_t>((at / 3600000) % 24)] += n;
-            return;
-        }
-        minute[slot] = m;
-        counts[slot] = {};
+    auto& block = blocks[slot / kBlock];
+    size_t i = slot % kBlock;
+    int64_t held = block ? block->minute[i] : 0;
+    if (held > m) {  // older than what the slot holds: outside the 24 h window
+        if (kind != kMentions && kind != kDeletes)
+            hourOfDay[static_cast<size_t>((at / 3600000) % 24)] += n;
+        return;
     }
-    counts[slot][kind] = static_cast<uint16_t>(std::min(65535, counts[slot][kind] + n));
+    // Copy on write: a block still shared with a published ring is cloned first.
+    if (!block)
+        block = std::make_shared<Block>();
+    else if (block.use_count() > 1)
+        block = std::make_shared<Block>(*block);
+    if (held != m) {
+        block->minute[i] = m;
+        block->counts[i] = {};
+    }
+    auto& c = block->counts[i][kind];
+    c = static_cast<uint16_t>(std::min(65535, c + n));
     if (kind == kMessages || kind == kReplies)
         hourOfDay[static_cast<size_t>((at / 3600000) % 24)] += n;
 }
@@ -319,7 +346,8 @@ int ActivityRing::Sum(Kind kind, UnixMillis from, UnixMillis to) const {
     int total = 0;
     for (int64_t m = from / 60000; m < (to + 59999) / 60000; ++m) {
         size_t slot = static_cast<size_t>(((m % kMinutes) + kMinutes) % kMinutes);
-        if (minute[slot] == m) total += counts[slot][kind];
+        const auto& b = blocks[slot / kBlock];
+        if (b && b->minute[slot % kBlock] == m) total += b->counts[slot % kBlock][kind];
     }
     return total;
 }
@@ -329,8 +357,10 @@ void ActivityRing::PerMinute(UnixMillis now, float* out, int n) const {
     for (int i = 0; i < n; ++i) {
         int64_t m = last - (n - 1 - i);
         size_t slot = static_cast<size_t>(((m % kMinutes) + kMinutes) % kMinutes);
-        out[i] = minute[slot] == m
-                     ? static_cast<float>(counts[slot][kMessages] + counts[slot][kReplies])
+        const auto& b = blocks[slot / kBlock];
+        size_t k = slot % kBlock;
+        out[i] = b && b->minute[k] == m
+                     ? static_cast<float>(b->counts[k][kMessages] + b->counts[k][kReplies])
                      : 0.0f;
     }
 }

@@ -54,11 +54,17 @@ using StoredMessagePtr = std::shared_ptr<const StoredMessage>;
 // Per-channel activity: per-minute counts over the last 24 hours (a ring indexed by the
 // absolute minute) and hour-of-day totals for the heatmap. Updated incrementally as
 // messages are merged, never recounted. Immutable once published, like everything else.
+// Stored as 24 blocks of an hour each, shared between copies and cloned on write, so a
+// merge that touches the current hour copies one small block, not the whole day.
 struct ActivityRing {
     enum Kind { kMessages = 0, kReplies, kMentions, kDeletes, kKinds };
     static constexpr int kMinutes = 24 * 60;
-    std::array<int64_t, kMinutes> minute{};  // which absolute minute a slot holds
-    std::array<std::array<uint16_t, kKinds>, kMinutes> counts{};
+    static constexpr int kBlock = 60;
+    struct Block {
+        std::array<int64_t, kBlock> minute{};  // which absolute minute a slot holds
+        std::array<std::array<uint16_t, kKinds>, kBlock> counts{};
+    };
+    std::array<std::shared_ptr<Block>, kMinutes / kBlock> blocks;  // null: never written
     std::array<uint32_t, 24> hourOfDay{};  // messages + replies, by UTC hour, all time
 
     void Add(UnixMillis at, Kind kind, int n = 1);
@@ -200,6 +206,12 @@ class Store {
     size_t MergeMessages(const std::string& channelId, std::vector<ChatMessage> messages,
                          bool backfillDone, bool notifyObserver = true,
                          std::vector<UnixMillis>* arrived = nullptr);
+    // The two halves of MergeMessages: Prepare converts (HTML to text, previews) and can
+    // run on any thread without the writer lock; MergePrepared is the merge itself.
+    static std::vector<StoredMessagePtr> Prepare(std::vector<ChatMessage> messages);
+    size_t MergePrepared(const std::string& channelId, std::vector<StoredMessagePtr> incoming,
+                         bool backfillDone, bool notifyObserver = true,
+                         std::vector<UnixMillis>* arrived = nullptr);
     // deltaLink: null leaves the stored link alone; otherwise replaces it (empty: forget).
     void RecordChannelSync(const std::string& channelId, bool ok, const std::string& error,
                            const std::string* deltaLink = nullptr);
@@ -227,6 +239,8 @@ class Store {
     std::atomic<SnapshotPtr> m_current;
 #endif
     std::mutex m_writeMutex;  // serialises writers; never held by readers
+    // Writer-side: each channel's message id -> position in ChannelData::messages.
+    std::unordered_map<std::string, std::unordered_map<std::string, size_t>> m_index;
     std::function<void()> m_wake;
     StoreObserver* m_observer = nullptr;
 };

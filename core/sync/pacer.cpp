@@ -68,17 +68,30 @@ void Pacer::SetRate(const std::string& scope, double perSecond) {
     b.adaptive = false;
 }
 
-void Pacer::SetAdaptive(const std::string& scope, double limit, double startFraction) {
+void Pacer::SetAdaptive(const std::string& scope, double limit, double startFraction,
+                        const std::string& group) {
     Bucket& b = m_buckets[scope];
     double ceiling = limit * std::max(kCeilingFraction, startFraction);
-    if (!b.adaptive) {
-        b.control = AdaptiveRate(ceiling, limit * startFraction);
+    b.group = group;
+    AdaptiveRate* control = &b.control;
+    bool fresh = !b.adaptive;
+    if (!group.empty()) {
+        auto [it, added] = m_groups.try_emplace(group);
+        control = &it->second;
+        fresh = added;
+    }
+    if (fresh) {
+        *control = AdaptiveRate(ceiling, limit * startFraction);
     } else {
-        b.control.SetCeiling(ceiling);
+        control->SetCeiling(ceiling);
     }
     b.adaptive = true;
     b.limit = limit;
-    b.rate = b.control.Rate();
+    b.rate = control->Rate();
+}
+
+AdaptiveRate& Pacer::ControlOf(Bucket& b) {
+    return b.group.empty() ? b.control : m_groups[b.group];
 }
 
 double Pacer::Rate(const std::string& scope) const {
@@ -154,22 +167,28 @@ bool Pacer::OnThrottle(const std::vector<std::string>& scopes, UnixMillis now) {
         auto it = m_buckets.find(s);
         if (it == m_buckets.end() || !it->second.adaptive) continue;
         Bucket& b = it->second;
-        if (b.control.OnThrottle(now)) {
-            cut = true;
-            b.rate = b.control.Rate();
-            Refill(b, now);
-            b.tokens = std::min(b.tokens, std::max(1.0, b.rate));
+        AdaptiveRate& control = ControlOf(b);
+        if (!control.OnThrottle(now)) continue;
+        cut = true;
+        // A group (every team) learns from one member's 429: Teams limits change for all
+        // teams at once, so the other teams slow down before they are refused too.
+        for (auto& [name, other] : m_buckets) {
+            if (&other != &b && (b.group.empty() || other.group != b.group)) continue;
+            Refill(other, now);
+            other.rate = control.Rate();
+            other.tokens = std::min(other.tokens, std::max(1.0, other.rate));
         }
     }
     return cut;
 }
 
 void Pacer::Tick(UnixMillis now, bool workWaiting) {
+    for (auto& [name, g] : m_groups) g.Tick(now, workWaiting);
     for (auto& [name, b] : m_buckets) {
         if (!b.adaptive) continue;
         Refill(b, now);  // credit the old rate up to now before the rate changes
-        b.control.Tick(now, workWaiting);
-        b.rate = b.control.Rate();
+        if (b.group.empty()) b.control.Tick(now, workWaiting);
+        b.rate = ControlOf(b).Rate();
     }
 }
 

@@ -71,7 +71,9 @@ class Pacer {
     // A fixed-rate scope (tokens per second; capacity is one second of tokens). 0: unlimited.
     void SetRate(const std::string& scope, double perSecond);
     // An adaptive scope: `limit` is the documented limit; it starts at startFraction x it.
-    void SetAdaptive(const std::string& scope, double limit, double startFraction);
+    // Scopes with the same non-empty `group` (every team) share one adaptive rate.
+    void SetAdaptive(const std::string& scope, double limit, double startFraction,
+                     const std::string& group = {});
     bool Has(const std::string& scope) const { return m_buckets.count(scope) != 0; }
     Grant Acquire(const std::vector<std::string>& scopes, UnixMillis now, double cost = 1.0);
     // Closes a scope until `until` (a Retry-After). Never shortens an existing gate.
@@ -105,10 +107,13 @@ class Pacer {
         bool init = false;
         UnixMillis blockedUntil = 0;
         bool adaptive = false;
-        AdaptiveRate control;
+        AdaptiveRate control;  // when not in a group
+        std::string group;
     };
     static void Refill(Bucket& b, UnixMillis now);
+    AdaptiveRate& ControlOf(Bucket& b);
     std::map<std::string, Bucket> m_buckets;
+    std::map<std::string, AdaptiveRate> m_groups;
 };
 
 }  // namespace cdeck::core

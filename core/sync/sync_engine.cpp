@@ -74,7 +74,7 @@ void SyncEngine::ApplyLimits(const GraphLimits& l) {
     m_pacer.SetAdaptive("class:get_channels", l.getChannels, f);
     m_pacer.SetAdaptive("class:get_teams", l.getTeams, f);
     for (const auto& v : m_pacer.View(true)) {
-        if (v.scope.rfind("team:", 0) == 0) m_pacer.SetAdaptive(v.scope, l.perTeam, f);
+        if (v.scope.rfind("team:", 0) == 0) m_pacer.SetAdaptive(v.scope, l.perTeam, f, "teams");
         if (v.scope.rfind("channel:", 0) == 0) m_pacer.SetRate(v.scope, l.perChannel * f);
     }
     PollPlanner::Settings ps;
@@ -200,7 +200,7 @@ std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
 void SyncEngine::EnsureChannelScopes(const Job& job) {
     const double f = m_limits.paceFraction;
     if (!job.teamId.empty() && !m_pacer.Has("team:" + job.teamId))
-        m_pacer.SetAdaptive("team:" + job.teamId, m_limits.perTeam, f);
+        m_pacer.SetAdaptive("team:" + job.teamId, m_limits.perTeam, f, "teams");
     if (!job.channelId.empty() && !m_pacer.Has("channel:" + job.channelId))
         m_pacer.SetRate("channel:" + job.channelId, m_limits.perChannel * f);
 }

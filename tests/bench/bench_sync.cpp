@@ -213,8 +213,11 @@ void PrintTable(const std::vector<RunResult>& runs) {
         std::printf("\n");
     };
     row(
-        "useful/s as a fraction of quota",
+        "useful/s (new data) / quota",
         [](const RunResult& r) { return r.m.UsefulFractionOfQuota(); }, " %14.3f");
+    row(
+        "2xx/s as a fraction of quota", [](const RunResult& r) { return r.m.OkFractionOfQuota(); },
+        " %14.3f");
     row(
         "  (seconds with work queued)", [](const RunResult& r) { return r.m.busySeconds; },
         " %14.0f");
@@ -331,6 +334,7 @@ int main(int argc, char** argv) {
     double seconds = 120, dropSeconds = 60;
     std::string jsonOut;
     uint64_t seed = 11;
+    std::string only;  // "steady" or "drop": run one scenario
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--quick") {
@@ -341,6 +345,8 @@ int main(int argc, char** argv) {
             dropSeconds = std::atof(argv[++i]);
         } else if (a == "--json" && i + 1 < argc) {
             jsonOut = argv[++i];
+        } else if (a == "--only" && i + 1 < argc) {
+            only = argv[++i];
         } else if (a == "--seed" && i + 1 < argc) {
             seed = std::strtoull(argv[++i], nullptr, 10);
         } else {
@@ -359,53 +365,65 @@ int main(int argc, char** argv) {
                 seconds, static_cast<unsigned long long>(seed));
 
     std::vector<RunResult> steady, drop;
-    for (const char* p : {"adaptive", "sdk"})
-        steady.push_back(Run("steady-500-channels", p, seconds, 0, 0, seed));
+    if (only != "drop")
+        for (const char* p : {"adaptive", "sdk"})
+            steady.push_back(Run("steady-500-channels", p, seconds, 0, 0, seed));
     // The drop starts once the backfill is over, so the drop is measured on live polling.
     double dropAt = quick ? 30 : 60;
-    for (const char* p : {"adaptive", "sdk"})
-        drop.push_back(Run("limit-drop", p, dropAt + dropSeconds + (quick ? 20 : 40), dropAt,
-                           dropSeconds, seed));
+    if (only != "steady")
+        for (const char* p : {"adaptive", "sdk"})
+            drop.push_back(Run("limit-drop", p, dropAt + dropSeconds + (quick ? 20 : 40), dropAt,
+                               dropSeconds, seed));
 
-    std::printf("\n== steady-500-channels (%.0f s each)", seconds);
-    PrintTable(steady);
-    std::printf("\n== limit-drop (limits halve at %.0f s for %.0f s)", dropAt, dropSeconds);
-    PrintTable(drop);
-
-    const auto& a = steady[0].m;
-    const auto& s = steady[1].m;
-    std::printf("\n== adaptive / sdk ratios (steady-500-channels)\n");
-    std::printf("useful fraction of quota        %.2f\n",
-                Ratio(a.UsefulFractionOfQuota(), s.UsefulFractionOfQuota()));
-    std::printf("429 share                       %.3f\n",
-                Ratio(a.ThrottledShare(), s.ThrottledShare()));
-    std::printf("freshness p50 (all)             %.3f\n",
-                Ratio(a.freshnessAll.p50, s.freshnessAll.p50));
-    std::printf("freshness p95 (all)             %.3f   (goal <= 0.5)\n",
-                Ratio(a.freshnessAll.p95, s.freshnessAll.p95));
-    std::printf("freshness p99 (all)             %.3f\n",
-                Ratio(a.freshnessAll.p99, s.freshnessAll.p99));
-    std::printf("freshness p95 (hot)             %.3f\n",
-                Ratio(a.freshnessHot.p95, s.freshnessHot.p95));
-    std::printf("freshness p95 (cold)            %.3f\n",
-                Ratio(a.freshnessCold.p95, s.freshnessCold.p95));
-    std::printf("requests per delivered message  %.3f\n",
-                Ratio(a.RequestsPerMessage(), s.RequestsPerMessage()));
-    std::printf("penalties (sent into closed)    %llu vs %llu\n",
-                static_cast<unsigned long long>(steady[0].penalties),
-                static_cast<unsigned long long>(steady[1].penalties));
-    std::printf(
-        "limit-drop: 15 s free of 429s after %.1f s vs %.1f s; back to 90%% rate %.1f s vs %.1f "
-        "s after the restore\n",
-        drop[0].adaptedSeconds, drop[1].adaptedSeconds, drop[0].regainSeconds,
-        drop[1].regainSeconds);
-    std::printf(
-        "limit-drop: 429s %llu vs %llu; penalties %llu vs %llu; to last 429 %.1f s vs %.1f s\n",
-        static_cast<unsigned long long>(drop[0].m.throttled429),
-        static_cast<unsigned long long>(drop[1].m.throttled429),
-        static_cast<unsigned long long>(drop[0].penalties),
-        static_cast<unsigned long long>(drop[1].penalties), drop[0].settleSeconds,
-        drop[1].settleSeconds);
+    if (!steady.empty()) {
+        std::printf("\n== steady-500-channels (%.0f s each)", seconds);
+        PrintTable(steady);
+    }
+    if (!drop.empty()) {
+        std::printf("\n== limit-drop (limits halve at %.0f s for %.0f s)", dropAt, dropSeconds);
+        PrintTable(drop);
+    }
+    if (!steady.empty()) {
+        const auto& a = steady[0].m;
+        const auto& s = steady[1].m;
+        std::printf("\n== adaptive / sdk ratios (steady-500-channels)\n");
+        std::printf("useful fraction of quota        %.2f\n",
+                    Ratio(a.UsefulFractionOfQuota(), s.UsefulFractionOfQuota()));
+        std::printf("2xx fraction of quota           %.2f\n",
+                    Ratio(a.OkFractionOfQuota(), s.OkFractionOfQuota()));
+        std::printf("429 share                       %.3f\n",
+                    Ratio(a.ThrottledShare(), s.ThrottledShare()));
+        std::printf("freshness p50 (all)             %.3f\n",
+                    Ratio(a.freshnessAll.p50, s.freshnessAll.p50));
+        std::printf("freshness p95 (all)             %.3f   (goal <= 0.5)\n",
+                    Ratio(a.freshnessAll.p95, s.freshnessAll.p95));
+        std::printf("freshness p99 (all)             %.3f\n",
+                    Ratio(a.freshnessAll.p99, s.freshnessAll.p99));
+        std::printf("freshness p95 (hot)             %.3f\n",
+                    Ratio(a.freshnessHot.p95, s.freshnessHot.p95));
+        std::printf("freshness p95 (cold)            %.3f\n",
+                    Ratio(a.freshnessCold.p95, s.freshnessCold.p95));
+        std::printf("requests per delivered message  %.3f\n",
+                    Ratio(a.RequestsPerMessage(), s.RequestsPerMessage()));
+        std::printf("penalties (sent into closed)    %llu vs %llu\n",
+                    static_cast<unsigned long long>(steady[0].penalties),
+                    static_cast<unsigned long long>(steady[1].penalties));
+    }
+    if (!drop.empty()) {
+        std::printf(
+            "limit-drop: 15 s free of 429s after %.1f s vs %.1f s; back to 90%% rate %.1f s vs "
+            "%.1f "
+            "s after the restore\n",
+            drop[0].adaptedSeconds, drop[1].adaptedSeconds, drop[0].regainSeconds,
+            drop[1].regainSeconds);
+        std::printf(
+            "limit-drop: 429s %llu vs %llu; penalties %llu vs %llu; to last 429 %.1f s vs %.1f s\n",
+            static_cast<unsigned long long>(drop[0].m.throttled429),
+            static_cast<unsigned long long>(drop[1].m.throttled429),
+            static_cast<unsigned long long>(drop[0].penalties),
+            static_cast<unsigned long long>(drop[1].penalties), drop[0].settleSeconds,
+            drop[1].settleSeconds);
+    }
     if (!jsonOut.empty()) {
         json j = {{"steady", json::array()}, {"limit_drop", json::array()}};
         for (const auto& r : steady) j["steady"].push_back(ToJson(r));

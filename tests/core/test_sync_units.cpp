@@ -105,6 +105,20 @@ TEST_CASE("adaptive rate: pacer scopes cut on a 429 and regrow; fixed scopes do 
     CHECK(p.Rate("class:get_message") == doctest::Approx(19.6));
 }
 
+TEST_CASE("pacer: teams share one adaptive rate, so one team's 429 slows them all") {
+    Pacer p;
+    p.SetAdaptive("team:a", 4, 0.9, "teams");
+    p.SetAdaptive("team:b", 4, 0.9, "teams");
+    p.SetAdaptive("class:get_message", 20, 0.9);
+    CHECK(p.OnThrottle({"team:a"}, 1000));
+    CHECK(p.Rate("team:a") == doctest::Approx(3.6 * 0.7));
+    CHECK(p.Rate("team:b") == doctest::Approx(3.6 * 0.7));
+    CHECK(p.Rate("class:get_message") == doctest::Approx(18));  // not in the group
+    CHECK_FALSE(p.OnThrottle({"team:b"}, 1200));  // the same volley: one cut for the group
+    for (UnixMillis t = 1000; t <= 30'000; t += 100) p.Tick(t, true);
+    CHECK(p.Rate("team:b") == doctest::Approx(3.92));
+}
+
 TEST_CASE("planner: poll rates follow sqrt(lambda), add up to the budget and respect the clamps") {
     PollPlanner pl;
     pl.Configure({/*budget*/ 3.0, /*min*/ 0.25, /*max*/ 1000});
