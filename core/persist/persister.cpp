@@ -161,24 +161,25 @@ Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, siz
         consume(st.value());
     } else {
         // The creation time of each channel's newest-th root; channels with fewer roots
-        // have no cut-off and load whole in the first part.
+        // have no cut-off and load whole in the first part. One short indexed walk per
+        // channel (newest first), not a scan of the whole table.
+        std::vector<std::string> channels;
+        {
+            auto st = m_db->Prepare("SELECT id FROM channels ORDER BY team_id, position");
+            if (!st) return st.error();
+            while (st->Step()) channels.push_back(st->Text(0));
+        }
         std::map<std::string, int64_t> cutoff;
         {
             auto st = m_db->Prepare(
-                "SELECT channel_id, created_ms FROM (SELECT channel_id, created_ms, row_number() "
-                "OVER "
-                "(PARTITION BY channel_id ORDER BY created_ms DESC) AS rn FROM messages WHERE "
-                "reply_to_id IS NULL) "
-                "WHERE rn = ?1");
+                "SELECT created_ms FROM messages WHERE channel_id = ?1 AND reply_to_id IS NULL "
+                "ORDER BY created_ms DESC LIMIT 1 OFFSET ?2");
             if (!st) return st.error();
-            st->Bind(1, static_cast<int64_t>(newest));
-            while (st->Step()) cutoff[st->Text(0)] = st->Int(1);
-        }
-        std::vector<std::string> channels;
-        {
-            auto st = m_db->Prepare("SELECT DISTINCT channel_id FROM messages");
-            if (!st) return st.error();
-            while (st->Step()) channels.push_back(st->Text(0));
+            for (const auto& ch : channels) {
+                st->Reset();
+                st->Bind(1, ch).Bind(2, static_cast<int64_t>(newest - 1));
+                if (st->Step()) cutoff[ch] = st->Int(0);
+            }
         }
         // A reply belongs to the part of its root: compare the root's creation time.
         auto part = m_db->Prepare(
