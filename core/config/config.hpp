@@ -18,7 +18,7 @@ struct SyncSettings {
     // adaptive: each channel is polled at least every max and at most every min seconds;
     // in between, in proportion to the square root of its message rate.
     double minPollIntervalSeconds = 1.0;
-    double maxPollIntervalSeconds = 60.0;
+    double maxPollIntervalSeconds = 30.0;
     double pollBudgetFraction = 1.0;   // share of the paced GET-message rate polls may use
     int backfillMessages = 200;        // roots fetched per channel on first sync
     double backfillDays = 30;          // and no older than this (0: no age limit)
