@@ -18,8 +18,10 @@ struct SyncSettings {
     // adaptive: each channel is polled at least every max and at most every min seconds;
     // in between, in proportion to the square root of its message rate.
     double minPollIntervalSeconds = 1.0;
-    double maxPollIntervalSeconds = 30.0;
-    double pollBudgetFraction = 1.0;   // share of the paced GET-message rate polls may use
+    double maxPollIntervalSeconds = 35.0;
+    // Share of the paced GET-message rate that scheduled polls may use; the rest is room
+    // for backfill pages, delta continuations and reply fetches, so polls do not pile up.
+    double pollBudgetFraction = 0.85;
     int backfillMessages = 200;        // roots fetched per channel on first sync
     double backfillDays = 30;          // and no older than this (0: no age limit)
     double replyWindowHours = 24;      // fetch new replies of threads started this recently

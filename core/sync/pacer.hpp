@@ -47,8 +47,6 @@ class AdaptiveRate {
     void Tick(UnixMillis now, bool workWaiting);
     // New limits at run time (configuration). Keeps the current rate under the ceiling.
     void SetCeiling(double ceiling);
-    UnixMillis LastCut() const { return m_cutAt; }
-    uint64_t Cuts() const { return m_cuts; }
 
   private:
     double m_ceiling = 0;
@@ -79,9 +77,6 @@ class Pacer {
     // Closes a scope until `until` (a Retry-After). Never shortens an existing gate.
     void Block(const std::string& scope, UnixMillis until);
     UnixMillis BlockedUntil(const std::string& scope) const;
-    bool IsClosed(const std::string& scope, UnixMillis now) const {
-        return BlockedUntil(scope) > now;
-    }
     double Rate(const std::string& scope) const;
     double Limit(const std::string& scope) const;
     // A 429 seen in these scopes: cut each adaptive one. Returns whether any cut.

@@ -52,7 +52,6 @@ class PollPlanner {
     // lambda x elapsed x boost.
     double Priority(const std::string& channel, UnixMillis lastPoll, UnixMillis now,
                     double boost) const;
-    size_t Size() const { return m_channels.size(); }
 
   private:
     static constexpr double kPriorSeconds = 10.0;  // weight of the prior, in seconds watched

@@ -22,7 +22,7 @@ constexpr double kPrioCommand = 1e12;
 constexpr double kPrioDiscover = 1e11;
 constexpr double kPrioRefreshNow = 1e10;
 constexpr double kPrioPage = 50;
-constexpr double kPrioReplies = 10;
+constexpr double kPrioReplies = 2;         // a changed thread has a new reply about half the time
 constexpr double kPrioOverdue = 5;         // plus how many maximum intervals overdue
 constexpr UnixMillis kCautiousMs = 10000;  // one at a time in a class after a warning
 constexpr double kHotLambda = 1.0 / 60.0;  // a hot channel: at least one message a minute
@@ -266,11 +266,12 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
         return readyAt <= now;
     }
     priority = m_planner.Priority(job.channelId, st.lastPoll, now, boost);
-    // The floor is a promise: a channel not polled for longer than the maximum interval
-    // goes ahead of every ordinary poll (most overdue first), so quiet channels cannot
-    // be starved by busy ones when the budget is oversubscribed.
+    // The floor is a promise: a channel not polled for 1.25x the maximum interval goes
+    // ahead of every ordinary poll (most overdue first), so quiet channels cannot be
+    // starved when the budget is oversubscribed. The margin keeps channels that are only
+    // just due from crowding out the busy ones.
     double age = static_cast<double>(now - st.lastPoll) / 1000.0;
-    if (st.lastPoll > 0 && age > m_settings.maxPollIntervalSeconds)
+    if (st.lastPoll > 0 && age > 1.25 * m_settings.maxPollIntervalSeconds)
         priority = kPrioOverdue + age / m_settings.maxPollIntervalSeconds;
     return readyAt <= now;
 }
@@ -282,12 +283,13 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
             m_pacer.Tick(now, m_workWaiting);
             if (now - m_lastRebalance >= 2000) {
                 PollPlanner::Settings ps = m_planner.GetSettings();
-                // Polls are scheduled against the paced rate the limits allow, not the
-                // adaptive rate of the moment: when a cut lowers the rate, the pacer holds
-                // the polls back and priority picks among them, instead of every channel's
-                // next poll moving far into the future.
-                ps.budget =
-                    m_limits.getMessage * m_limits.paceFraction * m_settings.pollBudgetFraction;
+                // Polls are scheduled against at least the paced start rate, not the
+                // adaptive rate after a cut: the pacer then holds the polls back and
+                // priority picks among them, instead of every channel's next poll moving
+                // far into the future. When the rate has grown past the start, use it.
+                ps.budget = std::max(m_limits.getMessage * m_limits.paceFraction,
+                                     m_pacer.Rate(kClassGetMessage)) *
+                            m_settings.pollBudgetFraction;
                 m_planner.Configure(ps);
                 m_planner.Rebalance(now);
                 m_lastRebalance = now;
@@ -445,25 +447,6 @@ bool SyncEngine::RunOnce() {
     return true;
 }
 
-UnixMillis SyncEngine::NextWakeup() {
-    std::lock_guard lock(m_mutex);
-    UnixMillis now = Now(), best = INT64_MAX;
-    for (const auto& j : m_queue) {
-        UnixMillis at;
-        double prio;
-        Ready(j, now, at, prio);
-        if (!Adaptive()) {
-            best = std::min(best, at);
-            continue;
-        }
-        auto scopes = ScopesOf(j);
-        UnixMillis gate = 0;
-        for (const auto& s : scopes) gate = std::max(gate, m_pacer.BlockedUntil(s));
-        best = std::min(best, std::max(at, gate));
-    }
-    return best == INT64_MAX ? 0 : best;
-}
-
 double SyncEngine::ScopeRate(const std::string& scope) const {
     std::lock_guard lock(m_mutex);
     return m_pacer.Rate(scope);
@@ -477,11 +460,6 @@ UnixMillis SyncEngine::ScopeClosedUntil(const std::string& scope) const {
 size_t SyncEngine::QueueSize() const {
     std::lock_guard lock(m_mutex);
     return m_queue.size();
-}
-
-double SyncEngine::PollRate(const std::string& channelId) const {
-    std::lock_guard lock(m_mutex);
-    return m_planner.PollRate(channelId);
 }
 
 void SyncEngine::Run(Job& job) {

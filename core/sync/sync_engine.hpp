@@ -87,12 +87,9 @@ class SyncEngine {
     // ---- for tests (startThreads=false) ----
     // Runs one job that may be sent now, on the caller's thread. False when none may.
     bool RunOnce();
-    // When the next job becomes due (or a token frees), at the earliest; 0 when unknown.
-    UnixMillis NextWakeup();
     double ScopeRate(const std::string& scope) const;
     UnixMillis ScopeClosedUntil(const std::string& scope) const;
     size_t QueueSize() const;
-    double PollRate(const std::string& channelId) const;
 
   private:
     enum class Phase { kBackfill, kDeltaStart, kLive };
