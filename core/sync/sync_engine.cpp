@@ -331,11 +331,14 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
             EnsureChannelScopes(j);
             std::vector<std::string> scopes = ScopesOf(j);
             if (refusedShared.count(scopes[1]) || refusedShared.count(scopes[0])) continue;
-            // Cautious mode: right after a 429 or a near-limit warning in a request class,
-            // one request at a time in it, so none is in flight when the next warning
-            // comes back (an in-flight request would land in the closed scope).
-            if (auto cu = m_cautiousUntil.find(scopes[1]);
-                cu != m_cautiousUntil.end() && cu->second > now && m_inFlightByClass[scopes[1]] > 0)
+            // Cautious mode: right after a 429 or a near-limit warning in a class or team
+            // scope, one request at a time in that scope, so none is in flight when the
+            // next warning comes back (an in-flight request would land in a closed scope).
+            if (std::any_of(scopes.begin(), scopes.end(), [&](const std::string& s) {
+                    auto cu = m_cautiousUntil.find(s);
+                    return cu != m_cautiousUntil.end() && cu->second > now &&
+                           m_inFlightByScope[s] > 0;
+                }))
                 continue;
             Pacer::Grant g = m_pacer.Acquire(scopes, now, 1.0);
             if (g.wait == 0) {
@@ -390,7 +393,7 @@ SyncEngine::Take SyncEngine::TakeReady(Job& out, std::unique_lock<std::mutex>& l
                     st.refreshNow = false;
                 }
             ++m_inFlight;
-            ++m_inFlightByClass[ScopesOf(jobs.front())[1]];
+            for (const auto& s : GuardedScopes(ScopesOf(jobs.front()))) ++m_inFlightByScope[s];
             if (jobs.size() == 1) {
                 out = std::move(jobs.front());
             } else {
@@ -418,11 +421,11 @@ void SyncEngine::WorkerLoop() {
         if (t == Take::kStop) break;
         lock.unlock();
         if (t == Take::kJob) {
-            std::string cls = ScopesOf(job)[1];
+            std::vector<std::string> guarded = GuardedScopes(ScopesOf(job));
             Run(job);
             lock.lock();
             --m_inFlight;
-            --m_inFlightByClass[cls];
+            for (const auto& s : guarded) --m_inFlightByScope[s];
             lock.unlock();
         }
         MaybePublish();
@@ -436,12 +439,12 @@ bool SyncEngine::RunOnce() {
         std::unique_lock lock(m_mutex);
         if (TakeReady(job, lock, false) != Take::kJob) return false;
     }
-    std::string cls = ScopesOf(job)[1];
+    std::vector<std::string> guarded = GuardedScopes(ScopesOf(job));
     Run(job);
     {
         std::lock_guard lock(m_mutex);
         --m_inFlight;
-        --m_inFlightByClass[cls];
+        for (const auto& s : guarded) --m_inFlightByScope[s];
     }
     MaybePublish(true);
     return true;
@@ -557,8 +560,9 @@ void SyncEngine::Retry(Job job, const Error& error) {
             m_pacer.Block(s, until);
         }
         if (throttled) {
-            m_pacer.OnThrottle(RefusingScopes(scopes, t_rateLimit), now);
-            m_cautiousUntil[scopes[1]] = now + kCautiousMs;
+            std::vector<std::string> refusing = RefusingScopes(scopes, t_rateLimit);
+            m_pacer.OnThrottle(refusing, now);
+            for (const auto& s : GuardedScopes(refusing)) m_cautiousUntil[s] = now + kCautiousMs;
         }
     }
     if (transient && !error.retryAfterSeconds) {
@@ -953,8 +957,16 @@ void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
     // gate: slowing down before the 429 is what keeps requests out of closed scopes.
     if (*info.rateLimitRemaining > 0.2 * *info.rateLimitLimit) return;
     std::lock_guard lock(m_mutex);
-    m_pacer.OnThrottle(RefusingScopes(scopes, info.rateLimitLimit), now);
-    if (scopes.size() > 1) m_cautiousUntil[scopes[1]] = now + kCautiousMs;
+    std::vector<std::string> refusing = RefusingScopes(scopes, info.rateLimitLimit);
+    m_pacer.OnThrottle(refusing, now);
+    for (const auto& s : GuardedScopes(refusing)) m_cautiousUntil[s] = now + kCautiousMs;
+}
+
+std::vector<std::string> SyncEngine::GuardedScopes(const std::vector<std::string>& scopes) {
+    std::vector<std::string> out;
+    for (const auto& s : scopes)
+        if (s.rfind("class:", 0) == 0 || s.rfind("team:", 0) == 0) out.push_back(s);
+    return out;
 }
 
 std::vector<std::string> SyncEngine::RefusingScopes(const std::vector<std::string>& scopes,

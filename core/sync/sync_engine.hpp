@@ -158,6 +158,8 @@ class SyncEngine {
     // Which of a request's scopes a 429 (or a near-limit warning) refers to.
     std::vector<std::string> RefusingScopes(const std::vector<std::string>& scopes,
                                             std::optional<double> headerLimit) const;
+    // The scopes cautious mode counts in-flight requests in: request classes and teams.
+    static std::vector<std::string> GuardedScopes(const std::vector<std::string>& scopes);
     void MaybePublish(bool force = false);
     UnixMillis Now() const { return m_clock(); }
     double Random01();
@@ -187,8 +189,8 @@ class SyncEngine {
     std::set<std::string> m_visible;
     UnixMillis m_lastRebalance = 0;
     int m_inFlight = 0;
-    std::unordered_map<std::string, int> m_inFlightByClass;
-    std::unordered_map<std::string, UnixMillis> m_cautiousUntil;  // per request class
+    std::unordered_map<std::string, int> m_inFlightByScope;       // class and team scopes
+    std::unordered_map<std::string, UnixMillis> m_cautiousUntil;  // per class or team scope
     bool m_stopping = false;
     bool m_started = false;
     std::vector<std::thread> m_workers;
