@@ -380,27 +380,22 @@ std::string MetricsToPrometheus(const MetricsSnapshot& m) {
     }
     quantiles("channeldeck_channel_staleness_seconds",
               "Seconds since each channel's last successful sync.", m.staleness, "");
-    metric("channeldeck_scope_limit_per_second", "gauge", "Configured limit per scope.");
-    for (const auto& s : m.scopes)
-        sample("channeldeck_scope_limit_per_second", "scope=\"" + LabelValue(s.scope) + "\"",
-               s.limit);
-    metric("channeldeck_scope_paced_rate_per_second", "gauge", "Rate the pacer allows now.");
-    for (const auto& s : m.scopes)
-        sample("channeldeck_scope_paced_rate_per_second", "scope=\"" + LabelValue(s.scope) + "\"",
-               s.pacedRate);
-    metric("channeldeck_scope_sends_per_second", "gauge", "Sends per scope, last 10 seconds.");
-    for (const auto& s : m.scopes)
-        sample("channeldeck_scope_sends_per_second", "scope=\"" + LabelValue(s.scope) + "\"",
-               s.sendsPerSecond);
-    metric("channeldeck_scope_throttled_total", "counter", "429 responses per scope.");
-    for (const auto& s : m.scopes)
-        sample("channeldeck_scope_throttled_total", "scope=\"" + LabelValue(s.scope) + "\"",
-               static_cast<double>(s.throttled));
-    metric("channeldeck_scope_gated_seconds_total", "counter",
-           "Time each scope's Retry-After gate was closed.");
-    for (const auto& s : m.scopes)
-        sample("channeldeck_scope_gated_seconds_total", "scope=\"" + LabelValue(s.scope) + "\"",
-               s.gatedSeconds);
+    auto perScope = [&](const char* name, const char* type, const char* help, auto value) {
+        metric(name, type, help);
+        for (const auto& s : m.scopes)
+            sample(name, "scope=\"" + LabelValue(s.scope) + "\"", static_cast<double>(value(s)));
+    };
+    perScope("channeldeck_scope_limit_per_second", "gauge", "Configured limit per scope.",
+             [](const ScopeMetrics& s) { return s.limit; });
+    perScope("channeldeck_scope_paced_rate_per_second", "gauge", "Rate the pacer allows now.",
+             [](const ScopeMetrics& s) { return s.pacedRate; });
+    perScope("channeldeck_scope_sends_per_second", "gauge", "Sends per scope, last 10 seconds.",
+             [](const ScopeMetrics& s) { return s.sendsPerSecond; });
+    perScope("channeldeck_scope_throttled_total", "counter", "429 responses per scope.",
+             [](const ScopeMetrics& s) { return s.throttled; });
+    perScope("channeldeck_scope_gated_seconds_total", "counter",
+             "Time each scope's Retry-After gate was closed.",
+             [](const ScopeMetrics& s) { return s.gatedSeconds; });
     return out;
 }
 

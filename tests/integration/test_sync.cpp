@@ -152,6 +152,28 @@ bool StoreHasAll(const Store& store, const nlohmann::json& stats, const std::str
     return miss == 0;
 }
 
+// How many of the messages graphsim created in [from, to) are not in the store.
+size_t MissingCreatedBetween(const SimFixture& f, const Store& store, UnixMillis from,
+                             UnixMillis to) {
+    nlohmann::json stats = f.Stats();
+    nlohmann::json picked = nlohmann::json::array();
+    std::set<std::string> channels;
+    for (const auto& m : stats["messages"]) {
+        auto at = ParseIso8601(m["createdDateTime"].get<std::string>());
+        if (!at || *at < from || *at >= to) continue;
+        picked.push_back(m);
+        channels.insert(m["channelId"]);
+    }
+    stats["messages"] = std::move(picked);
+    size_t missing = 0;
+    for (const auto& c : channels) {
+        size_t miss = 0;
+        StoreHasAll(store, stats, c, &miss);
+        missing += miss;
+    }
+    return missing;
+}
+
 }  // namespace
 
 TEST_CASE("a burst in one channel is picked up within seconds, with nothing missing") {
@@ -257,26 +279,8 @@ TEST_CASE("an expired delta token is answered with a resync, and syncing carries
     CHECK(WaitFor([&] { return store.Current()->totalMessages > before; }, 20));
     const UnixMillis resumed = NowMillis();
     size_t missing = 0;
-    CHECK(WaitFor(
-        [&] {
-            nlohmann::json stats = f.Stats();
-            nlohmann::json older = nlohmann::json::array();
-            for (const auto& m : stats["messages"]) {
-                auto at = ParseIso8601(m["createdDateTime"].get<std::string>());
-                if (at && *at < resumed) older.push_back(m);
-            }
-            stats["messages"] = older;
-            std::set<std::string> channels;
-            for (const auto& m : older) channels.insert(m["channelId"]);
-            missing = 0;
-            for (const auto& c : channels) {
-                size_t miss = 0;
-                StoreHasAll(store, stats, c, &miss);
-                missing += miss;
-            }
-            return missing == 0;
-        },
-        20));
+    CHECK(
+        WaitFor([&] { return (missing = MissingCreatedBetween(f, store, 0, resumed)) == 0; }, 20));
     CAPTURE(missing);
     engine.Stop();
 }
@@ -328,26 +332,7 @@ TEST_CASE("with $batch packing, polls of many teams share one request and nothin
     // Everything created up to a moment ago arrived through the batched polls.
     const UnixMillis cut = NowMillis() - 4000;
     size_t missing = 0;
-    CHECK(WaitFor(
-        [&] {
-            nlohmann::json s = f.Stats();
-            nlohmann::json older = nlohmann::json::array();
-            for (const auto& m : s["messages"]) {
-                auto at = ParseIso8601(m["createdDateTime"].get<std::string>());
-                if (at && *at >= live && *at < cut) older.push_back(m);
-            }
-            s["messages"] = older;
-            std::set<std::string> channels;
-            for (const auto& m : older) channels.insert(m["channelId"]);
-            missing = 0;
-            for (const auto& c : channels) {
-                size_t miss = 0;
-                StoreHasAll(store, s, c, &miss);
-                missing += miss;
-            }
-            return missing == 0;
-        },
-        15));
+    CHECK(WaitFor([&] { return (missing = MissingCreatedBetween(f, store, live, cut)) == 0; }, 15));
     CAPTURE(missing);
     engine.Stop();
 }
