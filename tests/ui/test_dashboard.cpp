@@ -78,18 +78,29 @@ void Seed(core::Store& store, core::UnixMillis now) {
     store.RecordChannelSync("c-beta", true, {});
 }
 
-}  // namespace
-
-TEST_CASE("clicking a channel on the wall opens it in the reader") {
+// A seeded store and an AppUi whose commands are collected, drawn headless.
+struct WallRig {
     HeadlessImGui imgui;
     core::Store store;
     core::UnixMillis now = core::NowMillis();
-    Seed(store, now);
     std::vector<core::Command> submitted;
-    ui::AppUiOptions o;
-    o.demoTenant = true;
-    o.submit = [&](core::Command c) { submitted.push_back(std::move(c)); };
-    ui::AppUi app(o);
+    ui::AppUi app;
+    explicit WallRig(bool demoTenant) : app(Options(demoTenant)) { Seed(store, now); }
+
+  private:
+    ui::AppUiOptions Options(bool demoTenant) {
+        ui::AppUiOptions o;
+        o.demoTenant = demoTenant;
+        o.submit = [this](core::Command c) { submitted.push_back(std::move(c)); };
+        return o;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("clicking a channel on the wall opens it in the reader") {
+    WallRig rig(/*demoTenant=*/true);
+    auto& [imgui, store, now, submitted, app] = rig;
     auto snap = store.Current();
 
     imgui.Frame(app, snap, now);
@@ -172,14 +183,8 @@ TEST_CASE("the STALE banner shows when the last successful sync is old") {
 }
 
 TEST_CASE("the wall tells the engine which channels are on screen, once per change") {
-    HeadlessImGui imgui;
-    core::Store store;
-    core::UnixMillis now = core::NowMillis();
-    Seed(store, now);
-    std::vector<core::Command> submitted;
-    ui::AppUiOptions o;
-    o.submit = [&](core::Command c) { submitted.push_back(std::move(c)); };
-    ui::AppUi app(o);
+    WallRig rig(/*demoTenant=*/false);
+    auto& [imgui, store, now, submitted, app] = rig;
     auto snap = store.Current();
     imgui.Frame(app, snap, now);
     auto visible = [&] {
