@@ -27,6 +27,7 @@ AppRuntime::~AppRuntime() {
 core::Status AppRuntime::Start(const RuntimeOptions& options) {
     using core::ErrorCode;
     m_config = options.config;
+    m_configPath = options.configPath;
     m_demo = m_config.IsDemo();
     m_stateDir = options.stateDir.empty() ? core::DefaultStateDir() : options.stateDir;
     if (m_demo) {
@@ -115,7 +116,9 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     core::GraphClientConfig gc;
     gc.graphBaseUrl = m_config.graphUrl;
     auto client = std::make_shared<core::GraphClient>(gc, http, tokens);
+    m_client = client;
     m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+        s.tenant = m_demo ? "demo (" + m_config.tenant + ")" : m_config.tenant;
         s.phase = "signing-in";
         s.delegated = tokens->IsDelegated();
         s.account = tokens->IsDelegated() ? std::string() : "app " + m_config.clientId;
@@ -124,10 +127,14 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
                                                   tokens->IsDelegated(), m_config.limits);
     if (m_config.metricsPort > 0) {
         m_metricsServer = std::make_unique<core::MetricsServer>();
-        core::SyncEngine* engine = m_engine.get();
-        if (auto st = m_metricsServer->Start(
-                m_config.metricsPort,
-                [engine] { return core::MetricsToPrometheus(engine->Metrics()); });
+        // Sign-out replaces the engine, so the scrape looks it up each time.
+        if (auto st = m_metricsServer->Start(m_config.metricsPort,
+                                             [this] {
+                                                 std::lock_guard lock(m_engineMutex);
+                                                 return m_engine ? core::MetricsToPrometheus(
+                                                                       m_engine->Metrics())
+                                                                 : std::string();
+                                             });
             !st)
             return st.error();
     }
@@ -187,10 +194,28 @@ void AppRuntime::RunInteractiveSignIn() {
         s.account = m_delegated->Account();
         s.grantedScopes = m_delegated->GrantedScopes();
     });
-    if (!m_cancelSignIn) m_engine->Start();
+    if (m_cancelSignIn) return;
+    std::lock_guard lock(m_engineMutex);
+    if (m_engine) m_engine->Start();
+}
+
+void AppRuntime::SaveSettings(const core::Config& settings, std::function<void(std::string)> done) {
+    if (m_saveThread.joinable()) m_saveThread.join();
+    m_saveThread = std::thread([path = m_configPath, settings, done = std::move(done)] {
+        core::Status st =
+            path.empty()
+                ? core::Status(core::MakeError(core::ErrorCode::kConfig, "no config file path"))
+                : core::SaveSettings(path, settings);
+        if (st)
+            core::Log(core::LogLevel::kInfo, "app", "settings saved to " + path);
+        else
+            core::Log(core::LogLevel::kWarn, "app", st.error().message);
+        if (done) done(st ? std::string() : st.error().message);
+    });
 }
 
 void AppRuntime::Stop() {
+    if (m_saveThread.joinable()) m_saveThread.join();
     m_cancelSignIn = true;
     if (m_signInThread.joinable()) m_signInThread.join();
     if (m_metricsServer) m_metricsServer->Stop();  // before the engine it reads goes away
@@ -212,7 +237,43 @@ void AppRuntime::Stop() {
 }
 
 void AppRuntime::Submit(core::Command c) {
+    std::lock_guard lock(m_engineMutex);
     if (m_engine) m_engine->Submit(std::move(c));
+}
+
+bool AppRuntime::CanSignOut() const {
+    return m_delegated != nullptr;
+}
+
+void AppRuntime::SignOut() {
+    if (!m_delegated) return;
+    // Cancel a sign-in that is still waiting, then do the rest off the UI thread: stopping
+    // the engine waits for the requests in flight.
+    m_cancelSignIn = true;
+    if (m_signInThread.joinable()) m_signInThread.join();
+    m_cancelSignIn = false;
+    m_signInThread = std::thread([this] {
+        std::unique_ptr<core::SyncEngine> old;
+        {
+            std::lock_guard lock(m_engineMutex);
+            old = std::move(m_engine);
+            m_engine = std::make_unique<core::SyncEngine>(m_client, m_store, m_config.sync, true,
+                                                          m_config.limits);
+        }
+        if (old) old->Stop();
+        old.reset();
+        if (core::Status st = m_delegated->SignOut(); !st)
+            core::Log(core::LogLevel::kWarn, "auth", "sign-out: " + st.error().message);
+        core::Log(core::LogLevel::kInfo, "auth", "signed out");
+        m_store.UpdateSyncStatus([](core::SyncStatus& s) {
+            s.signedIn = false;
+            s.phase = "signing-in";
+            s.account.clear();
+            s.grantedScopes.clear();
+            s.lastError = "signed out";
+        });
+        if (!m_cancelSignIn) RunInteractiveSignIn();
+    });
 }
 
 }  // namespace cdeck::app

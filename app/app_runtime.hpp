@@ -10,7 +10,9 @@
 // Shutdown order (DESIGN.md section 3): cancel sign-in, stop the sync engine, then the
 // simulator; the store goes when the runtime is destroyed, after the UI is gone.
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -35,6 +37,7 @@ struct RuntimeOptions {
     uint64_t seed = 1;
     std::string stateDir;      // empty: core::DefaultStateDir()
     std::string demoAuthMode;  // demo tenant only: the --auth-mode flag; empty: client_credentials
+    std::string configPath;    // where the Settings view saves
 };
 
 class AppRuntime {
@@ -49,7 +52,14 @@ class AppRuntime {
     core::Store& Store() { return m_store; }
     bool IsDemo() const { return m_demo; }
     const core::Config& EffectiveConfig() const { return m_config; }
-    void Submit(core::Command c);
+    void Submit(core::Command c);  // UI thread
+    // Delegated sign-in only: forgets the tokens (and their cache entry), stops syncing and
+    // starts a new interactive sign-in. The data on screen stays. UI thread.
+    bool CanSignOut() const;
+    void SignOut();
+    // Writes the Settings view's values to the config file on a background thread, then
+    // calls `done` there with an empty string or the error. UI thread.
+    void SaveSettings(const core::Config& settings, std::function<void(std::string)> done);
 
   private:
     void RunInteractiveSignIn();
@@ -60,11 +70,15 @@ class AppRuntime {
     std::unique_ptr<sim::GraphSim> m_sim;
     core::Store m_store;
     std::unique_ptr<core::Persister> m_persister;
+    std::shared_ptr<core::GraphClient> m_client;
+    std::mutex m_engineMutex;  // guards m_engine (sign-out replaces it on the sign-in thread)
     std::unique_ptr<core::SyncEngine> m_engine;
     std::unique_ptr<core::MetricsServer> m_metricsServer;  // --metrics-port
     std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
     std::thread m_signInThread;
-    std::thread m_historyThread;  // loads the older part of the cache after start-up
+    std::thread m_historyThread;
+    std::thread m_saveThread;  // the last settings save; joined before the next and at Stop
+    std::string m_configPath;  // loads the older part of the cache after start-up
     static constexpr size_t kFirstLoadRoots = 50;
     std::atomic<bool> m_cancelSignIn{false};
 };

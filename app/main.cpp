@@ -39,6 +39,8 @@ struct Args {
     uint64_t seed = 1;
     int width = 1600, height = 900;
     bool fullscreen = false;
+    bool kiosk = false;      // --wall: full screen, chrome hidden, pages rotate
+    std::string page;        // the page to open at start (wall, activity, reader, metrics, ...)
     std::string select;      // channel to open at start: "Channel" or "Team/Channel"
     std::string syncPolicy;  // adaptive or sdk; empty: the configuration's
     int metricsPort = -1;    // -1: the configuration's
@@ -51,7 +53,8 @@ int Usage(const std::string& msg) {
     std::fprintf(
         stderr,
         "usage: channeldeck [--config FILE] [--frames N --screenshot FILE] [--size WxH] "
-        "[--fullscreen]\n"
+        "[--fullscreen] [--wall]\n"
+        "                   [--page wall|activity|reader|metrics|account|settings]\n"
         "                   [--headless --duration SECONDS --report FILE] [--select TEAM/CHANNEL]\n"
         "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id "
         "ID]\n"
@@ -119,8 +122,20 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
                 err = "--size needs WIDTHxHEIGHT, at least 320x240";
                 return false;
             }
-        } else if (k == "--fullscreen" || k == "--wall") {
+        } else if (k == "--fullscreen") {
             a.fullscreen = true;
+        } else if (k == "--wall") {
+            a.fullscreen = true;
+            a.kiosk = true;
+        } else if (k == "--page") {
+            const char* v = value();
+            if (!v) return false;
+            cdeck::ui::Page p;
+            if (!cdeck::ui::PageFromKey(v, p)) {
+                err = "--page must be wall, activity, reader, metrics, account or settings";
+                return false;
+            }
+            a.page = v;
         } else if (k == "--select") {
             const char* v = value();
             if (!v) return false;
@@ -256,7 +271,8 @@ void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std
         if (!team.empty() && t->team.displayName != team) continue;
         for (const auto& id : t->channelIds)
             if (const auto* c = s.FindChannel(id); c && c->channel.displayName == channel) {
-                ui.GetSelection() = {t->team.id, id};
+                ui.GetSelection().teamId = t->team.id;
+                ui.GetSelection().channelId = id;
                 return;
             }
     }
@@ -303,6 +319,7 @@ int main(int argc, char** argv) {
     ro.config = effective.value();
     ro.scenarioPath = args.scenario;
     ro.seed = args.seed;
+    ro.configPath = path;
     for (const auto& [k, v] : args.overrides)
         if (k == "auth-mode") ro.demoAuthMode = v;
     if (!args.headless) runtime.Store().SetWakeCallback([] { cdeck::platform::Window::Wake(); });
@@ -315,13 +332,25 @@ int main(int argc, char** argv) {
 
     float scale = window.ContentScale();
     cdeck::ui::Fonts fonts = window.LoadFonts(scale);
-    cdeck::ui::ApplyDarkTheme(scale);
     cdeck::ui::AppUiOptions uo;
     uo.demoTenant = runtime.IsDemo();
-    uo.pollIntervalSeconds = runtime.EffectiveConfig().sync.pollIntervalSeconds;
+    uo.kiosk = args.kiosk;
+    uo.dpiScale = scale;
+    uo.config = effective.value();
+    const cdeck::core::SyncSettings& sync = runtime.EffectiveConfig().sync;
+    // The interval a channel is expected to be synced within: the SDK baseline's fixed
+    // interval, or the adaptive policy's longest.
+    uo.pollIntervalSeconds =
+        sync.policy == "sdk" ? sync.pollIntervalSeconds : sync.maxPollIntervalSeconds;
     uo.submit = [&runtime](cdeck::core::Command c) { runtime.Submit(std::move(c)); };
+    if (runtime.CanSignOut()) uo.signOut = [&runtime] { runtime.SignOut(); };
+    uo.saveSettings = [&runtime](const cdeck::core::Config& c,
+                                 std::function<void(std::string)> done) {
+        runtime.SaveSettings(c, std::move(done));
+    };
     cdeck::ui::AppUi ui(uo);
     ui.SetFonts(fonts);
+    if (!args.page.empty()) cdeck::ui::PageFromKey(args.page, ui.GetSelection().page);
 
     bool screenshotMode = args.frames > 0;
     int framesCounted = 0;

@@ -1,5 +1,7 @@
 #include "platform/window.hpp"
 
+#include "ui/keys.hpp"
+
 // glad first: it provides the GL declarations; GLFW must not pull in its own.
 #include <glad/gl.h>
 #define GLFW_INCLUDE_NONE
@@ -13,6 +15,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+
+// app/ui names the keys it reads without including GLFW (ui/keys.hpp).
+static_assert(cdeck::ui::keys::kK == GLFW_KEY_K && cdeck::ui::keys::kA == GLFW_KEY_A &&
+              cdeck::ui::keys::kF == GLFW_KEY_F && cdeck::ui::keys::kP == GLFW_KEY_P &&
+              cdeck::ui::keys::kR == GLFW_KEY_R && cdeck::ui::keys::kDigit1 == GLFW_KEY_1 &&
+              cdeck::ui::keys::kSlash == GLFW_KEY_SLASH && cdeck::ui::keys::kF1 == GLFW_KEY_F1 &&
+              cdeck::ui::keys::kF5 == GLFW_KEY_F5 && cdeck::ui::keys::kF11 == GLFW_KEY_F11);
 
 namespace cdeck::platform {
 namespace {

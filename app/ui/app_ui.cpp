@@ -1,17 +1,154 @@
 #include "ui/app_ui.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
+#include "ui/keys.hpp"
 #include "ui/theme.hpp"
 #include "ui/widgets.hpp"
 
 namespace cdeck::ui {
 
-AppUi::AppUi(AppUiOptions options) : m_options(std::move(options)) {}
+namespace {
+struct PageInfo {
+    Page page;
+    const char* title;
+    const char* key;
+};
+constexpr PageInfo kPages[] = {
+    {Page::kWall, "Wall", "wall"},          {Page::kActivity, "Activity", "activity"},
+    {Page::kReader, "Reader", "reader"},    {Page::kMetrics, "Metrics", "metrics"},
+    {Page::kAccount, "Account", "account"}, {Page::kSettings, "Settings", "settings"}};
+static_assert(std::size(kPages) == static_cast<size_t>(Page::kCount));
+
+bool Pressed(int key) {
+    return ImGui::IsKeyPressed(key, false);
+}
+}  // namespace
+
+const char* PageTitle(Page p) {
+    return kPages[static_cast<int>(p)].title;
+}
+const char* PageKey(Page p) {
+    return kPages[static_cast<int>(p)].key;
+}
+bool PageFromKey(const std::string& key, Page& out) {
+    for (const auto& info : kPages)
+        if (key == info.key) {
+            out = info.page;
+            return true;
+        }
+    return false;
+}
+
+std::string StaleReason(const core::SyncStatus& s, core::UnixMillis now, double staleAfter) {
+    char text[256];
+    double age = s.lastSyncOk ? static_cast<double>(now - s.lastSyncOk) / 1000.0 : 0.0;
+    if (!s.signedIn && (s.phase == "error" || s.phase == "signing-in" || s.lastSyncOk)) {
+        std::snprintf(text, sizeof text, "not signed in%s%s", s.lastError.empty() ? "" : ": ",
+                      s.lastError.c_str());
+        return text;
+    }
+    if (s.lastSyncOk && age > staleAfter) {
+        std::snprintf(text, sizeof text, "no successful sync for %s%s%s", FormatAge(age).c_str(),
+                      s.lastError.empty() ? "" : " \xE2\x80\x94 ", s.lastError.c_str());
+        return text;
+    }
+    if (s.phase == "error" && !s.lastError.empty()) return "offline: " + s.lastError;
+    return {};
+}
+
+AppUi::AppUi(AppUiOptions options)
+    : m_options(std::move(options)), m_config(m_options.config), m_kiosk(m_options.kiosk) {
+    m_account.SetSignOut(m_options.signOut);
+    m_settings.Init(
+        m_config, [this](const core::Config& c) { ApplySettings(c); }, m_options.saveSettings);
+}
 
 void AppUi::Post(std::function<void()> fn) {
     std::lock_guard lock(m_postMutex);
     m_posted.push_back(std::move(fn));
+}
+
+void AppUi::ApplySettings(const core::Config& c) {
+    bool looks = c.ui.theme != m_config.ui.theme || c.ui.palette != m_config.ui.palette;
+    bool pace = c.limits.paceFraction != m_config.limits.paceFraction;
+    m_config = c;
+    if (looks) m_themeDirty = true;
+    if (pace && m_options.submit) {
+        core::Command cmd;
+        cmd.kind = core::Command::Kind::kSetLimits;
+        cmd.limits = c.limits;
+        m_options.submit(std::move(cmd));
+    }
+}
+
+void AppUi::SetKiosk(bool on) {
+    m_kiosk = on;
+    m_kioskPaused = false;
+    m_kioskPageSince = 0;  // restart the page timer on the next frame
+    if (on) {
+        m_kioskIndex = 0;
+        Page p = Page::kWall;
+        if (!m_config.ui.kioskPages.empty()) PageFromKey(m_config.ui.kioskPages.front(), p);
+        m_selection.page = p;
+    }
+}
+
+void AppUi::AdvanceKiosk(core::UnixMillis now, int step) {
+    const auto& pages = m_config.ui.kioskPages;
+    if (pages.empty()) return;
+    long n = static_cast<long>(pages.size());
+    m_kioskIndex = static_cast<size_t>(((static_cast<long>(m_kioskIndex) + step) % n + n) % n);
+    Page p = Page::kWall;
+    PageFromKey(pages[m_kioskIndex], p);
+    m_selection.page = p;
+    m_kioskPageSince = now;
+}
+
+void AppUi::HandleShortcuts(const UiContext& ctx) {
+    ImGuiIO& io = ImGui::GetIO();
+    // Plain keys are left to a focused text field; Ctrl and function keys always work.
+    bool typing = io.WantTextInput;
+    if (io.KeyCtrl && Pressed(keys::kK)) m_switcher.Open();
+    if (io.KeyCtrl && Pressed(keys::kF) && !m_kiosk) {
+        m_nav.FocusFilter();
+    }
+    if (Pressed(keys::kF11)) SetKiosk(!m_kiosk);
+    if (Pressed(keys::kF1)) m_help.Toggle();
+    if (!typing)
+        for (int i = 0; i < io.InputQueueCharacters.Size; ++i)
+            if (io.InputQueueCharacters[i] == '?') m_help.Toggle();
+    if (io.KeyCtrl)
+        for (int i = 0; i < static_cast<int>(Page::kCount); ++i)
+            if (Pressed(keys::kDigit1 + i)) m_selection.page = static_cast<Page>(i);
+    if (io.KeyCtrl && (Pressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow)) ||
+                       Pressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow)))) {
+        int step = ImGui::IsKeyDown(ImGui::GetKeyIndex(ImGuiKey_DownArrow)) ? 1 : -1;
+        std::string next = m_nav.Neighbour(m_selection.channelId, step);
+        if (const core::ChannelData* c = ctx.snapshot->FindChannel(next))
+            m_selection.OpenChannel(c->channel.teamId, next);
+    }
+    if (((io.KeyCtrl && Pressed(keys::kR)) || Pressed(keys::kF5)) && ctx.submit &&
+        !m_selection.channelId.empty()) {
+        core::Command cmd;
+        cmd.kind = core::Command::Kind::kRefreshChannel;
+        cmd.teamId = m_selection.teamId;
+        cmd.channelId = m_selection.channelId;
+        ctx.submit(std::move(cmd));
+    }
+    if (m_kiosk && !typing) {
+        if (Pressed(ImGui::GetKeyIndex(ImGuiKey_Space))) m_kioskPaused = !m_kioskPaused;
+        if (Pressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow))) AdvanceKiosk(ctx.now, 1);
+        if (Pressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow))) AdvanceKiosk(ctx.now, -1);
+    }
+    if (Pressed(ImGui::GetKeyIndex(ImGuiKey_Escape)) && !typing && !m_switcher.IsOpen()) {
+        if (m_help.IsOpen())
+            m_help.Close();
+        else if (m_selection.page == Page::kReader && !m_kiosk)
+            m_selection.page = Page::kWall;
+    }
 }
 
 void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
@@ -21,15 +158,34 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
         posted.swap(m_posted);
     }
     for (auto& fn : posted) fn();
+    if (m_themeDirty) {
+        ApplyTheme({m_config.ui.theme, m_config.ui.palette, m_options.dpiScale});
+        m_themeDirty = false;
+    }
+    ImGui::GetIO().FontGlobalScale = static_cast<float>(m_config.ui.fontScale);
+    m_metrics.History().Sample(*snapshot);
 
     UiContext ctx;
     ctx.snapshot = snapshot;
     ctx.now = now;
     ctx.demoTenant = m_options.demoTenant;
+    ctx.kiosk = m_kiosk;
     ctx.pollIntervalSeconds = m_options.pollIntervalSeconds;
+    ctx.settings = &m_config.ui;
     ctx.fonts = m_fonts;
     ctx.selection = &m_selection;
+    ctx.reads = &m_reads;
     ctx.submit = m_options.submit;
+    ctx.post = [this](std::function<void()> fn) { Post(std::move(fn)); };
+
+    HandleShortcuts(ctx);
+    if (m_kiosk) {
+        if (m_kioskPageSince == 0) m_kioskPageSince = now;
+        if (!m_kioskPaused &&
+            now - m_kioskPageSince >=
+                static_cast<core::UnixMillis>(m_config.ui.kioskIntervalSeconds * 1000))
+            AdvanceKiosk(now, 1);
+    }
 
     const ImGuiViewport* vp = ImGui::GetMainViewport();
     ImGui::SetNextWindowPos(vp->WorkPos);
@@ -46,162 +202,97 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
             "DEMO TENANT (simulated)  \xC2\xB7  data comes from graphsim on this machine, not "
             "Microsoft Teams",
             colors::kDemo, m_fonts.bold, bannerH);
-    // STALE: signed out, failing, or nothing synced recently once we have data.
-    double age = sync.lastSyncOk ? static_cast<double>(now - sync.lastSyncOk) / 1000.0 : 0.0;
-    m_staleShown = (!sync.signedIn && sync.phase == "error") ||
-                   (sync.lastSyncOk && age > m_options.staleAfterSeconds);
+    std::string stale = StaleReason(sync, now, m_config.ui.staleAfterSeconds);
+    m_staleShown = !stale.empty();
     if (m_staleShown) {
-        char text[256];
-        if (!sync.signedIn)
-            std::snprintf(text, sizeof text, "STALE \xE2\x80\x94 not signed in: %s",
-                          sync.lastError.c_str());
-        else
-            std::snprintf(text, sizeof text, "STALE \xE2\x80\x94 no successful sync for %.0f s",
-                          age);
-        Banner(text, colors::kBad, m_fonts.large, bannerH * 1.4f);
+        std::string text = "STALE \xE2\x80\x94 " + stale;
+        Banner(text.c_str(), colors::kBad, m_fonts.large, bannerH * (m_kiosk ? 2.2f : 1.4f));
     }
-    DrawStatusStrip(ctx);
-    if (!sync.signInUserCode.empty() || !sync.signInUrl.empty()) DrawSignInPrompt(sync);
+    m_strip.Draw(ctx);
+    DrawSignInPrompt(ctx);
+    if (!m_kiosk) DrawTabs();
     ImGui::Separator();
 
-    float avail = ImGui::GetContentRegionAvail().x;
-    float readerW = avail * 0.36f;
-    float spacing = ImGui::GetStyle().ItemSpacing.x;
-    m_dashboard.DrawChild(ctx, ImVec2(avail - readerW - spacing, 0));
-    ImGui::SameLine();
-    ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
-    ImGui::BeginChild("reader-frame", ImVec2(readerW, 0), true);
-    m_channel.DrawChild(ctx, ImVec2(0, 0));
-    ImGui::EndChild();
-    ImGui::PopStyleColor();
-    ImGui::End();
-}
-
-void AppUi::DrawSignInPrompt(const core::SyncStatus& s) {
-    // Device code sign-in: the code and the address, large, each with a copy button.
-    ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
-    float h = ImGui::GetTextLineHeightWithSpacing() * 4.5f;
-    if (ImGui::BeginChild("sign-in", ImVec2(0, h), true)) {
-        ImGui::TextColored(colors::kWarn, "Sign in to start syncing");
-        ImGui::TextWrapped("%s", s.signInMessage.c_str());
-        if (!s.signInUserCode.empty()) {
-            if (m_fonts.large) ImGui::PushFont(m_fonts.large);
-            ImGui::TextUnformatted(s.signInUserCode.c_str());
-            if (m_fonts.large) ImGui::PopFont();
-            ImGui::SameLine();
-            if (ImGui::Button("Copy code")) ImGui::SetClipboardText(s.signInUserCode.c_str());
-            ImGui::SameLine();
-        }
-        if (ImGui::Button("Copy address")) ImGui::SetClipboardText(s.signInUrl.c_str());
-        ImGui::SameLine();
-        ImGui::TextDisabled("%s", s.signInUrl.c_str());
-    }
-    ImGui::EndChild();
-    ImGui::PopStyleColor();
-}
-
-void AppUi::DrawStatusStrip(const UiContext& ctx) {
-    const core::Snapshot& s = *ctx.snapshot;
-    const core::SyncStatus& st = s.sync;
-    ImVec4 phaseColor = st.phase == "live"    ? colors::kGood
-                        : st.phase == "error" ? colors::kBad
-                                              : colors::kWarn;
-    if (m_fonts.bold) ImGui::PushFont(m_fonts.bold);
-    ImGui::TextColored(phaseColor, "%s", st.phase.c_str());
-    if (m_fonts.bold) ImGui::PopFont();
-    ImGui::SameLine();
-    if (st.channelsTotal > 0 && st.channelsBackfilled < st.channelsTotal) {
-        char label[64];
-        std::snprintf(label, sizeof label, "%d / %d channels", st.channelsBackfilled,
-                      st.channelsTotal);
-        ImGui::ProgressBar(
-            static_cast<float>(st.channelsBackfilled) / static_cast<float>(st.channelsTotal),
-            ImVec2(220, 0), label);
+    if (m_kiosk) {
+        float footer = ImGui::GetTextLineHeightWithSpacing();
+        ImGui::BeginChild("kiosk-page", ImVec2(0, -footer), false);
+        DrawPage(ctx);
+        ImGui::EndChild();
+        const auto& pages = m_config.ui.kioskPages;
+        double left = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
+        ImGui::TextDisabled(
+            "KIOSK  \xC2\xB7  %s (%zu of %zu)  \xC2\xB7  %s  \xC2\xB7  Space pauses, "
+            "\xE2\x86\x90 \xE2\x86\x92 change page, F11 leaves, ? shortcuts",
+            PageTitle(m_selection.page), m_kioskIndex + 1, pages.size(),
+            m_kioskPaused ? "PAUSED" : ("next in " + FormatAge(std::max(0.0, left))).c_str());
     } else {
-        ImGui::TextDisabled("%d channels", st.channelsTotal);
-    }
-    ImGui::SameLine(0, 24);
-    ImGui::Text("%llu messages", static_cast<unsigned long long>(s.totalMessages));
-    ImGui::SameLine(0, 24);
-    // What the engine spends against the GET-message limit it paces to (Microsoft asks
-    // apps to poll with care, so the spend is always on screen).
-    double paced = 0, limit = 0;
-    if (st.metrics)
-        for (const auto& sc : st.metrics->scopes)
-            if (sc.scope == "class:get_message") {
-                paced = sc.pacedRate;
-                limit = sc.limit;
-            }
-    if (limit > 0 && st.policy != "sdk")
-        ImGui::Text("%.1f req/s (pacing %.1f of %.0f)", st.requestsPerSecond, paced, limit);
-    else
-        ImGui::Text("%.1f req/s", st.requestsPerSecond);
-    if (!st.policy.empty() && st.policy != "adaptive") {
-        ImGui::SameLine(0, 12);
-        ImGui::TextColored(colors::kWarn, "policy: %s", st.policy.c_str());
-    }
-    if (st.pausedAll) {
-        ImGui::SameLine(0, 12);
-        ImGui::TextColored(colors::kWarn, "SYNC PAUSED");
-    }
-    if (ctx.submit) {
-        ImGui::SameLine(0, 12);
-        if (ImGui::SmallButton(st.pausedAll ? "Resume sync" : "Pause sync")) {
-            core::Command c;
-            c.kind = core::Command::Kind::kPauseAll;
-            c.flag = !st.pausedAll;
-            ctx.submit(std::move(c));
-        }
+        float navW = std::clamp(ImGui::GetContentRegionAvail().x * 0.15f, 200.0f, 320.0f);
+        ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
+        ImGui::BeginChild("nav-frame", ImVec2(navW, 0), true);
+        m_nav.DrawChild(ctx, ImVec2(0, 0));
+        ImGui::EndChild();
+        ImGui::PopStyleColor();
         ImGui::SameLine();
-        if (ImGui::SmallButton("Budget\xE2\x80\xA6")) {
-            m_pendingPace = static_cast<float>(st.limits.paceFraction);
-            ImGui::OpenPopup("budget");
-        }
-        if (ImGui::BeginPopup("budget")) {
-            // Run-time budget: the share of each documented limit the engine paces to.
-            ImGui::TextUnformatted("Share of Graph's limits to use");
-            ImGui::SetNextItemWidth(260);
-            ImGui::SliderFloat("##pace", &m_pendingPace, 0.05f, 1.0f, "%.2f x limit");
-            if (ImGui::IsItemDeactivatedAfterEdit()) {
-                core::Command c;
-                c.kind = core::Command::Kind::kSetLimits;
-                c.limits = st.limits;
-                c.limits.paceFraction = m_pendingPace;
-                ctx.submit(std::move(c));
+        ImGui::BeginChild("page", ImVec2(0, 0), false);
+        DrawPage(ctx);
+        ImGui::EndChild();
+    }
+    ImGui::End();
+    m_switcher.Draw(ctx);
+    m_help.Draw(ctx);
+}
+
+void AppUi::DrawTabs() {
+    for (int i = 0; i < static_cast<int>(Page::kCount); ++i) {
+        Page p = static_cast<Page>(i);
+        if (i) ImGui::SameLine();
+        char label[64];
+        std::snprintf(label, sizeof label, "%s  \xC2\xB7 %d###tab%d", PageTitle(p), i + 1, i);
+        ImVec2 size(ImGui::CalcTextSize(label, nullptr, true).x + 24, 0);
+        if (ImGui::Selectable(label, m_selection.page == p, 0, size)) m_selection.page = p;
+        ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+        m_tabRects[i] = ImVec4(a.x, a.y, b.x, b.y);
+    }
+    ImGui::SameLine(0, 30);
+    ImGui::TextDisabled("Ctrl+K find  \xC2\xB7  ? shortcuts  \xC2\xB7  F11 kiosk");
+}
+
+void AppUi::DrawPage(const UiContext& ctx) {
+    switch (m_selection.page) {
+        case Page::kWall: {
+            float avail = ImGui::GetContentRegionAvail().x;
+            if (avail >= 1300) {
+                float side = std::floor(avail * 0.30f);
+                m_dashboard.DrawChild(ctx,
+                                      ImVec2(avail - side - ImGui::GetStyle().ItemSpacing.x, 0));
+                ImGui::SameLine();
+                ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
+                ImGui::BeginChild("activity-side", ImVec2(0, 0), true);
+                m_activity.DrawChild(ctx, ImVec2(0, 0));
+                ImGui::EndChild();
+                ImGui::PopStyleColor();
+            } else {
+                m_dashboard.DrawChild(ctx, ImVec2(0, 0));
             }
-            ImGui::TextDisabled("GET messages: %.0f req/s limit, pacing from %.1f",
-                                st.limits.getMessage, st.limits.getMessage * m_pendingPace);
-            ImGui::EndPopup();
+            break;
         }
-    }
-    ImGui::SameLine(0, 24);
-    ImGui::TextColored(st.throttled ? colors::kWarn : colors::kDim, "%llu throttled",
-                       static_cast<unsigned long long>(st.throttled));
-    ImGui::SameLine(0, 24);
-    ImGui::TextColored(st.failures ? colors::kWarn : colors::kDim, "%llu failed",
-                       static_cast<unsigned long long>(st.failures));
-    ImGui::SameLine(0, 24);
-    ImGui::TextDisabled("RTT p50 %.0f ms  p95 %.0f ms", st.rttP50Ms, st.rttP95Ms);
-    if (st.metrics && st.metrics->freshnessAll.count > 0) {
-        ImGui::SameLine(0, 24);
-        ImGui::TextDisabled("fresh p50 %.1f s  p95 %.1f s", st.metrics->freshnessAll.p50,
-                            st.metrics->freshnessAll.p95);
-    }
-    ImGui::SameLine(0, 24);
-    if (st.fromCache && st.phase != "live")
-        ImGui::TextColored(
-            colors::kWarn, "cached \xE2\x80\x94 last synced %s",
-            st.lastSyncOk ? core::FormatAgo(st.lastSyncOk, ctx.now).c_str() : "never");
-    else if (st.lastSyncOk)
-        ImGui::TextDisabled("last sync %s", core::FormatAgo(st.lastSyncOk, ctx.now).c_str());
-    if (!st.persistError.empty()) {
-        ImGui::SameLine(0, 24);
-        ImGui::TextColored(colors::kBad, "not saving to disk (%zu waiting): %s", st.persistQueue,
-                           st.persistError.c_str());
-    }
-    if (!st.lastError.empty()) {
-        ImGui::SameLine(0, 24);
-        ImGui::TextColored(colors::kBad, "%s", st.lastError.c_str());
+        case Page::kActivity:
+            m_activity.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kReader:
+            m_channel.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kMetrics:
+            m_metrics.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kAccount:
+            m_account.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kSettings:
+            m_settings.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kCount:
+            break;
     }
 }
 

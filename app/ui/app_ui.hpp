@@ -1,27 +1,45 @@
 #pragma once
 // AppUi: the top of the UI. Owns every view (listed in one place, below), the shared
-// selection, and a "do later on the UI thread" queue. The platform layer calls Frame()
-// between ImGui::NewFrame() and ImGui::Render(), once per frame, on the UI thread.
+// navigation state, the settings in effect, kiosk mode and a "do later on the UI thread"
+// queue. The platform layer calls Frame() between ImGui::NewFrame() and ImGui::Render(),
+// once per frame, on the UI thread.
 //
 // AppUi reads exactly one snapshot per frame (passed in by the caller) and talks back to
 // core only through the submit callback. Post() is the one thread-safe entry point.
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "ui/account_view.hpp"
+#include "ui/activity_view.hpp"
 #include "ui/channel_view.hpp"
 #include "ui/dashboard_view.hpp"
+#include "ui/help_overlay.hpp"
+#include "ui/metrics_view.hpp"
+#include "ui/nav_view.hpp"
+#include "ui/quick_switcher.hpp"
+#include "ui/settings_view.hpp"
+#include "ui/status_strip.hpp"
 #include "ui/ui_context.hpp"
 
 namespace cdeck::ui {
 
 struct AppUiOptions {
     bool demoTenant = false;
-    double pollIntervalSeconds = 5.0;
-    double staleAfterSeconds = 60.0;  // STALE banner threshold
+    bool kiosk = false;                // start in kiosk mode (--wall)
+    double pollIntervalSeconds = 5.0;  // the expected sync interval, for freshness colours
+    float dpiScale = 1.0f;             // the monitor's content scale
+    core::Config config;               // the settings in effect (ui, limits, sync budgets)
     std::function<void(core::Command)> submit;
+    std::function<void()> signOut;      // empty: this sign-in cannot sign out
+    SettingsView::SaveFn saveSettings;  // empty: settings cannot be saved
 };
+
+// Why the STALE banner is up, or empty when it is not: signed out, offline (the last
+// attempt failed), or no successful sync for longer than `staleAfterSeconds`.
+std::string StaleReason(const core::SyncStatus& s, core::UnixMillis now, double staleAfterSeconds);
 
 class AppUi {
   public:
@@ -37,20 +55,55 @@ class AppUi {
     Selection& GetSelection() { return m_selection; }
     const DashboardView& Dashboard() const { return m_dashboard; }
     const ChannelView& Reader() const { return m_channel; }
+    ChannelView& Reader() { return m_channel; }
+    const NavView& Nav() const { return m_nav; }
+    const ActivityView& Activity() const { return m_activity; }
+    const MetricsView& Metrics() const { return m_metrics; }
+    const AccountView& Account() const { return m_account; }
+    const QuickSwitcher& Switcher() const { return m_switcher; }
+    const HelpOverlay& Help() const { return m_help; }
+    const StatusStrip& Strip() const { return m_strip; }
+    const core::UiSettings& Settings() const { return m_config.ui; }
+
     // True when the last frame showed the STALE banner.
     bool StaleShown() const { return m_staleShown; }
+    // Kiosk mode: chrome hidden, playlist pages rotate.
+    bool Kiosk() const { return m_kiosk; }
+    void SetKiosk(bool on);
+    bool KioskPaused() const { return m_kioskPaused; }
+    // Where each page tab was drawn last frame (desk mode); tests click these.
+    ImVec4 TabRect(Page p) const { return m_tabRects[static_cast<int>(p)]; }
 
   private:
-    void DrawStatusStrip(const UiContext& ctx);
-    void DrawSignInPrompt(const core::SyncStatus& status);
+    void HandleShortcuts(const UiContext& ctx);
+    void AdvanceKiosk(core::UnixMillis now, int step);
+    void DrawTabs();
+    void DrawPage(const UiContext& ctx);
+    void ApplySettings(const core::Config& c);
 
     AppUiOptions m_options;
+    core::Config m_config;  // what is in effect
     Fonts m_fonts;
     Selection m_selection;
-    float m_pendingPace = 0.9f;  // the budget slider while it is open
+    ReadState m_reads;
+    bool m_themeDirty = true;
     // The views. One place lists them all.
+    StatusStrip m_strip;
+    NavView m_nav;
     DashboardView m_dashboard;
+    ActivityView m_activity;
     ChannelView m_channel;
+    MetricsView m_metrics;
+    AccountView m_account;
+    SettingsView m_settings;
+    QuickSwitcher m_switcher;
+    HelpOverlay m_help;
+
+    bool m_kiosk = false;
+    bool m_kioskPaused = false;
+    size_t m_kioskIndex = 0;
+    core::UnixMillis m_kioskPageSince = 0;
+    ImVec4 m_tabRects[static_cast<int>(Page::kCount)] = {};
 
     std::mutex m_postMutex;  // guards m_posted
     std::vector<std::function<void()>> m_posted;

@@ -1,18 +1,50 @@
 #include "ui/channel_view.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
 
+#include "ui/permissions.hpp"
 #include "ui/theme.hpp"
 #include "ui/widgets.hpp"
 
 namespace cdeck::ui {
+namespace {
+
+constexpr int kBodyLines = 3;
+
+ImVec4 LastItemRect() {
+    ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    return ImVec4(a.x, a.y, b.x, b.y);
+}
+
+int ResizeCallback(ImGuiInputTextCallbackData* data) {
+    if (data->EventFlag == ImGuiInputTextFlags_CallbackResize) {
+        auto* s = static_cast<std::string*>(data->UserData);
+        s->resize(static_cast<size_t>(data->BufTextLen));
+        data->Buf = s->data();
+    }
+    return 0;
+}
+
+}  // namespace
+
+void ChannelView::SetExpanded(const std::string& rootId, bool on) {
+    if (on)
+        m_expanded.insert(rootId);
+    else
+        m_expanded.erase(rootId);
+    m_dirty = true;
+}
 
 void ChannelView::Rebuild(const core::ChannelData& c) {
     m_rows.clear();
-    m_rows.reserve(c.messages.size() + c.replyCount);
+    m_rows.reserve(c.messages.size() + (m_expanded.empty() ? 0 : c.replyCount));
     for (const auto& root : c.messages) {
         m_rows.push_back({root, false});
-        for (const auto& r : root->replies) m_rows.push_back({r, true});
+        if (!root->replies.empty() && m_expanded.count(root->message.id))
+            for (const auto& r : root->replies) m_rows.push_back({r, true});
     }
 }
 
@@ -22,7 +54,8 @@ void ChannelView::DrawContent(const UiContext& ctx) {
     auto it = ctx.snapshot->channels.find(selected);
     if (selected.empty() || it == ctx.snapshot->channels.end()) {
         ImGui::Spacing();
-        ImGui::TextDisabled("Select a channel on the wall to read its messages.");
+        ImGui::TextDisabled(
+            "Select a channel on the wall or in the list, or press Ctrl+K to find one.");
         m_channelId.clear();
         m_rows.clear();
         m_cachedData.reset();
@@ -33,44 +66,135 @@ void ChannelView::DrawContent(const UiContext& ctx) {
         m_channelId = selected;
         m_scrollToBottom = true;
         m_cachedVersion = 0;
+        m_expanded.clear();
     }
-    if (m_cachedVersion != data->version || m_cachedData != data) {
+    if (m_dirty || m_cachedVersion != data->version || m_cachedData != data) {
         Rebuild(*data);
         m_cachedVersion = data->version;
         m_cachedData = data;
+        m_dirty = false;
     }
-
-    // Header
-    std::string teamName;
-    for (const auto& t : ctx.snapshot->teams)
-        if (t->team.id == data->channel.teamId) teamName = t->team.displayName;
-    if (ctx.fonts.large) ImGui::PushFont(ctx.fonts.large);
-    ImGui::Text("# %s", data->channel.displayName.c_str());
-    if (ctx.fonts.large) ImGui::PopFont();
-    ImGui::TextDisabled(
-        "%s  \xC2\xB7  %zu messages, %zu replies  \xC2\xB7  synced %s", teamName.c_str(),
-        data->messages.size(), data->replyCount,
-        data->lastSyncOk ? core::FormatAgo(data->lastSyncOk, ctx.now).c_str() : "never");
-    if (!data->lastError.empty())
-        ImGui::TextColored(colors::kBad, "Last sync failed: %s", data->lastError.c_str());
-    ImGui::Separator();
+    if (ctx.reads) ctx.reads->MarkRead(*data);
+    DrawHeader(ctx, *data);
+    if (m_composing && m_composeChannel == m_channelId) DrawComposer(ctx, *data);
 
     float lh = ImGui::GetTextLineHeight();
-    float rowH = lh * 4.0f + ImGui::GetStyle().ItemSpacing.y * 2.0f;
+    float rowH = lh * (2.0f + kBodyLines) + ImGui::GetStyle().ItemSpacing.y * 3.0f + 6.0f;
     ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0, 0, 0, 0));
     if (ImGui::BeginChild("messages", ImVec2(0, 0), false)) {
         bool atBottom = ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 2.0f;
         float width = ImGui::GetContentRegionAvail().x;
         ImGuiListClipper clipper;
-        clipper.Begin(static_cast<int>(m_rows.size()));  // measures the first row
+        clipper.Begin(static_cast<int>(m_rows.size()), rowH);
         while (clipper.Step()) {
             for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i)
-                DrawRow(ctx, m_rows[i], width, rowH);
+                DrawRow(ctx, m_rows[static_cast<size_t>(i)], width, rowH);
         }
         clipper.End();
         // Follow new messages only when the reader was already at the bottom.
         if (m_scrollToBottom || atBottom) ImGui::SetScrollHereY(1.0f);
         m_scrollToBottom = false;
+    }
+    ImGui::EndChild();
+    ImGui::PopStyleColor();
+}
+
+void ChannelView::DrawHeader(const UiContext& ctx, const core::ChannelData& c) {
+    std::string teamName;
+    for (const auto& t : ctx.snapshot->teams)
+        if (t->team.id == c.channel.teamId) teamName = t->team.displayName;
+    if (ctx.fonts.large) ImGui::PushFont(ctx.fonts.large);
+    ImGui::Text("# %s", c.channel.displayName.c_str());
+    if (ctx.fonts.large) ImGui::PopFont();
+    ImGui::SameLine();
+    const core::SyncStatus& st = ctx.snapshot->sync;
+    Permission post = Check(Action::kPost, st.signedIn, st.delegated, st.grantedScopes);
+    m_postEnabled = post.allowed;
+    m_postWhy = post.allowed ? std::string() : post.why;
+    ImGui::BeginDisabled(!post.allowed || m_composing);
+    if (ImGui::Button("New post")) {
+        m_composing = true;
+        m_composeChannel = c.channel.id;
+        m_composeStatus.clear();
+    }
+    m_rects.newPost = LastItemRect();
+    ImGui::EndDisabled();
+    if (!post.allowed && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+        ImGui::SetTooltip("%s", post.why.c_str());
+    ImGui::SameLine();
+    if (ImGui::Button("Expand all"))
+        for (const auto& r : c.messages)
+            if (!r->replies.empty()) SetExpanded(r->message.id, true);
+    ImGui::SameLine();
+    if (ImGui::Button("Collapse all")) {
+        m_expanded.clear();
+        m_dirty = true;
+    }
+    ImGui::TextDisabled("%s  \xC2\xB7  %zu messages, %zu replies  \xC2\xB7  synced %s",
+                        teamName.c_str(), c.messages.size(), c.replyCount,
+                        c.lastSyncOk ? core::FormatAgo(c.lastSyncOk, ctx.now).c_str() : "never");
+    if (!c.lastError.empty())
+        ImGui::TextColored(colors::kBad, "Last sync failed: %s", c.lastError.c_str());
+    ImGui::Separator();
+}
+
+void ChannelView::DrawComposer(const UiContext& ctx, const core::ChannelData& c) {
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
+    float h = ImGui::GetTextLineHeightWithSpacing() * 8;
+    if (ImGui::BeginChild("composer", ImVec2(0, h), true)) {
+        ImGui::SetNextItemWidth(-1);
+        ImGui::InputTextWithHint("##subject", "Subject (optional)", m_subject, sizeof m_subject);
+        if (m_body.capacity() < 64) m_body.reserve(64);
+        ImGui::InputTextMultiline("##body", m_body.data(), m_body.capacity() + 1,
+                                  ImVec2(-1, ImGui::GetTextLineHeight() * 4),
+                                  ImGuiInputTextFlags_CallbackResize, ResizeCallback, &m_body);
+        m_rects.body = LastItemRect();
+        // The buffer may be longer than the text after a resize; keep the string exact.
+        m_body.resize(std::strlen(m_body.c_str()));
+        bool empty = m_body.find_first_not_of(" \t\r\n") == std::string::npos;
+        ImGui::BeginDisabled(empty || m_sending);
+        if (ImGui::Button(m_sending ? "Sending\xE2\x80\xA6" : "Send") && ctx.submit) {
+            core::Command cmd;
+            cmd.kind = core::Command::Kind::kPostMessage;
+            cmd.teamId = c.channel.teamId;
+            cmd.channelId = c.channel.id;
+            cmd.message.subject = m_subject;
+            cmd.message.contentType = "text";  // the user's text is never markup
+            cmd.message.content = m_body;
+            m_sending = true;
+            m_composeStatus = "Sending\xE2\x80\xA6";
+            auto post = ctx.post;
+            cmd.done = [this, post](const core::Result<core::ChatMessage>& r) {
+                // A worker thread: hand the outcome to the UI thread.
+                bool ok = static_cast<bool>(r);
+                std::string msg = ok ? std::string() : r.error().Describe();
+                if (!post) return;
+                post([this, ok, msg] {
+                    m_sending = false;
+                    if (ok) {
+                        m_composing = false;
+                        m_body.clear();
+                        m_subject[0] = '\0';
+                        m_composeStatus = "Posted.";
+                        m_scrollToBottom = true;
+                    } else {
+                        m_composeStatus = "Not posted (your text is kept): " + msg;
+                    }
+                });
+            };
+            ctx.submit(std::move(cmd));
+        }
+        m_rects.send = LastItemRect();
+        ImGui::EndDisabled();
+        ImGui::SameLine();
+        if (ImGui::Button("Cancel")) {
+            m_composing = false;  // the draft text stays for next time
+        }
+        if (!m_composeStatus.empty()) {
+            ImGui::SameLine();
+            ImGui::TextColored(m_composeStatus.rfind("Not", 0) == 0 ? colors::kBad : colors::kDim,
+                               "%s", m_composeStatus.c_str());
+        }
     }
     ImGui::EndChild();
     ImGui::PopStyleColor();
@@ -92,13 +216,16 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
                           ImGui::GetColorU32(colors::kDim));
     ImGui::SetCursorScreenPos(ImVec2(p.x + indent, p.y + 4));
 
-    // Header: author, time, markers
+    // Header: author, time, markers, copy link
     if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
     std::string who = m.from.DisplayName();
+    if (m.messageType == "systemEventMessage") who = "System";
     ImGui::TextColored(colors::kAccent, "%s", who.empty() ? "(unknown sender)" : who.c_str());
     if (ctx.fonts.bold) ImGui::PopFont();
     ImGui::SameLine();
     ImGui::TextDisabled("%s", core::FormatAgo(m.createdDateTime, ctx.now).c_str());
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("%s", core::FormatIso8601(m.createdDateTime).c_str());
     if (m.importance == "urgent") {
         ImGui::SameLine();
         ImGui::TextColored(colors::kBad, "URGENT");
@@ -109,6 +236,8 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     if (m.lastEditedDateTime) {
         ImGui::SameLine();
         ImGui::TextDisabled("(edited)");
+        if (ImGui::IsItemHovered() && !sm.history.empty())
+            ImGui::SetTooltip("%zu earlier version(s) kept", sm.history.size());
     }
     if (m.IsDeleted()) {
         ImGui::SameLine();
@@ -118,46 +247,65 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
         ImGui::SameLine();
         ImGui::TextColored(colors::kText, "\xE2\x80\x94 %s", m.subject.c_str());
     }
+    float linkW = ImGui::CalcTextSize("Copy link").x + ImGui::GetStyle().FramePadding.x * 2;
+    ImGui::SameLine(width - linkW - 4);
+    ImGui::BeginDisabled(m.webUrl.empty());
+    if (ImGui::SmallButton("Copy link")) ImGui::SetClipboardText(m.webUrl.c_str());
+    ImGui::EndDisabled();
+    if (m.webUrl.empty() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+        ImGui::SetTooltip("Graph sent no webUrl for this message");
 
-    // Body: two wrapped lines, clipped; a long body continues in the full thread later.
+    // Body: mentions, links and emoji highlighted; cut after a few lines.
     ImVec2 bodyPos(p.x + indent, ImGui::GetCursorScreenPos().y);
     ImGui::SetCursorScreenPos(bodyPos);
-    float bodyH = ImGui::GetTextLineHeight() * 2.0f;
-    ImGui::PushClipRect(bodyPos, ImVec2(p.x + width, bodyPos.y + bodyH), true);
-    ImGui::PushTextWrapPos(p.x + width - 8 - ImGui::GetWindowPos().x + ImGui::GetScrollX());
-    const std::string& text = sm.text.text;
-    size_t shown = std::min<size_t>(text.size(), 600);
-    ImGui::PushStyleColor(ImGuiCol_Text, m.IsDeleted() ? colors::kDim : colors::kText);
-    ImGui::TextUnformatted(text.data(), text.data() + shown);
-    ImGui::PopStyleColor();
-    ImGui::PopTextWrapPos();
-    ImGui::PopClipRect();
+    float bodyH = ImGui::GetTextLineHeight() * kBodyLines;
+    if (m.IsDeleted())
+        ImGui::TextDisabled("This message was deleted.");
+    else
+        RichText(sm.text, width - indent - 8, kBodyLines, colors::kText);
 
-    // Footer: replies, reactions, attachments
-    ImGui::SetCursorScreenPos(ImVec2(p.x + indent, bodyPos.y + bodyH + 2));
+    // Footer: replies (a toggle), reactions, mentions, attachments as chips
+    ImGui::SetCursorScreenPos(ImVec2(p.x + indent, bodyPos.y + bodyH + 4));
     bool any = false;
     if (!row.isReply && !sm.replies.empty()) {
-        ImGui::TextColored(colors::kDim, "%zu %s", sm.replies.size(),
-                           sm.replies.size() == 1 ? "reply" : "replies");
+        bool open = m_expanded.count(m.id) > 0;
+        char label[64];
+        std::snprintf(label, sizeof label, "%s %zu %s", open ? "\xE2\x96\xBE" : "\xE2\x96\xB8",
+                      sm.replies.size(), sm.replies.size() == 1 ? "reply" : "replies");
+        if (ImGui::SmallButton(label)) SetExpanded(m.id, !open);
         any = true;
     }
     if (!m.reactions.empty()) {
-        if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kDim, "%zu %s", m.reactions.size(),
-                           m.reactions.size() == 1 ? "reaction" : "reactions");
-        any = true;
+        std::map<std::string, int> counts;
+        for (const auto& r : m.reactions) counts[r.reactionType]++;
+        for (const auto& [type, n] : counts) {
+            if (any) ImGui::SameLine();
+            ImGui::TextColored(colors::kDim, "%s %d", type.c_str(), n);
+            any = true;
+        }
     }
     if (!m.mentions.empty()) {
         if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kMention, "%zu %s", m.mentions.size(),
-                           m.mentions.size() == 1 ? "mention" : "mentions");
+        ImGui::TextColored(colors::kMention, "@%zu", m.mentions.size());
         any = true;
     }
-    if (!m.attachments.empty()) {
+    for (const auto& a : m.attachments) {
         if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kDim, "%zu attachment(s)", m.attachments.size());
+        std::string name = !a.name.empty()                                   ? a.name
+                           : a.contentType == "messageReference"             ? "quoted message"
+                           : a.contentType.find("card") != std::string::npos ? "card"
+                                                                             : a.contentType;
+        if (Chip(name.c_str(), colors::kAccent) && !a.contentUrl.empty())
+            ImGui::SetClipboardText(a.contentUrl.c_str());
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("%s\n%s", a.contentType.c_str(),
+                              a.contentUrl.empty() ? "(no link)" : "click to copy its link");
+        any = true;
     }
-    ImGui::SetCursorScreenPos(ImVec2(p.x, p.y + height));
+    // Advance exactly `height` (the Dummy adds the item spacing): the clipper positions rows
+    // at multiples of it, and any drift would grow the content past the clipper's end, so
+    // "scrolled to the bottom" would never hold again and the reader would stop following.
+    ImGui::SetCursorScreenPos(ImVec2(p.x, p.y + height - ImGui::GetStyle().ItemSpacing.y));
     ImGui::Dummy(ImVec2(0, 0));
     ImGui::PopID();
 }

@@ -1,9 +1,12 @@
 #pragma once
-// The thread reader: the selected channel's root messages, each followed by its replies,
-// oldest at the top and newest at the bottom. Rows have a fixed height so the list goes
-// through ImGuiListClipper; the flattened row list is a derived cache rebuilt only when
-// the channel's data version changes.
+// The thread reader: the selected channel's root messages, oldest at the top and newest at
+// the bottom, each with its replies (collapsed to a count until expanded). Rows have a
+// fixed height so the list goes through ImGuiListClipper; the flattened row list is a
+// derived cache rebuilt only when the channel's data version or the expanded set changes.
+//
+// It also holds the composer for a new post, offered only when the token may post.
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "ui/view.hpp"
@@ -18,6 +21,19 @@ class ChannelView final : public View {
     const std::vector<std::string>& LastDrawnMessageIds() const { return m_drawnIds; }
     const std::string& ShownChannelId() const { return m_channelId; }
     size_t RowCount() const { return m_rows.size(); }
+    bool Expanded(const std::string& rootId) const { return m_expanded.count(rootId) > 0; }
+    void SetExpanded(const std::string& rootId, bool on);
+    // Whether "New post" was enabled last frame, and why not.
+    bool PostEnabled() const { return m_postEnabled; }
+    const std::string& PostDisabledReason() const { return m_postWhy; }
+    // The composer's state (tests drive it).
+    bool ComposerOpen() const { return m_composing; }
+    const std::string& ComposerStatus() const { return m_composeStatus; }
+    // Where the composer's controls were drawn last frame (screen space); tests click them.
+    struct Rects {
+        ImVec4 newPost, body, send;
+    };
+    const Rects& LastRects() const { return m_rects; }
 
   protected:
     void DrawContent(const UiContext& ctx) override;
@@ -28,14 +44,28 @@ class ChannelView final : public View {
         bool isReply = false;
     };
     void Rebuild(const core::ChannelData& c);
+    void DrawHeader(const UiContext& ctx, const core::ChannelData& c);
     void DrawRow(const UiContext& ctx, const Row& row, float width, float height);
+    void DrawComposer(const UiContext& ctx, const core::ChannelData& c);
 
     std::string m_channelId;
     uint64_t m_cachedVersion = 0;
     core::ChannelDataPtr m_cachedData;  // the data m_rows was built from
+    bool m_dirty = true;                // the expanded set changed
     std::vector<Row> m_rows;
+    std::unordered_set<std::string> m_expanded;  // root ids whose replies are shown
     std::vector<std::string> m_drawnIds;
     bool m_scrollToBottom = true;
+    bool m_postEnabled = false;
+    std::string m_postWhy;
+    // Composer
+    bool m_composing = false;
+    bool m_sending = false;
+    char m_subject[256] = {};
+    std::string m_body;  // grows with the text (InputText resize callback)
+    std::string m_composeStatus;
+    std::string m_composeChannel;  // the channel the draft is for
+    Rects m_rects;
 };
 
 }  // namespace cdeck::ui

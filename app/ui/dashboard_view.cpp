@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ui/status_strip.hpp"
 #include "ui/theme.hpp"
 #include "ui/widgets.hpp"
 
@@ -32,10 +33,45 @@ void DashboardView::SendCommand(const UiContext& ctx, core::Command::Kind kind,
     ctx.submit(std::move(cmd));
 }
 
+void DashboardView::RebuildThrottle(const UiContext& ctx) {
+    const core::MetricsSnapshotPtr& mp = ctx.snapshot->sync.metrics;
+    const core::MetricsSnapshot* m = mp.get();
+    // "Last minute" moves with the clock, so the counts are redone once a second too.
+    if (mp == m_throttleFrom && ctx.now - m_throttleAt < 1000) return;
+    m_throttleFrom = mp;
+    m_throttleAt = ctx.now;
+    m_classGated = false;
+    m_gatedTeams.clear();
+    m_gatedChannels.clear();
+    m_429Team.clear();
+    m_429Channel.clear();
+    if (!m) return;
+    for (const auto& g : m->gatedScopes) {
+        if (g == "class:get_message" || g == "app") m_classGated = true;
+        if (g.rfind("team:", 0) == 0) m_gatedTeams.insert(g.substr(5));
+        if (g.rfind("channel:", 0) == 0) m_gatedChannels.insert(g.substr(8));
+    }
+    for (const auto& e : m->recentThrottles) {
+        if (e.at < ctx.now - 60000) continue;
+        if (!e.channelId.empty()) m_429Channel[e.channelId]++;
+        if (!e.teamId.empty()) m_429Team[e.teamId]++;
+    }
+}
+
+DashboardView::Throttle DashboardView::ThrottleOf(const core::ChannelData& c) const {
+    Throttle t;
+    t.gated =
+        m_classGated || m_gatedTeams.count(c.channel.teamId) || m_gatedChannels.count(c.channel.id);
+    if (auto it = m_429Channel.find(c.channel.id); it != m_429Channel.end())
+        t.recent429 = it->second;
+    return t;
+}
+
 void DashboardView::DrawContent(const UiContext& ctx) {
     m_rowRects.clear();
     m_rowsDrawn = 0;
     m_visibleNow.clear();
+    RebuildThrottle(ctx);
     const core::Snapshot& snap = *ctx.snapshot;
     if (snap.teams.empty()) {
         ImGui::TextDisabled("No teams yet. %s", snap.sync.phase == "error"
@@ -57,7 +93,18 @@ void DashboardView::DrawContent(const UiContext& ctx) {
         float cardH = headH + rowH * static_cast<float>(maxChannels);
         for (size_t k = i; k < end; ++k) {
             if (k > i) ImGui::SameLine();
-            DrawTeamCard(ctx, *snap.teams[k], ImVec2(cardW, cardH));
+            const core::TeamData& team = *snap.teams[k];
+            if (ctx.selection && ctx.selection->scrollToTeam == team.team.id) {
+                ImGui::SetScrollHereY(0.0f);
+                ctx.selection->scrollToTeam.clear();
+            }
+            // Cards wholly off screen are a placeholder of the same size: a wall of 500
+            // channels costs what is visible, not what exists.
+            if (!ImGui::IsRectVisible(ImVec2(cardW, cardH))) {
+                ImGui::Dummy(ImVec2(cardW, cardH));
+                continue;
+            }
+            DrawTeamCard(ctx, team, ImVec2(cardW, cardH));
         }
     }
     // Tell the engine which channels are on screen (and open in the reader) when that
@@ -89,13 +136,26 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
             }
         ImVec2 top = ImGui::GetCursorScreenPos();
         if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
-        ImGui::TextUnformatted(team.team.displayName.c_str());
+        TextClipped(team.team.displayName, size.x - 230, colors::kText);
         if (ctx.fonts.bold) ImGui::PopFont();
-        ImGui::SameLine(size.x - 190);
+        ImGui::SameLine(size.x - 200);
         ImGui::TextColored(recent > 0 ? colors::kAccent : colors::kDim, "%d in 15 min", recent);
         ImGui::SameLine(size.x - 90);
         ImGui::TextDisabled("%zu msgs", total);
-        TextClipped(team.team.description, size.x - 24, colors::kDim);
+        // Second line: the team's throttle state, else its description.
+        bool gated = m_classGated || m_gatedTeams.count(team.team.id);
+        auto t429 = m_429Team.find(team.team.id);
+        if (gated || t429 != m_429Team.end()) {
+            LevelMarker(gated ? Level::kBad : Level::kWarn, 4.0f);
+            ImGui::SameLine();
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "%s%d \xC3\x97 429 in the last minute",
+                          gated ? "GATED (waiting out Retry-After)  \xC2\xB7  " : "",
+                          t429 == m_429Team.end() ? 0 : t429->second);
+            TextClipped(buf, size.x - 40, gated ? colors::kBad : colors::kWarn);
+        } else {
+            TextClipped(team.team.description, size.x - 24, colors::kDim);
+        }
         ImGui::Separator();
         ImGui::SetCursorScreenPos(ImVec2(top.x, top.y + HeaderHeight()));
         float width = ImGui::GetContentRegionAvail().x;
@@ -116,10 +176,7 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     bool selected = ctx.selection && ctx.selection->channelId == c.channel.id;
     if (ImGui::Selectable("##row", selected, ImGuiSelectableFlags_AllowItemOverlap,
                           ImVec2(width, rowH - ImGui::GetStyle().ItemSpacing.y))) {
-        if (ctx.selection) {
-            ctx.selection->channelId = c.channel.id;
-            ctx.selection->teamId = c.channel.teamId;
-        }
+        if (ctx.selection) ctx.selection->OpenChannel(c.channel.teamId, c.channel.id);
         SendCommand(ctx, core::Command::Kind::kRefreshChannel, c);
     }
     if (ImGui::IsItemVisible()) m_visibleNow.push_back(c.channel.id);
@@ -138,17 +195,42 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     ++m_rowsDrawn;
 
     // Line 1: freshness, name, sparkline, count
+    const core::UiSettings& us = *ctx.settings;
+    Level fresh = FreshnessLevel(c, ctx.now, ctx.pollIntervalSeconds, us.amberFactor, us.redFactor);
     ImGui::SetCursorScreenPos(ImVec2(start.x + 2, start.y));
-    Dot(FreshnessColor(c, ctx.now, ctx.pollIntervalSeconds), 4.0f);
+    LevelMarker(fresh, 4.5f);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(
+            "Last successful sync: %s\nExpected every %.0f s; amber past %.0f s, red "
+            "past %.0f s",
+            c.lastSyncOk ? core::FormatAgo(c.lastSyncOk, ctx.now).c_str() : "never",
+            ctx.pollIntervalSeconds, ctx.pollIntervalSeconds * us.amberFactor,
+            ctx.pollIntervalSeconds * us.redFactor);
     ImGui::SameLine();
     std::string name = "# " + c.channel.displayName;
     if (c.pinned) name += "  [pinned]";
     if (c.paused) name += "  [paused]";
-    TextClipped(name, width * 0.42f, c.paused ? colors::kDim : colors::kText);
-    ImGui::SameLine(width * 0.48f);
+    TextClipped(name, width * 0.40f, c.paused ? colors::kDim : colors::kText);
+    ImGui::SameLine(width * 0.44f);
     Sparkline("spark", c.sparkline.data(), static_cast<int>(c.sparkline.size()),
-              ImVec2(width * 0.34f, ImGui::GetTextLineHeight()),
+              ImVec2(width * 0.30f, ImGui::GetTextLineHeight()),
               c.last15Min > 0 ? colors::kAccent : colors::kDim);
+    ImGui::SameLine(width * 0.76f);
+    // Freshness as an age, and the throttle state.
+    Throttle th = ThrottleOf(c);
+    if (th.gated) {
+        ImGui::TextColored(colors::kBad, "gated");
+    } else if (th.recent429 > 0) {
+        ImGui::TextColored(colors::kWarn,
+                           "%d\xC3\x97"
+                           "429",
+                           th.recent429);
+    } else {
+        std::string age =
+            c.lastSyncOk ? FormatAge((ctx.now - c.lastSyncOk) / 1000.0) : "\xE2\x80\x94";
+        ImGui::TextColored(LevelColor(fresh == Level::kGood ? Level::kNone : fresh), "%s",
+                           age.c_str());
+    }
     ImGui::SameLine(width - 40);
     ImGui::TextColored(c.last15Min > 0 ? colors::kText : colors::kDim, "%3d", c.last15Min);
 

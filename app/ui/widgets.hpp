@@ -5,6 +5,7 @@
 #include <string>
 
 #include "store/store.hpp"
+#include "ui/theme.hpp"
 
 namespace cdeck::ui {
 
@@ -14,9 +15,37 @@ void Sparkline(const char* id, const float* values, int n, ImVec2 size, ImVec4 c
 // A filled dot, e.g. for freshness.
 void Dot(ImVec4 color, float radius);
 
-// Colour for a channel's freshness: good under 2x the expected interval, amber past 2x,
-// red past 5x (or when it has never synced).
-ImVec4 FreshnessColor(const core::ChannelData& c, core::UnixMillis now, double expectedSeconds);
+// A channel's freshness: good under amber x the expected interval, amber past it, red
+// past red x (amber and red come from the settings: 2 and 5 by default); none before the
+// first sync.
+Level FreshnessLevel(const core::ChannelData& c, core::UnixMillis now, double expectedSeconds,
+                     double amber = 2.0, double red = 5.0);
+
+// A level marker that differs by shape as well as colour: a dot (good), a triangle (amber),
+// a square (red), a ring (none). Occupies one text line.
+void LevelMarker(Level level, float radius);
+
+// Text with highlighted spans (mentions, links, emoji, code), wrapped at `width` and cut
+// after `maxLines` lines. Draws straight to the window's draw list; returns the height used.
+float RichText(const core::PlainText& text, float width, int maxLines, ImVec4 color);
+
+// A rounded label, e.g. an attachment's name. Returns true when clicked.
+bool Chip(const char* label, ImVec4 color);
+
+// A time chart: each series is `n` values, oldest first, drawn as a line against a shared
+// y range [0, yMax]; dashed when `dashed`. Labels go in the legend on top.
+struct ChartSeries {
+    const float* values = nullptr;
+    int n = 0;
+    ImVec4 color;
+    const char* label = "";
+    bool dashed = false;
+};
+void TimeChart(const char* id, const ChartSeries* series, int count, float yMax, ImVec2 size,
+               const char* yUnit);
+
+// "12 s", "4 min", "3 h": a compact age.
+std::string FormatAge(double seconds);
 
 // Text clipped with an ellipsis to fit `maxWidth`.
 void TextClipped(const std::string& text, float maxWidth, ImVec4 color);

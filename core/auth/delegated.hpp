@@ -60,7 +60,7 @@ class DelegatedTokenProvider final : public TokenProvider {
     bool RestoreFromCache();
     bool SignedIn() const;
     std::string Account() const;
-    std::vector<std::string> GrantedScopes() const;
+    std::vector<std::string> GrantedScopes() const override;
 
     // ---- device code flow ----
     Result<DeviceCodePrompt> RequestDeviceCode();

@@ -56,6 +56,20 @@ Result<AccessToken> ParseTokenResponse(const std::string& body, UnixMillis now) 
             start = sp + 1;
         }
     }
+    // App-only responses carry no scope; the application permissions granted are the
+    // token's "roles" claim. Read for display only (which actions to offer); Graph decides.
+    if (t.scopes.empty()) {
+        size_t d1 = t.token.find('.');
+        size_t d2 = d1 == std::string::npos ? d1 : t.token.find('.', d1 + 1);
+        if (d2 != std::string::npos) {
+            auto claims = nlohmann::json::parse(
+                Base64UrlDecode(std::string_view(t.token).substr(d1 + 1, d2 - d1 - 1)), nullptr,
+                false);
+            if (claims.is_object() && claims.contains("roles") && claims["roles"].is_array())
+                for (const auto& r : claims["roles"])
+                    if (r.is_string()) t.scopes.push_back(r.get<std::string>());
+        }
+    }
     return t;
 }
 
@@ -124,6 +138,11 @@ Result<std::string> ReadSecretFile(const std::string& path, bool mustBePrivate) 
 ClientCredentialsProvider::ClientCredentialsProvider(ClientCredentialsConfig config,
                                                      std::shared_ptr<HttpTransport> http)
     : m_config(std::move(config)), m_http(std::move(http)) {}
+
+std::vector<std::string> ClientCredentialsProvider::GrantedScopes() const {
+    std::lock_guard lock(m_mutex);
+    return m_cached ? m_cached->scopes : std::vector<std::string>{};
+}
 
 Result<AccessToken> ClientCredentialsProvider::Token(bool forceRefresh) {
     std::lock_guard lock(m_mutex);

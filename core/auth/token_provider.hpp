@@ -30,6 +30,8 @@ class TokenProvider {
     virtual Result<AccessToken> Token(bool forceRefresh) = 0;
     // Whether the token acts as a user (delegated) or as the app (application permissions).
     virtual bool IsDelegated() const = 0;
+    // The delegated scopes or app roles of the current token; empty when unknown.
+    virtual std::vector<std::string> GrantedScopes() const { return {}; }
 };
 
 struct ClientCredentialsConfig {
@@ -50,13 +52,14 @@ class ClientCredentialsProvider final : public TokenProvider {
     ClientCredentialsProvider(ClientCredentialsConfig config, std::shared_ptr<HttpTransport> http);
     Result<AccessToken> Token(bool forceRefresh) override;
     bool IsDelegated() const override { return false; }
+    std::vector<std::string> GrantedScopes() const override;
 
   private:
     Result<AccessToken> Fetch();
 
     const ClientCredentialsConfig m_config;
     const std::shared_ptr<HttpTransport> m_http;
-    std::mutex m_mutex;  // guards m_cached; held across a refresh so only one runs
+    mutable std::mutex m_mutex;  // guards m_cached; held across a refresh so only one runs
     std::optional<AccessToken> m_cached;
 };
 

@@ -1,6 +1,13 @@
 #include "config/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,8 +27,68 @@ std::string HomeOr(const char* xdgVar, const char* fallback) {
     return std::string(home && *home ? home : "/tmp") + fallback;
 }
 
+std::string Trim(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
 bool IsHttpsUrl(const std::string& s) {
     return s.rfind("https://", 0) == 0 && s.size() > 8;
+}
+
+std::optional<Error> ParseUi(const json& j, UiSettings& ui) {
+    if (!j.is_object()) return KeyError("ui", "must be an object");
+    auto number = [](const json& v, const std::string& key, double lo, double hi,
+                     double& out) -> std::optional<Error> {
+        if (!v.is_number() || v.get<double>() < lo || v.get<double>() > hi)
+            return KeyError(key, "must be a number from " + Trim(lo) + " to " + Trim(hi));
+        out = v.get<double>();
+        return std::nullopt;
+    };
+    for (auto& [k, v] : j.items()) {
+        std::string key = "ui." + k;
+        std::optional<Error> e;
+        if (k == "font_scale") {
+            e = number(v, key, 0.5, 4, ui.fontScale);
+        } else if (k == "stale_after_seconds") {
+            e = number(v, key, 5, 86400, ui.staleAfterSeconds);
+        } else if (k == "amber_factor") {
+            e = number(v, key, 1, 100, ui.amberFactor);
+        } else if (k == "red_factor") {
+            e = number(v, key, 1, 1000, ui.redFactor);
+        } else if (k == "kiosk_interval_seconds") {
+            e = number(v, key, 3, 3600, ui.kioskIntervalSeconds);
+        } else if (k == "theme") {
+            if (!v.is_string() || (v != "dark" && v != "high_contrast"))
+                return KeyError(key, "must be \"dark\" or \"high_contrast\"");
+            ui.theme = v.get<std::string>();
+        } else if (k == "palette") {
+            if (!v.is_string() || (v != "standard" && v != "colorblind"))
+                return KeyError(key, "must be \"standard\" or \"colorblind\"");
+            ui.palette = v.get<std::string>();
+        } else if (k == "kiosk_pages") {
+            if (!v.is_array() || v.empty())
+                return KeyError(key, "must be a non-empty list of page names");
+            ui.kioskPages.clear();
+            for (const auto& p : v) {
+                bool known = false;
+                for (const char* name : kKioskPageNames)
+                    known = known || (p.is_string() && p == name);
+                if (!known)
+                    return KeyError(key,
+                                    "pages are \"wall\", \"activity\", \"reader\" and "
+                                    "\"metrics\"");
+                ui.kioskPages.push_back(p.get<std::string>());
+            }
+        } else {
+            return KeyError(key, "unknown key");
+        }
+        if (e) return e;
+    }
+    if (ui.redFactor < ui.amberFactor)
+        return KeyError("ui.red_factor", "must not be below ui.amber_factor");
+    return std::nullopt;
 }
 
 }  // namespace
@@ -149,10 +216,16 @@ Result<Config> ParseConfig(const std::string& text) {
             *slot = v.get<double>();
         }
     }
-    static const char* kKnown[] = {
-        "graph_url", "authority_url",    "tenant",          "client_id",    "client_secret",
-        "auth_mode", "ca_file",          "db_path",         "metrics_port", "sync",
-        "limits",    "certificate_path", "private_key_path"};
+    if (auto it = j.find("ui"); it != j.end()) {
+        if (auto e = ParseUi(*it, c.ui)) return *e;
+    }
+    static const char* kKnown[] = {"graph_url",        "authority_url",
+                                   "tenant",           "client_id",
+                                   "client_secret",    "auth_mode",
+                                   "ca_file",          "db_path",
+                                   "metrics_port",     "sync",
+                                   "limits",           "certificate_path",
+                                   "private_key_path", "ui"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;
@@ -193,6 +266,67 @@ Result<Config> LoadConfig(const std::string& path, bool mustExist) {
         return e;
     }
     return c;
+}
+
+}  // namespace cdeck::core
+
+namespace cdeck::core {
+
+Status SaveSettings(const std::string& path, const Config& settings) {
+    json doc = json::object();
+    {
+        std::ifstream in(path);
+        if (in) {
+            std::stringstream ss;
+            ss << in.rdbuf();
+            doc = json::parse(ss.str(), nullptr, false);
+            if (doc.is_discarded() || !doc.is_object())
+                return MakeError(ErrorCode::kConfig,
+                                 path + " is not a valid JSON object; settings were not saved");
+        }
+    }
+    const UiSettings& u = settings.ui;
+    doc["ui"] = {
+        {"font_scale", u.fontScale},     {"theme", u.theme},
+        {"palette", u.palette},          {"stale_after_seconds", u.staleAfterSeconds},
+        {"amber_factor", u.amberFactor}, {"red_factor", u.redFactor},
+        {"kiosk_pages", u.kioskPages},   {"kiosk_interval_seconds", u.kioskIntervalSeconds}};
+    if (!doc.contains("limits") || !doc["limits"].is_object()) doc["limits"] = json::object();
+    doc["limits"]["pace_fraction"] = settings.limits.paceFraction;
+    if (!doc.contains("sync") || !doc["sync"].is_object()) doc["sync"] = json::object();
+    doc["sync"]["poll_budget_fraction"] = settings.sync.pollBudgetFraction;
+    doc["sync"]["min_poll_interval_seconds"] = settings.sync.minPollIntervalSeconds;
+    std::string text = doc.dump(2) + "\n";
+    if (auto check = ParseConfig(text); !check)
+        return MakeError(ErrorCode::kConfig, "settings not saved: " + check.error().message);
+
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return MakeError(ErrorCode::kIo, "cannot write " + tmp + ": " + std::strerror(errno));
+    ::fchmod(fd, 0600);
+    size_t off = 0;
+    while (off < text.size()) {
+        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return MakeError(ErrorCode::kIo, "cannot write " + tmp + ": " + std::strerror(err));
+        }
+        off += static_cast<size_t>(n);
+    }
+    bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return MakeError(ErrorCode::kIo, "cannot replace " + path + ": " + std::strerror(err));
+    }
+    return OkStatus();
 }
 
 }  // namespace cdeck::core

@@ -5,6 +5,7 @@
 // Config that other threads can see. Errors name the offending key (DESIGN.md section 6).
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -46,6 +47,20 @@ struct GraphLimits {
     double paceFraction = 0.9;  // pacing starts at this fraction of each limit
 };
 
+// How the app looks and what the wall shows; edited in the Settings view and saved back.
+struct UiSettings {
+    double fontScale = 1.0;            // on top of the monitor's DPI scale; 0.5 to 4
+    std::string theme = "dark";        // dark | high_contrast
+    std::string palette = "standard";  // standard | colorblind (Okabe-Ito: blue, orange, vermilion)
+    double staleAfterSeconds = 60;     // the STALE banner
+    double amberFactor = 2;            // freshness amber past this many expected intervals
+    double redFactor = 5;              // and red past this many
+    std::vector<std::string> kioskPages = {"wall", "activity", "metrics"};
+    double kioskIntervalSeconds = 20;  // each page's time on screen in kiosk mode
+};
+// The page names kiosk_pages accepts.
+inline constexpr const char* kKioskPageNames[] = {"wall", "activity", "reader", "metrics"};
+
 struct Config {
     // Empty tenant means "demo": start graphsim in-process.
     std::string graphUrl = "https://graph.microsoft.com/v1.0";
@@ -61,6 +76,7 @@ struct Config {
     int metricsPort = 0;                   // 0: off
     SyncSettings sync;
     GraphLimits limits;
+    UiSettings ui;
 
     bool IsDemo() const { return tenant.empty(); }
 };
@@ -73,6 +89,13 @@ std::string DefaultStateDir();
 // Parses and validates a config document. Unknown keys are errors too: a typo must not
 // silently fall back to a default.
 Result<Config> ParseConfig(const std::string& text);
+// Saves what the Settings view edits (ui.*, limits.pace_fraction, sync.poll_budget_fraction,
+// sync.min_poll_interval_seconds) into the file at `path`, keeping every other key in it as
+// it was. The merged document is validated before anything is written, and the write is
+// atomic (a temporary file renamed over the old one), mode 0600 because the file may hold a
+// client secret. A file that is not valid JSON is left alone and reported. Any thread.
+Status SaveSettings(const std::string& path, const Config& settings);
+
 // Reads `path`; a missing file at the default path is not an error (defaults apply),
 // but a missing file named explicitly is.
 Result<Config> LoadConfig(const std::string& path, bool mustExist);

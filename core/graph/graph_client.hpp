@@ -154,6 +154,8 @@ class GraphClient {
     void SetObserver(CallObserver observer) { m_observer = std::move(observer); }
 
     const std::string& BaseUrl() const { return m_config.graphBaseUrl; }
+    // What the signed-in token may do (scopes or app roles); empty when unknown.
+    std::vector<std::string> GrantedScopes() const { return m_tokens->GrantedScopes(); }
 
     // pathOrUrl: "/teams/..." relative to the base URL, or an absolute nextLink.
     Result<GraphResponse> Send(const std::string& method, const std::string& pathOrUrl,

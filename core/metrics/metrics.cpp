@@ -99,6 +99,19 @@ void SyncMetrics::OnResponse(UnixMillis now, const std::vector<std::string>& sco
     } else if (status == 429) {
         d.throttled++;
         w.throttled++;
+        ThrottleEvent ev;
+        ev.at = now;
+        ev.retryAfterSeconds = retryAfter ? *retryAfter : 0.0;
+        for (const auto& sc : scopes) {
+            if (sc.rfind("team:", 0) == 0) ev.teamId = sc.substr(5);
+            if (sc.rfind("channel:", 0) == 0) ev.channelId = sc.substr(8);
+        }
+        if (d.throttles.size() < MetricsSnapshot::kRecentThrottles) {
+            d.throttles.push_back(std::move(ev));
+        } else {
+            d.throttles[d.throttlesNext] = std::move(ev);
+            d.throttlesNext = (d.throttlesNext + 1) % MetricsSnapshot::kRecentThrottles;
+        }
     } else if (status >= 500) {
         d.s5xx++;
     } else if (status == 0 && timedOut) {
@@ -157,8 +170,10 @@ void SyncMetrics::SampleQueues(UnixMillis now, int inFlight, int ready, int wait
 }
 
 MetricsSnapshot SyncMetrics::Snapshot(UnixMillis now, const std::vector<double>& staleness,
-                                      const std::vector<ScopeState>& scopes) const {
+                                      const std::vector<ScopeState>& scopes,
+                                      std::vector<std::string> gated) const {
     MetricsSnapshot m;
+    m.gatedScopes = std::move(gated);
     m.at = now;
     m.startedAt = m_started;
     m.policy = m_policy;
@@ -204,6 +219,9 @@ MetricsSnapshot SyncMetrics::Snapshot(UnixMillis now, const std::vector<double>&
     m.freshnessAll = Quantiles::Of(d.freshAll);
     m.freshnessHot = Quantiles::Of(d.freshHot);
     m.freshnessCold = Quantiles::Of(d.freshCold);
+    m.recentThrottles.reserve(d.throttles.size());
+    for (size_t i = 0; i < d.throttles.size(); ++i)
+        m.recentThrottles.push_back(d.throttles[(d.throttlesNext + i) % d.throttles.size()]);
     for (const auto& sc : scopes) {
         ScopeMetrics s;
         s.scope = sc.scope;

@@ -65,6 +65,14 @@ struct ScopeMetrics {
     bool closed = false;           // gated right now
 };
 
+// One 429 as the metrics view's timeline and the wall's tiles show it.
+struct ThrottleEvent {
+    UnixMillis at = 0;
+    std::string teamId;            // empty when the request had no team scope
+    std::string channelId;         // empty when it had no channel scope
+    double retryAfterSeconds = 0;  // 0: the response named no Retry-After
+};
+
 // Everything the engine measured, as of `at`.
 struct MetricsSnapshot {
     UnixMillis at = 0;
@@ -90,6 +98,11 @@ struct MetricsSnapshot {
     // Per-channel staleness (seconds since the last successful sync), over channels.
     Quantiles staleness;
     std::vector<ScopeMetrics> scopes;  // request classes first, then the busiest teams
+    // The last 429s (at most kRecentThrottles, oldest first), and every scope whose gate is
+    // closed now: "class:...", "team:<id>", "channel:<id>".
+    static constexpr size_t kRecentThrottles = 256;
+    std::vector<ThrottleEvent> recentThrottles;
+    std::vector<std::string> gatedScopes;
 
     double UsefulFractionOfQuota() const {
         return busySeconds > 0 && quota > 0 ? busyUseful / busySeconds / quota : 0.0;
@@ -141,9 +154,11 @@ class SyncMetrics {
         double limit, rate;
         bool closed;
     };
-    // staleness: seconds per channel. scopes: the pacer's view now.
+    // staleness: seconds per channel. scopes: the pacer's view now (the scopes to list).
+    // gated: every scope whose gate is closed now, listed or not.
     MetricsSnapshot Snapshot(UnixMillis now, const std::vector<double>& staleness,
-                             const std::vector<ScopeState>& scopes) const;
+                             const std::vector<ScopeState>& scopes,
+                             std::vector<std::string> gated = {}) const;
 
   private:
     struct Window {  // one second of activity
@@ -162,6 +177,8 @@ class SyncMetrics {
         std::array<Window, 10> windows;
         LogHistogram rtt, retryAfter, freshAll, freshHot, freshCold;
         std::map<std::string, PerScope> scopes;
+        std::vector<ThrottleEvent> throttles;  // ring of kRecentThrottles
+        size_t throttlesNext = 0;
         int inFlight = 0, ready = 0, waiting = 0;
         // Busy-time accounting: the current second is busy if any sample in it was.
         int64_t sampleSecond = -1;

@@ -603,8 +603,10 @@ void SyncEngine::RunDiscoverTeams(Job& job) {
     }
     m_metrics.OnUseful(Now(), 0);
     m_store.UpsertTeams(teams.value());
+    std::vector<std::string> granted = m_client->GrantedScopes();
     m_store.UpdateSyncStatus([&](SyncStatus& s) {
         s.signedIn = true;
+        if (!granted.empty()) s.grantedScopes = granted;
         s.lastError.clear();
         if (s.phase == "discovering" || s.phase == "error") s.phase = "backfilling";
     });
@@ -1004,11 +1006,14 @@ std::vector<std::string> SyncEngine::RefusingScopes(const std::vector<std::strin
 MetricsSnapshot SyncEngine::Metrics() const {
     UnixMillis now = Now();
     std::vector<SyncMetrics::ScopeState> scopes;
+    std::vector<std::string> gated;
     {
         std::lock_guard lock(m_mutex);
         std::vector<std::pair<double, SyncMetrics::ScopeState>> teams;
-        for (const auto& v : m_pacer.View(false)) {
+        for (const auto& v : m_pacer.View(true)) {
             SyncMetrics::ScopeState s{v.scope, v.limit, v.rate, v.blockedUntil > now};
+            if (s.closed) gated.push_back(v.scope);
+            if (!v.adaptive) continue;  // fixed-rate channel scopes are not listed
             if (v.scope.rfind("class:", 0) == 0)
                 scopes.push_back(s);
             else
@@ -1029,7 +1034,7 @@ MetricsSnapshot SyncEngine::Metrics() const {
     for (const auto& [id, c] : snap->channels)
         if (c->lastSyncOk > 0)
             staleness.push_back(std::max<double>(0, (now - c->lastSyncOk) / 1000.0));
-    return m_metrics.Snapshot(now, staleness, scopes);
+    return m_metrics.Snapshot(now, staleness, scopes, std::move(gated));
 }
 
 void SyncEngine::MaybePublish(bool force) {

@@ -1,4 +1,8 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
 
 #include "config/config.hpp"
 #include "support/test_util.hpp"
@@ -64,8 +68,96 @@ TEST_CASE("a missing config file is fine at the default path, an error when name
     CHECK(named.error().message.find(missing) != std::string::npos);
 }
 
-TEST_CASE("numbers too large for JSON are a config error, not an exception (found by fuzz_config)") {
+TEST_CASE(
+    "numbers too large for JSON are a config error, not an exception (found by fuzz_config)") {
     auto r = ParseConfig(R"({"sync": {"poll_interval_seconds": 1e999}})");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ErrorCode::kConfig);
+}
+
+TEST_CASE("the ui section is validated key by key") {
+    auto c = ParseConfig(
+        R"({"ui":{"font_scale":1.5,"theme":"high_contrast","palette":"colorblind",
+                 "stale_after_seconds":90,"amber_factor":3,"red_factor":6,
+                 "kiosk_pages":["metrics","wall"],"kiosk_interval_seconds":15}})");
+    REQUIRE(c.ok());
+    CHECK(c->ui.fontScale == 1.5);
+    CHECK(c->ui.theme == "high_contrast");
+    CHECK(c->ui.palette == "colorblind");
+    CHECK(c->ui.kioskPages == std::vector<std::string>{"metrics", "wall"});
+    CHECK(c->ui.kioskIntervalSeconds == 15);
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"ui":{"font_scale":9}})", "ui.font_scale"},
+        {R"({"ui":{"theme":"light"}})", "ui.theme"},
+        {R"({"ui":{"palette":1}})", "ui.palette"},
+        {R"({"ui":{"kiosk_pages":[]}})", "ui.kiosk_pages"},
+        {R"({"ui":{"kiosk_pages":["wall","nope"]}})", "ui.kiosk_pages"},
+        {R"({"ui":{"amber_factor":5,"red_factor":2}})", "ui.red_factor"},
+        {R"({"ui":{"colour":"x"}})", "ui.colour"},
+        {R"({"ui":[]})", "\"ui\""},
+    };
+    for (auto [text, key] : bad) {
+        auto r = ParseConfig(text);
+        REQUIRE_FALSE(r.ok());
+        CHECK_MESSAGE(r.error().message.find(key) != std::string::npos, r.error().message);
+    }
+}
+
+TEST_CASE("saving settings keeps the rest of the file, validates, and writes mode 0600") {
+    cdeck::test::TempDir dir;
+    std::string path = (dir.path / "sub" / "config.json").string();
+    // No file yet: it is created (with its folder).
+    Config c;
+    c.ui.theme = "high_contrast";
+    c.ui.kioskPages = {"activity"};
+    c.limits.paceFraction = 0.5;
+    c.sync.minPollIntervalSeconds = 2;
+    REQUIRE(SaveSettings(path, c).ok());
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto back = LoadConfig(path, true);
+    REQUIRE(back.ok());
+    CHECK(back->ui.theme == "high_contrast");
+    CHECK(back->ui.kioskPages == std::vector<std::string>{"activity"});
+    CHECK(back->limits.paceFraction == 0.5);
+    CHECK(back->sync.minPollIntervalSeconds == 2);
+
+    // Other keys survive a save.
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << R"({"tenant":"contoso","client_id":"abc","client_secret":"keep-me",
+                   "auth_mode":"client_credentials","sync":{"workers":7},"limits":{"per_team":3}})";
+    }
+    c.ui.fontScale = 2;
+    REQUIRE(SaveSettings(path, c).ok());
+    back = LoadConfig(path, true);
+    REQUIRE(back.ok());
+    CHECK(back->tenant == "contoso");
+    CHECK(back->clientSecret == "keep-me");
+    CHECK(back->sync.workers == 7);
+    CHECK(back->limits.perTeam == 3);
+    CHECK(back->ui.fontScale == 2);
+
+    // A file that is not JSON is left alone and reported.
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << "{ not json";
+    }
+    auto bad = SaveSettings(path, c);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("not a valid JSON object") != std::string::npos);
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    CHECK(text == "{ not json");
+    // Values the parser would refuse are not written.
+    c.ui.redFactor = 1;
+    c.ui.amberFactor = 4;
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << "{}";
+    }
+    auto invalid = SaveSettings(path, c);
+    REQUIRE_FALSE(invalid.ok());
+    CHECK(invalid.error().message.find("ui.red_factor") != std::string::npos);
 }

@@ -1,132 +1,124 @@
-// Headless UI tests: a real ImGui context with no window. Input goes through the ImGui
-// 1.86 IO fields (DESIGN.md section 7); a click takes four frames.
-#include <doctest/doctest.h>
-#include <imgui.h>
-
+// Headless UI tests of the wall, the navigation and the thread reader.
 #include <algorithm>
 
-#include "ui/app_ui.hpp"
+#include "ui/ui_rig.hpp"
 
 using namespace cdeck;
-using core::ChatMessage;
+using test::HeadlessImGui;
+using test::Msg;
+using test::Seed;
+using test::WallRig;
 
-namespace {
-
-struct HeadlessImGui {
-    ImGuiContext* ctx;
-    HeadlessImGui() {
-        ctx = ImGui::CreateContext();
-        ImGuiIO& io = ImGui::GetIO();
-        io.IniFilename = nullptr;
-        io.DisplaySize = ImVec2(1600, 900);
-        io.DeltaTime = 1.0f / 60.0f;
-        unsigned char* px;
-        int w, h;
-        io.Fonts->GetTexDataAsRGBA32(&px, &w, &h);  // atlas before the first NewFrame
-    }
-    ~HeadlessImGui() { ImGui::DestroyContext(ctx); }
-
-    void Frame(ui::AppUi& app, const core::SnapshotPtr& snap, core::UnixMillis now) {
-        ImGui::NewFrame();
-        app.Frame(snap, now);
-        ImGui::Render();
-    }
-    // Layout, hover, press, release.
-    void Click(ui::AppUi& app, const core::SnapshotPtr& snap, core::UnixMillis now, ImVec2 pos) {
-        ImGuiIO& io = ImGui::GetIO();
-        io.MousePos = pos;
-        Frame(app, snap, now);
-        Frame(app, snap, now);
-        io.MouseDown[0] = true;
-        Frame(app, snap, now);
-        io.MouseDown[0] = false;
-        Frame(app, snap, now);
-    }
-};
-
-ChatMessage Msg(const std::string& id, core::UnixMillis t, const std::string& who,
-                const std::string& html) {
-    ChatMessage m;
-    m.id = id;
-    m.createdDateTime = t;
-    m.lastModifiedDateTime = t;
-    m.from.user = core::Identity{"u-" + who, who, "aadUser"};
-    m.body.contentType = "html";
-    m.body.content = html;
-    return m;
-}
-
-void Seed(core::Store& store, core::UnixMillis now) {
-    core::Team t1{"t1", "Operations", "ops", "", "", false};
-    core::Team t2{"t2", "Support", "desk", "", "", false};
-    store.UpsertTeams({t1, t2});
-    core::Channel a, b, c;
-    a.id = "c-alpha";
-    a.displayName = "Alpha";
-    b.id = "c-beta";
-    b.displayName = "Beta";
-    c.id = "c-gamma";
-    c.displayName = "Gamma";
-    store.UpsertChannels("t1", {a, b});
-    store.UpsertChannels("t2", {c});
-    store.MergeMessages("c-alpha", {Msg("a1", now - 60000, "Ann", "<p>alpha one</p>")}, true);
-    store.MergeMessages("c-beta",
-                        {Msg("b1", now - 50000, "Ben", "<p>beta one</p>"),
-                         Msg("b2", now - 40000, "Bo", "beta <at id=\"0\">two</at>")},
-                        true);
-    store.MergeMessages("c-gamma", {Msg("g1", now - 30000, "Gus", "gamma")}, true);
-    store.RecordChannelSync("c-beta", true, {});
-}
-
-// A seeded store and an AppUi whose commands are collected, drawn headless.
-struct WallRig {
-    HeadlessImGui imgui;
-    core::Store store;
-    core::UnixMillis now = core::NowMillis();
-    std::vector<core::Command> submitted;
-    ui::AppUi app;
-    explicit WallRig(bool demoTenant) : app(Options(demoTenant)) { Seed(store, now); }
-
-  private:
-    ui::AppUiOptions Options(bool demoTenant) {
-        ui::AppUiOptions o;
-        o.demoTenant = demoTenant;
-        o.submit = [this](core::Command c) { submitted.push_back(std::move(c)); };
-        return o;
-    }
-};
-
-}  // namespace
-
-TEST_CASE("clicking a channel on the wall opens it in the reader") {
+TEST_CASE("clicking a channel on the wall opens it in the reader; Escape goes back") {
     WallRig rig(/*demoTenant=*/true);
-    auto& [imgui, store, now, submitted, app] = rig;
-    auto snap = store.Current();
-
-    imgui.Frame(app, snap, now);
-    CHECK(app.Dashboard().LastChannelRowsDrawn() == 3);
-    CHECK(app.Reader().LastDrawnMessageIds().empty());
-    auto rects = app.Dashboard().LastRowRects();
+    rig.Frame();
+    CHECK(rig.app.Dashboard().LastChannelRowsDrawn() == 3);
+    CHECK(rig.app.Reader().LastDrawnMessageIds().empty());
+    auto rects = rig.app.Dashboard().LastRowRects();
     REQUIRE(rects.count("c-beta") == 1);
-    auto r = rects.at("c-beta");
-    ImVec2 centre((r.min.x + r.max.x) / 2, (r.min.y + r.max.y) / 2);
 
-    imgui.Click(app, snap, now, centre);
-    CHECK(app.GetSelection().channelId == "c-beta");
-    CHECK(app.GetSelection().teamId == "t1");
-    imgui.Frame(app, snap, now);
-    CHECK(app.Reader().ShownChannelId() == "c-beta");
-    CHECK(app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"b1", "b2"});
+    rig.ClickRect(test::RectOf(rects.at("c-beta")));
+    CHECK(rig.app.GetSelection().channelId == "c-beta");
+    CHECK(rig.app.GetSelection().teamId == "t1");
+    CHECK(rig.app.GetSelection().page == ui::Page::kReader);
+    rig.Frame();
+    CHECK(rig.app.Reader().ShownChannelId() == "c-beta");
+    CHECK(rig.app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"b1", "b2"});
     // Selecting asks the engine to refresh that channel now.
-    REQUIRE_FALSE(submitted.empty());
-    CHECK(submitted.back().kind == core::Command::Kind::kRefreshChannel);
-    CHECK(submitted.back().channelId == "c-beta");
+    REQUIRE(rig.Count(core::Command::Kind::kRefreshChannel) == 1);
 
-    // Clicking another channel switches the reader.
-    auto g = app.Dashboard().LastRowRects().at("c-gamma");
-    imgui.Click(app, snap, now, ImVec2((g.min.x + g.max.x) / 2, (g.min.y + g.max.y) / 2));
-    imgui.Frame(app, snap, now);
-    CHECK(app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"g1"});
+    rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_Escape]);
+    CHECK(rig.app.GetSelection().page == ui::Page::kWall);
+    rig.Frame();
+    rig.ClickRect(test::RectOf(rig.app.Dashboard().LastRowRects().at("c-gamma")));
+    rig.Frame();
+    CHECK(rig.app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"g1"});
+}
+
+TEST_CASE("the keyboard walks the channel list and switches pages") {
+    WallRig rig(false);
+    rig.Frame();
+    REQUIRE(rig.app.Nav().Order() == std::vector<std::string>{"c-alpha", "c-beta", "c-gamma"});
+    const int down = ImGui::GetIO().KeyMap[ImGuiKey_DownArrow];
+    const int up = ImGui::GetIO().KeyMap[ImGuiKey_UpArrow];
+    rig.Key(down, /*ctrl=*/true);
+    CHECK(rig.app.GetSelection().channelId == "c-alpha");
+    CHECK(rig.app.GetSelection().page == ui::Page::kReader);
+    rig.Key(down, true);
+    rig.Key(down, true);
+    CHECK(rig.app.GetSelection().channelId == "c-gamma");
+    CHECK(rig.app.GetSelection().teamId == "t2");
+    rig.Key(down, true);  // stays on the last
+    CHECK(rig.app.GetSelection().channelId == "c-gamma");
+    rig.Key(up, true);
+    CHECK(rig.app.GetSelection().channelId == "c-beta");
+    // Without Ctrl the arrows do not change the channel.
+    rig.Key(down);
+    CHECK(rig.app.GetSelection().channelId == "c-beta");
+
+    rig.Key(ui::keys::kDigit1 + 3, true);  // Ctrl+4
+    CHECK(rig.app.GetSelection().page == ui::Page::kMetrics);
+    rig.Key(ui::keys::kDigit1, true);
+    CHECK(rig.app.GetSelection().page == ui::Page::kWall);
+    // Ctrl+R refreshes the open channel.
+    size_t before = rig.Count(core::Command::Kind::kRefreshChannel);
+    rig.Key(ui::keys::kR, true);
+    REQUIRE(rig.Count(core::Command::Kind::kRefreshChannel) == before + 1);
+    CHECK(rig.submitted.back().channelId == "c-beta");
+}
+
+TEST_CASE("the page tabs and the tree respond to the mouse") {
+    WallRig rig(false);
+    rig.Frame();
+    rig.ClickRect(rig.app.TabRect(ui::Page::kActivity));
+    CHECK(rig.app.GetSelection().page == ui::Page::kActivity);
+    auto rects = rig.app.Nav().RowRects();
+    REQUIRE(rects.count("c-gamma") == 1);
+    rig.ClickRect(rects.at("c-gamma"));
+    CHECK(rig.app.GetSelection().channelId == "c-gamma");
+    CHECK(rig.app.GetSelection().page == ui::Page::kReader);
+    rig.Frame();
+    CHECK(rig.app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"g1"});
+}
+
+TEST_CASE("the filter narrows the tree and what the keyboard walks") {
+    WallRig rig(false);
+    rig.Frame();
+    rig.Key(ui::keys::kF, /*ctrl=*/true);  // focus the filter
+    rig.Type("GAM");
+    CHECK(rig.app.Nav().Filter() == "gam");
+    rig.Frame();
+    CHECK(rig.app.Nav().Order() == std::vector<std::string>{"c-gamma"});
+    CHECK(rig.app.Nav().RowRects().count("c-alpha") == 0);
+    // A team name matches all of its channels.
+    for (int i = 0; i < 3; ++i) rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_Backspace]);
+    rig.Type("operations");
+    rig.Frame();
+    CHECK(rig.app.Nav().Order() == std::vector<std::string>{"c-alpha", "c-beta"});
+    rig.Type("zzz");
+    rig.Frame();
+    CHECK(rig.app.Nav().Order().empty());
+    // Escape in the box clears it.
+    rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_Escape]);
+    rig.Frame();
+    CHECK(rig.app.Nav().Order().size() == 3);
+}
+
+TEST_CASE("unread counts grow with new messages and clear when the channel is read") {
+    WallRig rig(false);
+    rig.Frame();
+    CHECK(rig.app.Nav().UnreadShown("c-gamma") == 0);  // first seen this session: read
+    rig.store.MergeMessages(
+        "c-gamma",
+        {Msg("g2", rig.now - 1000, "Gus", "more"), Msg("g3", rig.now - 500, "Gus", "and more")},
+        true);
+    rig.Frame();
+    CHECK(rig.app.Nav().UnreadShown("c-gamma") == 2);
+    CHECK(rig.app.Nav().UnreadShown("c-alpha") == 0);
+    rig.ClickRect(rig.app.Nav().RowRects().at("c-gamma"));
+    rig.Frame();
+    rig.Frame();
+    CHECK(rig.app.Nav().UnreadShown("c-gamma") == 0);
 }
 
 TEST_CASE("the reader follows new snapshots without a click") {
@@ -135,7 +127,7 @@ TEST_CASE("the reader follows new snapshots without a click") {
     core::UnixMillis now = core::NowMillis();
     Seed(store, now);
     ui::AppUi app(ui::AppUiOptions{});
-    app.GetSelection() = {"t1", "c-alpha"};
+    app.GetSelection().OpenChannel("t1", "c-alpha");
     imgui.Frame(app, store.Current(), now);
     CHECK(app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"a1"});
     store.MergeMessages("c-alpha", {Msg("a2", now - 1000, "Ann", "newer")}, false);
@@ -143,61 +135,191 @@ TEST_CASE("the reader follows new snapshots without a click") {
     CHECK(app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"a1", "a2"});
 }
 
-TEST_CASE("the reader clips long channels to the visible rows") {
-    HeadlessImGui imgui;
+TEST_CASE("the reader submits only the visible rows of a 100k-message channel") {
+    HeadlessImGui imgui(ImVec2(1920, 1080));
     core::Store store;
     core::UnixMillis now = core::NowMillis();
     Seed(store, now);
-    std::vector<ChatMessage> many;
-    for (int i = 0; i < 5000; ++i)
-        many.push_back(Msg("m" + std::to_string(i), now - 5000000 + i * 1000, "X", "row"));
+    std::vector<core::ChatMessage> many;
+    const int kCount = 100000;
+    many.reserve(kCount);
+    for (int i = 0; i < kCount; ++i)
+        many.push_back(
+            Msg("m" + std::to_string(i), now - kCount * 1000LL + i * 1000LL, "X", "row"));
     store.MergeMessages("c-gamma", std::move(many), true);
     ui::AppUi app(ui::AppUiOptions{});
-    app.GetSelection() = {"t2", "c-gamma"};
+    app.GetSelection().OpenChannel("t2", "c-gamma");
     imgui.Frame(app, store.Current(), now);
     imgui.Frame(app, store.Current(), now);
-    size_t drawn = app.Reader().LastDrawnMessageIds().size();
-    CHECK(app.Reader().RowCount() == 5001);
-    CHECK(drawn > 0);
-    CHECK(drawn < 40);  // only what fits on a 900-pixel screen
+    const auto& drawn = app.Reader().LastDrawnMessageIds();
+    CHECK(app.Reader().RowCount() == kCount + 1);
+    CHECK(drawn.size() > 5);
+    CHECK(drawn.size() < 40);  // only what fits on a 1080-pixel screen
     // Newest at the bottom, and the reader starts scrolled there.
-    CHECK(app.Reader().LastDrawnMessageIds().back() == "m4999");
+    CHECK(drawn.back() == "m99999");
+
+    // Scrolling up shows older rows, still only a screenful, and stops following.
+    ImGuiIO& io = ImGui::GetIO();
+    io.MousePos = ImVec2(1000, 600);
+    for (int i = 0; i < 5; ++i) {
+        io.MouseWheel = 10.0f;
+        imgui.Frame(app, store.Current(), now);
+    }
+    io.MouseWheel = 0;
+    imgui.Frame(app, store.Current(), now);
+    CHECK(drawn.size() < 40);
+    REQUIRE_FALSE(drawn.empty());
+    CHECK(drawn.back() != "m99999");
+    std::string lastBefore = drawn.back();
+    store.MergeMessages("c-gamma", {Msg("newest", now, "X", "new")}, false);
+    imgui.Frame(app, store.Current(), now);
+    imgui.Frame(app, store.Current(), now);
+    CHECK(drawn.back() == lastBefore);  // not yanked to the bottom while reading history
 }
 
-TEST_CASE("the STALE banner shows when the last successful sync is old") {
-    HeadlessImGui imgui;
-    core::Store store;
-    core::UnixMillis now = core::NowMillis();
-    Seed(store, now);
-    store.UpdateSyncStatus([&](core::SyncStatus& s) {
+TEST_CASE("replies stay collapsed until their thread is expanded") {
+    WallRig rig(false);
+    core::ChatMessage root = Msg("r1", rig.now - 9000, "Ann", "<p>root</p>");
+    root.replies.push_back(Msg("r1a", rig.now - 8000, "Ben", "first reply"));
+    root.replies.push_back(Msg("r1b", rig.now - 7000, "Bo", "second reply"));
+    for (auto& r : root.replies) r.replyToId = "r1";
+    rig.store.MergeMessages("c-alpha", {root}, true);
+    rig.app.GetSelection().OpenChannel("t1", "c-alpha");
+    rig.Frame();
+    CHECK(rig.app.Reader().LastDrawnMessageIds() == std::vector<std::string>{"a1", "r1"});
+    rig.app.Reader().SetExpanded("r1", true);
+    rig.Frame();
+    CHECK(rig.app.Reader().LastDrawnMessageIds() ==
+          std::vector<std::string>{"a1", "r1", "r1a", "r1b"});
+    rig.app.Reader().SetExpanded("r1", false);
+    rig.Frame();
+    CHECK(rig.app.Reader().RowCount() == 2);
+}
+
+TEST_CASE("the STALE banner shows when data is old, signed out or offline") {
+    WallRig rig(false);
+    rig.store.UpdateSyncStatus([&](core::SyncStatus& s) {
         s.signedIn = true;
-        s.lastSyncOk = now - 10000;
+        s.phase = "live";
+        s.lastSyncOk = rig.now - 10000;
     });
+    rig.Frame();
+    CHECK_FALSE(rig.app.StaleShown());
+    rig.imgui.Frame(rig.app, rig.store.Current(), rig.now + 120000);
+    CHECK(rig.app.StaleShown());
+
+    core::SyncStatus s;
+    s.signedIn = true;
+    s.phase = "live";
+    s.lastSyncOk = rig.now;
+    CHECK(ui::StaleReason(s, rig.now + 30000, 60).empty());
+    CHECK(ui::StaleReason(s, rig.now + 61000, 60).find("no successful sync") == 0);
+    s.signedIn = false;
+    s.lastError = "signed out";
+    CHECK(ui::StaleReason(s, rig.now, 60) == "not signed in: signed out");
+    s.signedIn = true;
+    s.lastError = "could not connect";
+    s.phase = "error";
+    CHECK(ui::StaleReason(s, rig.now, 60) == "offline: could not connect");
+    // Still starting with nothing to be stale about: no banner.
+    core::SyncStatus starting;
+    CHECK(ui::StaleReason(starting, rig.now, 60).empty());
+}
+
+TEST_CASE("kiosk mode rotates its playlist, pauses on Space and pages with the arrows") {
     ui::AppUiOptions o;
-    o.staleAfterSeconds = 60;
-    ui::AppUi app(o);
-    imgui.Frame(app, store.Current(), now);
-    CHECK_FALSE(app.StaleShown());
-    imgui.Frame(app, store.Current(), now + 120000);
-    CHECK(app.StaleShown());
+    o.kiosk = true;
+    o.config.ui.kioskPages = {"wall", "activity", "metrics"};
+    o.config.ui.kioskIntervalSeconds = 5;
+    WallRig rig(false, o);
+    auto frameAt = [&](core::UnixMillis t) { rig.imgui.Frame(rig.app, rig.store.Current(), t); };
+    frameAt(rig.now);
+    CHECK(rig.app.Kiosk());
+    CHECK(rig.app.GetSelection().page == ui::Page::kWall);
+    frameAt(rig.now + 4000);
+    CHECK(rig.app.GetSelection().page == ui::Page::kWall);
+    frameAt(rig.now + 5001);
+    CHECK(rig.app.GetSelection().page == ui::Page::kActivity);
+    frameAt(rig.now + 10002);
+    CHECK(rig.app.GetSelection().page == ui::Page::kMetrics);
+    frameAt(rig.now + 15003);
+    CHECK(rig.app.GetSelection().page == ui::Page::kWall);
+    // The chrome is hidden: no navigation tree is drawn in kiosk mode.
+    CHECK(rig.app.Nav().RowRects().empty());
+
+    rig.now += 15003;
+    rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_Space]);
+    CHECK(rig.app.KioskPaused());
+    frameAt(rig.now + 60000);
+    CHECK(rig.app.GetSelection().page == ui::Page::kWall);
+    rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_RightArrow]);
+    CHECK(rig.app.GetSelection().page == ui::Page::kActivity);
+    rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_LeftArrow]);
+    rig.Key(ImGui::GetIO().KeyMap[ImGuiKey_LeftArrow]);
+    CHECK(rig.app.GetSelection().page == ui::Page::kMetrics);
+    // F11 leaves kiosk mode and the tree comes back.
+    rig.Key(ui::keys::kF11);
+    CHECK_FALSE(rig.app.Kiosk());
+    rig.Frame();
+    CHECK(rig.app.Nav().RowRects().size() == 3);
 }
 
 TEST_CASE("the wall tells the engine which channels are on screen, once per change") {
-    WallRig rig(/*demoTenant=*/false);
-    auto& [imgui, store, now, submitted, app] = rig;
-    auto snap = store.Current();
-    imgui.Frame(app, snap, now);
+    WallRig rig(false);
+    rig.Frame();
     auto visible = [&] {
         std::vector<core::Command> v;
-        for (const auto& c : submitted)
+        for (const auto& c : rig.submitted)
             if (c.kind == core::Command::Kind::kSetVisible) v.push_back(c);
         return v;
     };
     REQUIRE(visible().size() == 1);
     CHECK(visible()[0].channelIds == std::vector<std::string>{"c-alpha", "c-beta", "c-gamma"});
-    imgui.Frame(app, snap, now);
-    imgui.Frame(app, snap, now + 1000);
+    rig.Frame();
+    rig.imgui.Frame(rig.app, rig.store.Current(), rig.now + 1000);
     CHECK(visible().size() == 1);  // unchanged: not sent again
+}
+
+TEST_CASE("wall tiles show throttling: gated scopes and recent 429s") {
+    WallRig rig(false);
+    auto m = std::make_shared<core::MetricsSnapshot>();
+    m->at = rig.now;
+    m->gatedScopes = {"team:t2"};
+    m->recentThrottles = {{rig.now - 1000, "t1", "c-alpha", 3.0},
+                          {rig.now - 2000, "t1", "c-alpha", 0.0},
+                          {rig.now - 600000, "t1", "c-beta", 1.0}};  // too old to count
+    rig.store.UpdateSyncStatus([&](core::SyncStatus& s) { s.metrics = m; });
+    rig.Frame();
+    auto snap = rig.store.Current();
+    auto alpha = rig.app.Dashboard().ThrottleOf(*snap->FindChannel("c-alpha"));
+    auto beta = rig.app.Dashboard().ThrottleOf(*snap->FindChannel("c-beta"));
+    auto gamma = rig.app.Dashboard().ThrottleOf(*snap->FindChannel("c-gamma"));
+    CHECK(alpha.recent429 == 2);
+    CHECK_FALSE(alpha.gated);
+    CHECK(beta.recent429 == 0);
+    CHECK(gamma.gated);
+    CHECK(rig.app.Strip().LastRecent429() == 2);
+}
+
+TEST_CASE("the activity page ranks channels and fills the team x hour heatmap") {
+    WallRig rig(false);
+    rig.Key(ui::keys::kDigit1 + 1, true);  // Ctrl+2
+    REQUIRE(rig.app.GetSelection().page == ui::Page::kActivity);
+    rig.Frame();
+    const auto& active = rig.app.Activity().MostActive();
+    REQUIRE(active.size() == 3);
+    CHECK(active[0].channelId == "c-beta");  // two messages in the last 15 minutes
+    CHECK(active[0].last15 == 2);
+    const auto& heat = rig.app.Activity().Heat();
+    REQUIRE(heat.size() == 2);
+    uint32_t ops = 0, support = 0;
+    for (int h = 0; h < 24; ++h) {
+        ops += heat[0].hours[h];
+        support += heat[1].hours[h];
+    }
+    CHECK(heat[0].team == "Operations");
+    CHECK(ops == 3);
+    CHECK(support == 1);
 }
 
 TEST_CASE("pin and pause flags live with the channel and survive later snapshots") {
@@ -218,4 +340,32 @@ TEST_CASE("pin and pause flags live with the channel and survive later snapshots
     ui::AppUi app(ui::AppUiOptions{});
     imgui.Frame(app, store.Current(), now);
     CHECK(app.Dashboard().LastChannelRowsDrawn() == 3);
+}
+
+TEST_CASE("the reader stays at the bottom while older history arrives above") {
+    HeadlessImGui imgui(ImVec2(1920, 1080));
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    Seed(store, now);
+    ui::AppUi app(ui::AppUiOptions{});
+    app.GetSelection().OpenChannel("t2", "c-gamma");
+    imgui.Frame(app, store.Current(), now);
+    for (int page = 0; page < 8; ++page) {
+        std::vector<core::ChatMessage> older;
+        for (int i = 0; i < 20; ++i)
+            older.push_back(Msg("p" + std::to_string(page) + "-" + std::to_string(i),
+                                now - 1000000 * (page + 1) + i * 1000, "X", "older"));
+        store.MergeMessages("c-gamma", std::move(older), false);
+        imgui.Frame(app, store.Current(), now);
+        imgui.Frame(app, store.Current(), now);
+        const auto& drawn = app.Reader().LastDrawnMessageIds();
+        CHECK(std::find(drawn.begin(), drawn.end(), "g1") != drawn.end());
+        CHECK(std::find(drawn.begin(), drawn.end(), "p0-0") == drawn.end());
+        // And a new message at the bottom is followed too.
+        store.MergeMessages("c-gamma",
+                            {Msg("new" + std::to_string(page), now + page + 1, "X", "new")}, false);
+        imgui.Frame(app, store.Current(), now);
+        imgui.Frame(app, store.Current(), now);
+        CHECK(std::find(drawn.begin(), drawn.end(), "new" + std::to_string(page)) != drawn.end());
+    }
 }
