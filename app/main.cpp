@@ -255,6 +255,21 @@ int RunHeadless(cdeck::app::AppRuntime& rt, const Args& a) {
     return snap->sync.signedIn ? 0 : 1;
 }
 
+// What must reach the screen at once even when idle: new or changed messages, the sync
+// state and errors, sign-in prompts. Rates and ages are left to the periodic refresh.
+std::string Signature(const cdeck::core::Snapshot& s) {
+    const auto& st = s.sync;
+    uint64_t versions = 0;
+    for (const auto& [id, c] : s.channels)
+        versions += c->messages.size() + c->replyCount + (c->lastError.empty() ? 0 : 1);
+    return std::to_string(s.totalMessages) + "|" + std::to_string(versions) + "|" +
+           std::to_string(s.teams.size()) + "|" + std::to_string(s.channels.size()) + "|" +
+           st.phase + "|" + st.lastError + "|" + st.signInUserCode + "|" + st.persistError + "|" +
+           std::to_string(st.channelsBackfilled) + "|" + std::to_string(st.signedIn) +
+           std::to_string(st.pausedAll) + std::to_string(st.fromCache) + "|" +
+           std::to_string(st.throttled) + "|" + std::to_string(st.failures);
+}
+
 bool HasData(const cdeck::core::Snapshot& s) {
     if (s.sync.channelsTotal == 0 || s.totalMessages == 0) return false;
     return s.sync.channelsBackfilled * 2 >=
@@ -356,24 +371,40 @@ int main(int argc, char** argv) {
     int framesCounted = 0;
     bool sawData = false;
     bool selected = args.select.empty();
-    auto lastFrame = std::chrono::steady_clock::now();
+    auto lastFrame = std::chrono::steady_clock::now() - std::chrono::hours(1);
     const auto dataDeadline = t0 + std::chrono::seconds(20);
     int exitCode = 0;
+    // Idling (DESIGN.md section 3): while the user is interacting (input in the last
+    // kInteractiveSeconds) every wake draws a frame, up to 60 a second. Otherwise a store
+    // publish draws at once only when it changes something that matters (new messages, the
+    // sync state, an error); the rest -- rates, ages -- is refreshed every kIdleRefresh
+    // seconds. A frame identical to the one on screen is never rasterised again.
+    constexpr double kInteractiveSeconds = 10.0;
+    constexpr double kIdleRefresh = 10.0;
+    std::string lastSignature;
     while (!window.ShouldClose()) {
+        bool interactive = window.SecondsSinceInput() < kInteractiveSeconds;
         if (screenshotMode) {
             window.PollEvents();
         } else {
-            // Idle in the event wait: a store publish or input wakes us; otherwise redraw
-            // once a second (relative times) or every 2 s when unfocused.
-            window.WaitEvents(window.Focused() ? 1.0 : 2.0);
+            double wait = interactive ? 1.0 : kIdleRefresh;
+            wait = std::min(wait, ui.SecondsUntilDue(cdeck::core::NowMillis()) + 0.01);
+            window.WaitEvents(std::max(0.01, wait));
+            interactive = window.SecondsSinceInput() < kInteractiveSeconds;
         }
-        // Cap the frame rate (vsync may be absent, e.g. under Xvfb): 60 fps focused, 10 unfocused.
-        auto minGap = std::chrono::milliseconds(screenshotMode || window.Focused() ? 16 : 100);
-        auto since = std::chrono::steady_clock::now() - lastFrame;
-        if (since < minGap) std::this_thread::sleep_for(minGap - since);
+        cdeck::core::SnapshotPtr snap = runtime.Store().Current();
+        std::string signature = Signature(*snap);
+        auto sinceFrame = std::chrono::steady_clock::now() - lastFrame;
+        bool due = sinceFrame >= std::chrono::duration<double>(interactive ? 0.0 : kIdleRefresh) ||
+                   ui.SecondsUntilDue(cdeck::core::NowMillis()) <= 0;
+        bool mustDraw = window.TakeMustDraw();
+        if (!screenshotMode && !mustDraw && !due && signature == lastSignature) continue;
+        lastSignature = signature;
+        // Cap the frame rate (vsync may be absent, e.g. under Xvfb): 60 fps.
+        auto minGap = std::chrono::milliseconds(16);
+        if (sinceFrame < minGap) std::this_thread::sleep_for(minGap - sinceFrame);
         lastFrame = std::chrono::steady_clock::now();
 
-        cdeck::core::SnapshotPtr snap = runtime.Store().Current();
         if (!sawData && HasData(*snap)) {
             sawData = true;
             double ms =
@@ -389,7 +420,7 @@ int main(int argc, char** argv) {
         }
         window.BeginFrame();
         ui.Frame(snap, cdeck::core::NowMillis());
-        window.EndFrame();
+        bool drawn = window.EndFrame(screenshotMode || mustDraw);
         if (screenshotMode) {
             // Frames count once data has arrived (or the wait for it gave up), so the
             // screenshot shows the dashboard rather than a loading state.
@@ -410,7 +441,7 @@ int main(int argc, char** argv) {
                 break;
             }
         }
-        window.Present();
+        if (drawn) window.Present();
     }
     // Shutdown order: sync engine and simulator, then the UI and window (destructors).
     runtime.Stop();

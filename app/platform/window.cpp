@@ -13,7 +13,9 @@
 #include <imgui_freetype.h>
 #endif
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 // app/ui names the keys it reads without including GLFW (ui/keys.hpp).
@@ -80,6 +82,34 @@ std::string Window::Open(const WindowOptions& o) {
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // layout is code-defined; nothing to persist yet
     io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    // Input and window events stamp the time of the last interaction (the frame loop idles
+    // after a while without one). Installed before ImGui's backend, which chains to them.
+    glfwSetWindowUserPointer(m_window, this);
+    glfwSetCursorPosCallback(m_window, [](GLFWwindow* w, double, double) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_lastInput = glfwGetTime();
+    });
+    glfwSetMouseButtonCallback(m_window, [](GLFWwindow* w, int, int, int) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_lastInput = glfwGetTime();
+    });
+    glfwSetScrollCallback(m_window, [](GLFWwindow* w, double, double) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_lastInput = glfwGetTime();
+    });
+    glfwSetKeyCallback(m_window, [](GLFWwindow* w, int, int, int, int) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_lastInput = glfwGetTime();
+    });
+    glfwSetCharCallback(m_window, [](GLFWwindow* w, unsigned int) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_lastInput = glfwGetTime();
+    });
+    glfwSetWindowFocusCallback(m_window, [](GLFWwindow* w, int) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_lastInput = glfwGetTime();
+    });
+    glfwSetWindowRefreshCallback(m_window, [](GLFWwindow* w) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_mustDraw = true;
+    });
+    glfwSetFramebufferSizeCallback(m_window, [](GLFWwindow* w, int, int) {
+        static_cast<Window*>(glfwGetWindowUserPointer(w))->m_mustDraw = true;
+    });
+    m_lastInput = glfwGetTime();
     ImGui_ImplGlfw_InitForOpenGL(m_window, true);
     ImGui_ImplOpenGL3_Init("#version 330 core");
     m_imguiReady = true;
@@ -147,14 +177,61 @@ void Window::BeginFrame() {
     ImGui::NewFrame();
 }
 
-void Window::EndFrame() {
+double Window::SecondsSinceInput() const {
+    return glfwGetTime() - m_lastInput;
+}
+
+bool Window::TakeMustDraw() {
+    bool d = m_mustDraw;
+    m_mustDraw = false;
+    return d;
+}
+
+namespace {
+// A 64-bit hash of what ImGui asks the GPU to draw: every vertex, index and command.
+uint64_t HashDrawData(const ImDrawData* dd) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void* data, size_t bytes) {
+        const unsigned char* p = static_cast<const unsigned char*>(data);
+        size_t i = 0;
+        for (; i + 8 <= bytes; i += 8) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            h = (h ^ w) * 0x100000001b3ull;
+            h ^= h >> 29;
+        }
+        for (; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+    };
+    mix(&dd->DisplaySize, sizeof dd->DisplaySize);
+    for (int n = 0; n < dd->CmdListsCount; ++n) {
+        const ImDrawList* l = dd->CmdLists[n];
+        mix(l->VtxBuffer.Data, static_cast<size_t>(l->VtxBuffer.Size) * sizeof(ImDrawVert));
+        mix(l->IdxBuffer.Data, static_cast<size_t>(l->IdxBuffer.Size) * sizeof(ImDrawIdx));
+        for (const ImDrawCmd& c : l->CmdBuffer) {
+            mix(&c.ClipRect, sizeof c.ClipRect);
+            mix(&c.TextureId, sizeof c.TextureId);
+            mix(&c.ElemCount, sizeof c.ElemCount);
+        }
+    }
+    return h;
+}
+}  // namespace
+
+bool Window::EndFrame(bool force) {
     ImGui::Render();
+    // A frame identical to the one on screen is not drawn again: rasterising 1080p costs
+    // far more than building the frame did (tens of ms on a software renderer).
+    uint64_t hash = HashDrawData(ImGui::GetDrawData());
+    if (!force && m_hasDrawn && hash == m_lastHash) return false;
+    m_lastHash = hash;
+    m_hasDrawn = true;
     int w, h;
     glfwGetFramebufferSize(m_window, &w, &h);
     glViewport(0, 0, w, h);
     glClearColor(0.07f, 0.08f, 0.10f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    return true;
 }
 
 void Window::Present() {

@@ -96,6 +96,12 @@ void AppUi::SetKiosk(bool on) {
     }
 }
 
+double AppUi::SecondsUntilDue(core::UnixMillis now) const {
+    if (!m_kiosk || m_kioskPaused || m_kioskPageSince == 0) return 1e9;
+    double left = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
+    return std::max(0.0, left);
+}
+
 void AppUi::AdvanceKiosk(core::UnixMillis now, int step) {
     const auto& pages = m_config.ui.kioskPages;
     if (pages.empty()) return;
@@ -219,12 +225,15 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
         DrawPage(ctx);
         ImGui::EndChild();
         const auto& pages = m_config.ui.kioskPages;
-        double left = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
+        // No countdown: a clock ticking every second would redraw an idle wall every second.
+        char every[48];
+        std::snprintf(every, sizeof every, "next page every %s",
+                      FormatAge(m_config.ui.kioskIntervalSeconds).c_str());
         ImGui::TextDisabled(
             "KIOSK  \xC2\xB7  %s (%zu of %zu)  \xC2\xB7  %s  \xC2\xB7  Space pauses, "
             "\xE2\x86\x90 \xE2\x86\x92 change page, F11 leaves, ? shortcuts",
             PageTitle(m_selection.page), m_kioskIndex + 1, pages.size(),
-            m_kioskPaused ? "PAUSED" : ("next in " + FormatAge(std::max(0.0, left))).c_str());
+            m_kioskPaused ? "PAUSED" : every);
     } else {
         float navW = std::clamp(ImGui::GetContentRegionAvail().x * 0.15f, 200.0f, 320.0f);
         ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);

@@ -71,6 +71,9 @@ class AppUi {
     bool Kiosk() const { return m_kiosk; }
     void SetKiosk(bool on);
     bool KioskPaused() const { return m_kioskPaused; }
+    // Seconds until the UI must draw again even if nothing changes (the next kiosk page);
+    // a large number when nothing is scheduled. The frame loop idles up to this long.
+    double SecondsUntilDue(core::UnixMillis now) const;
     // Where each page tab was drawn last frame (desk mode); tests click these.
     ImVec4 TabRect(Page p) const { return m_tabRects[static_cast<int>(p)]; }
 

@@ -152,11 +152,12 @@ void MetricsView::DrawScopes(const UiContext& ctx, const core::MetricsSnapshot& 
     float chartH = ImGui::GetTextLineHeight() * 4.5f;
     float colW = (width - ImGui::GetStyle().ItemSpacing.x) / 2;
     int i = 0;
-    auto cell = [&](const std::string& title, const ChartSeries* series, int n, float yMax) {
+    auto cell = [&](const std::string& title, const ChartSeries* series, int n, float yMax,
+                    const char* unit) {
         if (i % 2) ImGui::SameLine();
         ImGui::BeginGroup();
         ImGui::TextDisabled("%s", title.c_str());
-        TimeChart(title.c_str(), series, n, yMax, ImVec2(colW, chartH), "/s");
+        TimeChart(title.c_str(), series, n, yMax, ImVec2(colW, chartH), unit);
         ImGui::EndGroup();
         ++i;
     };
@@ -168,13 +169,18 @@ void MetricsView::DrawScopes(const UiContext& ctx, const core::MetricsSnapshot& 
             {se.limit.data(), static_cast<int>(se.limit.size()), colors::kBad, "limit", true},
             {se.paced.data(), static_cast<int>(se.paced.size()), colors::kGood, "paced", false},
             {se.sends.data(), static_cast<int>(se.sends.size()), colors::kAccent, "sent", false}};
-        char title[160];
+        // Team scopes by name: a GUID means nothing on a wall.
+        std::string scopeName = sc.scope;
+        if (sc.scope.rfind("team:", 0) == 0)
+            for (const auto& t : ctx.snapshot->teams)
+                if (t->team.id == sc.scope.substr(5)) scopeName = "team: " + t->team.displayName;
+        char title[200];
         std::snprintf(title, sizeof title,
-                      "%s%s  \xC2\xB7  %llu sent, %llu throttled, gated %.0f s", sc.scope.c_str(),
+                      "%s%s  \xC2\xB7  %llu sent, %llu throttled, gated %.0f s", scopeName.c_str(),
                       sc.closed ? "  GATED" : "", static_cast<unsigned long long>(sc.sends),
                       static_cast<unsigned long long>(sc.throttled), sc.gatedSeconds);
         float yMax = std::max({MaxOf(se.limit), MaxOf(se.sends), MaxOf(se.paced)}) * 1.1f;
-        cell(title, series, 3, yMax);
+        cell(title, series, 3, yMax, "req/s");
     }
     ChartSeries queue[3] = {
         {m_history.Ready().data(), static_cast<int>(m_history.Ready().size()), colors::kWarn,
@@ -185,7 +191,7 @@ void MetricsView::DrawScopes(const UiContext& ctx, const core::MetricsSnapshot& 
          colors::kAccent, "in flight", false}};
     float qMax = std::max(
         {MaxOf(m_history.Ready()), MaxOf(m_history.Waiting()), MaxOf(m_history.InFlight())});
-    cell("Queue depths (jobs)", queue, 3, std::max(1.0f, qMax * 1.1f));
+    cell("Queue depths", queue, 3, std::max(1.0f, qMax * 1.1f), "jobs");
 }
 
 void MetricsView::DrawStaleness(const UiContext& ctx) {

@@ -51,8 +51,8 @@ struct LoadResult {
 
 // N easy handles on one multi handle: each is one keep-alive TLS connection issuing GETs
 // back to back for `seconds`.
-LoadResult Load(const cdeck::sim::GraphSimInfo& info, const std::string& token, const std::vector<std::string>& paths,
-                int n, double seconds) {
+LoadResult Load(const cdeck::sim::GraphSimInfo& info, const std::string& token,
+                const std::vector<std::string>& paths, int n, double seconds) {
     CURLM* multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(n));
     struct Conn {
@@ -86,7 +86,8 @@ LoadResult Load(const cdeck::sim::GraphSimInfo& info, const std::string& token, 
     r.connections = n;
     std::vector<double> lat;
     auto start = Clock::now();
-    auto warm = start + std::chrono::milliseconds(static_cast<long long>(std::min(2.0, seconds / 5) * 1000));
+    auto warm = start + std::chrono::milliseconds(
+                            static_cast<long long>(std::min(2.0, seconds / 5) * 1000));
     auto end = warm + std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
     int running = 0;
     while (Clock::now() < end) {
@@ -102,7 +103,8 @@ LoadResult Load(const cdeck::sim::GraphSimInfo& info, const std::string& token, 
             if (now >= warm) {
                 if (m->data.result == CURLE_OK && code == 200) {
                     ++r.ok;
-                    lat.push_back(std::chrono::duration<double, std::milli>(now - c->started).count());
+                    lat.push_back(
+                        std::chrono::duration<double, std::milli>(now - c->started).count());
                 } else {
                     ++r.failed;
                 }
@@ -136,10 +138,14 @@ int main(int argc, char** argv) {
     long messages = 1000000;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--quick") quick = true;
-        else if (a == "--connections" && i + 1 < argc) connections = std::atoi(argv[++i]);
-        else if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
-        else if (a == "--messages" && i + 1 < argc) messages = std::atol(argv[++i]);
+        if (a == "--quick")
+            quick = true;
+        else if (a == "--connections" && i + 1 < argc)
+            connections = std::atoi(argv[++i]);
+        else if (a == "--seconds" && i + 1 < argc)
+            seconds = std::atof(argv[++i]);
+        else if (a == "--messages" && i + 1 < argc)
+            messages = std::atol(argv[++i]);
     }
     if (quick) {
         seconds = 3;
@@ -171,14 +177,16 @@ int main(int argc, char** argv) {
             CURL* c = curl_easy_init();
             std::string url = info.authorityUrl + "/" + info.tenant + "/oauth2/v2.0/token";
             std::string form = "grant_type=client_credentials&client_id=" + info.clientId +
-                               "&client_secret=" + info.clientSecret + "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
+                               "&client_secret=" + info.clientSecret +
+                               "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
             curl_easy_setopt(c, CURLOPT_URL, url.c_str());
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.c_str());
             curl_easy_setopt(c, CURLOPT_CAINFO, info.caFile.c_str());
-            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
-                static_cast<std::string*>(u)->append(p, s * n);
-                return s * n;
-            });
+            curl_easy_setopt(
+                c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
+                    static_cast<std::string*>(u)->append(p, s * n);
+                    return s * n;
+                });
             curl_easy_setopt(c, CURLOPT_WRITEDATA, &tokenBody);
             curl_easy_perform(c);
             curl_easy_cleanup(c);
@@ -189,13 +197,21 @@ int main(int argc, char** argv) {
         for (const auto& ch : stats["channels"]) {
             std::string id = ch["id"];
             std::string enc;
-            for (char c : id) enc += c == ':' ? std::string("%3A") : c == '@' ? std::string("%40") : std::string(1, c);
-            paths.push_back("/teams/" + ch["teamId"].get<std::string>() + "/channels/" + enc + "/messages?$top=20");
+            for (char c : id)
+                enc += c == ':'   ? std::string("%3A")
+                       : c == '@' ? std::string("%40")
+                                  : std::string(1, c);
+            paths.push_back("/teams/" + ch["teamId"].get<std::string>() + "/channels/" + enc +
+                            "/messages?$top=20");
         }
-        std::printf("graphsim throughput (steady-500-channels, GET messages $top=20, TLS keep-alive, %d s)\n",
-                    static_cast<int>(seconds));
-        std::printf("%-12s %10s %10s %10s %8s\n", "connections", "req/s", "p50 ms", "p99 ms", "failed");
-        std::vector<int> levels = quick ? std::vector<int>{connections} : std::vector<int>{16, 64, connections};
+        std::printf(
+            "graphsim throughput (steady-500-channels, GET messages $top=20, TLS keep-alive, %d "
+            "s)\n",
+            static_cast<int>(seconds));
+        std::printf("%-12s %10s %10s %10s %8s\n", "connections", "req/s", "p50 ms", "p99 ms",
+                    "failed");
+        std::vector<int> levels =
+            quick ? std::vector<int>{connections} : std::vector<int>{16, 64, connections};
         for (int n : levels) {
             std::vector<double> rpsRuns;
             LoadResult last;
@@ -204,8 +220,9 @@ int main(int argc, char** argv) {
                 rpsRuns.push_back(last.rps);
             }
             std::sort(rpsRuns.begin(), rpsRuns.end());
-            std::printf("%-12d %10.0f %10.1f %10.1f %8ld   (median of %zu runs)\n", n, rpsRuns[rpsRuns.size() / 2],
-                        last.p50, last.p99, last.failed, rpsRuns.size());
+            std::printf("%-12d %10.0f %10.1f %10.1f %8ld   (median of %zu runs)\n", n,
+                        rpsRuns[rpsRuns.size() / 2], last.p50, last.p99, last.failed,
+                        rpsRuns.size());
         }
         sim.Stop();
     }
@@ -232,12 +249,16 @@ int main(int argc, char** argv) {
         double secs = std::chrono::duration<double>(Clock::now() - t0).count();
         long after = RssKiB();
         long created = json::parse(sim.StatsJson())["messages_created"];
-        std::printf("\ngraphsim memory: %ld messages stored, RSS +%.1f MiB (%.0f bytes/message), generated in %.1f s\n",
-                    created, (after - before) / 1024.0, (after - before) * 1024.0 / std::max(1L, created), secs);
+        std::printf(
+            "\ngraphsim memory: %ld messages stored, RSS +%.1f MiB (%.0f bytes/message), generated "
+            "in %.1f s\n",
+            created, (after - before) / 1024.0, (after - before) * 1024.0 / std::max(1L, created),
+            secs);
         sim.Stop();
     }
     std::string cmd = "rm -rf '" + state + "'";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "bench_graphsim: could not remove %s\n", state.c_str());
+    if (std::system(cmd.c_str()) != 0)
+        std::fprintf(stderr, "bench_graphsim: could not remove %s\n", state.c_str());
     curl_global_cleanup();
     return 0;
 }

@@ -18,38 +18,18 @@
 #include "model/serialize.hpp"
 #include "persist/persister.hpp"
 #include "store/store.hpp"
+#include "bench_util.hpp"
 
 using namespace cdeck::core;
+namespace bench = cdeck::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double Median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
+using bench::Median;
 
-// A Graph-shaped message, with a realistic HTML body (~120 bytes) and a mention now and then.
 ChatMessage Make(int channel, long i, UnixMillis base) {
-    ChatMessage m;
-    m.id = std::to_string(base + i);
-    m.etag = m.id;
-    m.createdDateTime = base + i * 50;
-    m.lastModifiedDateTime = m.createdDateTime;
-    m.importance = "normal";
-    m.webUrl =
-        "https://teams.microsoft.com/l/message/19%3Achannel" + std::to_string(channel) + "/" + m.id;
-    m.from.user =
-        Identity{"user-" + std::to_string(i % 300), "User " + std::to_string(i % 300), "aadUser"};
-    m.body.contentType = "html";
-    m.body.content = "<p>Deploy <b>" + std::to_string(i) +
-                     "</b> finished on all regions. Error rate is flat; see the dashboard.</p>";
-    if (i % 7 == 0) {
-        m.body.content = "<at id=\"0\">User 1</at> " + m.body.content;
-        m.mentions.push_back(Mention{0, "User 1", {}});
-    }
-    m.channelIdentity = ChannelIdentity{"team", "19:channel" + std::to_string(channel)};
-    return m;
+    return bench::MakeMessage(channel, i, base + i * 50);
 }
 
 std::string PageJson(int channel, long from, int n, UnixMillis base) {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Idle CPU (issue 7): channeldeck under Xvfb at 1920x1080 on the demo tenant with nothing
+# changing (the demo scenario with its live traffic turned off), measured from /proc over
+# 30 s once the first sync has settled. Prints the whole process (UI, sync engine and the
+# in-process graphsim) and the UI thread alone, as % of one core. Goal: < 1 %.
+#   tests/bench/idle_cpu.sh CHANNELDECK [SECONDS]
+set -euo pipefail
+bin=${1:?usage: idle_cpu.sh CHANNELDECK [SECONDS]}
+secs=${2:-30}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+trap 'kill "$xpid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+python3 - "$here/assets/scenarios/demo.json" "$work/quiet.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["traffic"]["messages_per_minute"] = 0
+json.dump(d, open(sys.argv[2], "w"))
+PY
+XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" \
+  xvfb-run -a -s '-screen 0 1920x1080x24' "$bin" --size 1920x1080 --scenario "$work/quiet.json" \
+  >"$work/log" 2>&1 &
+xpid=$!
+pid=""
+for _ in $(seq 100); do
+  pid=$(pgrep -n -f "^$bin --size 1920x1080" || true)
+  [ -n "$pid" ] && break
+  sleep 0.1
+done
+[ -n "$pid" ] || { echo "channeldeck did not start"; cat "$work/log"; exit 1; }
+sleep 25  # backfill and the first delta rounds
+python3 - "$pid" "$secs" <<'PY'
+import os, sys, time
+pid, secs = int(sys.argv[1]), float(sys.argv[2])
+hz = os.sysconf("SC_CLK_TCK")
+def sample():
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            comm = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
+            f = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            out[int(tid)] = (comm, int(f[11]) + int(f[12]))
+        except OSError:
+            pass
+    return out
+a, t0 = sample(), time.monotonic()
+time.sleep(secs)
+b, t1 = sample(), time.monotonic()
+wall = t1 - t0
+def pct(ticks): return 100.0 * ticks / hz / wall
+ui = render = other = 0
+for tid, (comm, t) in b.items():
+    d = t - a.get(tid, (comm, 0))[1]
+    if tid == pid: ui += d
+    elif comm.startswith("llvmpipe"): render += d
+    else: other += d
+print(f"idle CPU over {wall:.0f} s (demo tenant, no new messages, 1920x1080 under Xvfb), % of one core:")
+print(f"  UI thread (frame loop, ImGui):                 {pct(ui):6.2f}")
+print(f"  GL rasterising (Mesa llvmpipe threads):        {pct(render):6.2f}")
+print(f"  UI total (the two above):                      {pct(ui + render):6.2f}   goal < 1")
+print(f"  sync engine + in-process graphsim (polling):   {pct(other):6.2f}")
+print(f"  whole process:                                 {pct(ui + render + other):6.2f}")
+PY
