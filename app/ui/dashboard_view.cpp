@@ -11,11 +11,13 @@ namespace cdeck::ui {
 
 namespace {
 constexpr float kCardMinWidth = 440.0f;
+constexpr float kCardNarrowest = 340.0f;  // the narrowest a card gets to fit the screen
 
 // Row and header heights are fixed so that card heights can be computed before drawing
-// and every row advances exactly the same amount.
-float RowHeight() {
-    return ImGui::GetTextLineHeight() * 2.0f + ImGui::GetStyle().ItemSpacing.y * 2.0f;
+// and every row advances exactly the same amount. A dense row drops the last-message line.
+float RowHeight(bool dense) {
+    return ImGui::GetTextLineHeight() * (dense ? 1.0f : 2.0f) +
+           ImGui::GetStyle().ItemSpacing.y * 2.0f;
 }
 float HeaderHeight() {
     return ImGui::GetTextLineHeightWithSpacing() * 2.0f + ImGui::GetStyle().ItemSpacing.y + 2.0f;
@@ -81,10 +83,35 @@ void DashboardView::DrawContent(const UiContext& ctx) {
     }
     float avail = ImGui::GetContentRegionAvail().x;
     float spacing = ImGui::GetStyle().ItemSpacing.x;
-    int cols = std::max(1, static_cast<int>((avail + spacing) / (kCardMinWidth + spacing)));
-    float cardW = std::floor((avail - spacing * (cols - 1)) / cols);
-    float rowH = RowHeight();
     float headH = HeaderHeight() + ImGui::GetStyle().WindowPadding.y * 2.0f;
+    // Fit the screen: the fewest columns (widest cards) whose cards all fit the height, first
+    // with full rows, then with dense ones. A wall that cannot fit scrolls at the default.
+    float availH = ImGui::GetContentRegionAvail().y;
+    auto totalHeight = [&](int c, bool dense) {
+        float h = 0;
+        for (size_t i = 0; i < snap.teams.size(); i += static_cast<size_t>(c)) {
+            size_t most = 0;
+            for (size_t k = i; k < std::min(snap.teams.size(), i + static_cast<size_t>(c)); ++k)
+                most = std::max(most, snap.teams[k]->channelIds.size());
+            h += headH + RowHeight(dense) * static_cast<float>(most) + spacing;
+        }
+        return h;
+    };
+    int cols = std::max(1, static_cast<int>((avail + spacing) / (kCardMinWidth + spacing)));
+    int maxCols = std::max(1, static_cast<int>((avail + spacing) / (kCardNarrowest + spacing)));
+    m_dense = false;
+    bool fitted = false;
+    for (bool dense : {false, true}) {
+        for (int c = 1; c <= maxCols && !fitted; ++c)
+            if (totalHeight(c, dense) <= availH) {
+                cols = c;
+                m_dense = dense;
+                fitted = true;
+            }
+        if (fitted) break;
+    }
+    float cardW = std::floor((avail - spacing * (cols - 1)) / cols);
+    float rowH = RowHeight(m_dense);
     for (size_t i = 0; i < snap.teams.size(); i += static_cast<size_t>(cols)) {
         size_t end = std::min(snap.teams.size(), i + static_cast<size_t>(cols));
         size_t maxChannels = 0;
@@ -171,7 +198,7 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
 void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData& c, float width) {
     ImGui::PushID(c.channel.id.c_str());
     const float lh = ImGui::GetTextLineHeight() + ImGui::GetStyle().ItemSpacing.y * 0.5f;
-    const float rowH = RowHeight();
+    const float rowH = RowHeight(m_dense);
     ImVec2 start = ImGui::GetCursorScreenPos();
     bool selected = ctx.selection && ctx.selection->channelId == c.channel.id;
     if (ImGui::Selectable("##row", selected, ImGuiSelectableFlags_AllowItemOverlap,
@@ -236,7 +263,9 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
 
     // Line 2: last message author, preview, age
     ImGui::SetCursorScreenPos(ImVec2(start.x + 14, start.y + lh));
-    if (c.last) {
+    if (m_dense) {
+        // no second line
+    } else if (c.last) {
         std::string who = c.last->message.from.DisplayName();
         std::string ago = core::FormatAgo(c.lastActivity, ctx.now);
         float agoW = ImGui::CalcTextSize(ago.c_str()).x;

@@ -22,6 +22,8 @@ class DashboardView final : public View {
     };
     const std::unordered_map<std::string, RowRect>& LastRowRects() const { return m_rowRects; }
     int LastChannelRowsDrawn() const { return m_rowsDrawn; }
+    // Whether the last frame used one-line rows to fit every team on screen.
+    bool Dense() const { return m_dense; }
 
     // Throttle state of a channel as the tiles show it (derived from the metrics).
     struct Throttle {
@@ -43,6 +45,7 @@ class DashboardView final : public View {
 
     std::unordered_map<std::string, RowRect> m_rowRects;
     int m_rowsDrawn = 0;
+    bool m_dense = false;  // rows of one line, to fit the screen
     // Channels on screen this frame, and the set last told to the engine (it boosts them).
     std::vector<std::string> m_visibleNow, m_visibleSent;
     // Derived from the metrics snapshot; rebuilt when it changes (or a second passes).

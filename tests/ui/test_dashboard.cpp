@@ -369,3 +369,37 @@ TEST_CASE("the reader stays at the bottom while older history arrives above") {
         CHECK(std::find(drawn.begin(), drawn.end(), "new" + std::to_string(page)) != drawn.end());
     }
 }
+
+TEST_CASE("the wall fits every team on screen, with one-line rows when it must") {
+    HeadlessImGui imgui(ImVec2(1920, 1080));
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    std::vector<core::Team> teams;
+    for (int t = 0; t < 7; ++t)
+        teams.push_back({"t" + std::to_string(t), "Team " + std::to_string(t), "", "", "", false});
+    store.UpsertTeams(teams);
+    for (int t = 0; t < 7; ++t) {
+        std::vector<core::Channel> cs;
+        for (int k = 0; k < 6; ++k) {
+            core::Channel c;
+            c.id = "c" + std::to_string(t) + "-" + std::to_string(k);
+            c.displayName = "Channel " + std::to_string(k);
+            cs.push_back(c);
+        }
+        store.UpsertChannels(teams[t].id, cs);
+    }
+    ui::AppUiOptions o;
+    o.kiosk = true;
+    o.config.ui.fontScale = 1.6;  // distance viewing: two-line rows no longer fit
+    ui::AppUi app(o);
+    imgui.Frame(app, store.Current(), now);
+    imgui.Frame(app, store.Current(), now);
+    CHECK(app.Dashboard().LastChannelRowsDrawn() == 42);
+    CHECK(app.Dashboard().Dense());
+    for (const auto& [id, r] : app.Dashboard().LastRowRects()) CHECK(r.max.y <= 1080.0f);
+
+    // A small tenant keeps the full two-line rows.
+    WallRig rig(false);
+    rig.Frame();
+    CHECK_FALSE(rig.app.Dashboard().Dense());
+}

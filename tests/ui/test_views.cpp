@@ -4,6 +4,7 @@
 
 #include "ui/fuzzy.hpp"
 #include "ui/permissions.hpp"
+#include "ui/theme.hpp"
 #include "ui/ui_rig.hpp"
 
 using namespace cdeck;
@@ -195,4 +196,39 @@ TEST_CASE("? opens the shortcut list and Escape closes it") {
     rig.Key(ui::keys::kF, true);
     rig.Type("?");
     CHECK_FALSE(rig.app.Help().IsOpen());
+}
+
+TEST_CASE("theme and palette come from the settings and keep the three levels distinct") {
+    ui::AppUiOptions o;
+    o.config.ui.palette = "colorblind";
+    o.config.ui.theme = "high_contrast";
+    WallRig rig(false, o);
+    rig.Frame();
+    auto same = [](ImVec4 a, ImVec4 b) { return a.x == b.x && a.y == b.y && a.z == b.z; };
+    // Okabe-Ito: bluish green, orange, vermilion.
+    CHECK(same(ui::LevelColor(ui::Level::kGood), ImVec4(0.00f, 0.62f, 0.45f, 1)));
+    CHECK_FALSE(same(ui::LevelColor(ui::Level::kWarn), ui::LevelColor(ui::Level::kBad)));
+    CHECK(same(ImGui::GetStyle().Colors[ImGuiCol_WindowBg], ImVec4(0, 0, 0, 1)));
+    CHECK(ImGui::GetStyle().FrameBorderSize == 1.0f);
+    // Back to the defaults for the other tests in this process.
+    ui::ApplyTheme({});
+    CHECK(same(ui::LevelColor(ui::Level::kGood), ImVec4(0.30f, 0.78f, 0.47f, 1)));
+}
+
+TEST_CASE("sign-out is offered to a signed-in user and not to an app") {
+    int signedOut = 0;
+    ui::AppUiOptions o;
+    o.signOut = [&] { ++signedOut; };
+    WallRig rig(false, o);
+    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
+        s.signedIn = true;
+        s.delegated = true;
+    });
+    rig.Key(ui::keys::kDigit1 + 4, true);
+    rig.Frame();
+    CHECK(rig.app.Account().SignOutEnabled());
+    rig.store.UpdateSyncStatus([](core::SyncStatus& s) { s.delegated = false; });
+    rig.Frame();
+    CHECK_FALSE(rig.app.Account().SignOutEnabled());
+    CHECK(signedOut == 0);
 }
