@@ -1,0 +1,74 @@
+// The app's runtime (config -> demo graphsim -> sign-in -> store -> sync engine) driven as
+// the GUI drives it, over HTTPS on loopback.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "app_runtime.hpp"
+#include "support/test_util.hpp"
+
+using namespace cdeck;
+
+namespace {
+
+template <typename F>
+bool WaitFor(F f, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return f();
+}
+
+}  // namespace
+
+TEST_CASE("sign-out forgets the user and stops syncing; signing in again resumes, data kept") {
+    test::TempDir dir;
+    app::AppRuntime rt;
+    // Every published status, to see the signed-out state however briefly it lasts.
+    std::mutex mu;
+    std::vector<std::pair<bool, std::string>> states;  // (signedIn, lastError)
+    rt.Store().SetWakeCallback([&] {
+        auto s = rt.Store().Current();
+        std::lock_guard lock(mu);
+        if (states.empty() || states.back() != std::make_pair(s->sync.signedIn, s->sync.lastError))
+            states.push_back({s->sync.signedIn, s->sync.lastError});
+    });
+    app::RuntimeOptions ro;
+    ro.stateDir = dir.path.string();
+    ro.demoAuthMode = "device_code";  // the demo tenant approves its own device codes
+    ro.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
+    auto started = rt.Start(ro);
+    REQUIRE_MESSAGE(started.ok(), test::ErrText(started));
+    REQUIRE(rt.CanSignOut());
+    REQUIRE(WaitFor(
+        [&] {
+            auto s = rt.Store().Current();
+            return s->sync.signedIn && s->totalMessages > 0;
+        },
+        60));
+    CHECK_FALSE(rt.Store().Current()->sync.account.empty());
+    CHECK_FALSE(rt.Store().Current()->sync.grantedScopes.empty());
+    uint64_t before = rt.Store().Current()->totalMessages;
+    size_t mark;
+    {
+        std::lock_guard lock(mu);
+        mark = states.size();
+    }
+    rt.SignOut();
+    // Signed out (the tokens forgotten), then a new device-code sign-in that succeeds.
+    auto sawSignedOut = [&] {
+        std::lock_guard lock(mu);
+        for (size_t i = mark; i < states.size(); ++i)
+            if (!states[i].first && states[i].second == "signed out") return true;
+        return false;
+    };
+    REQUIRE(WaitFor(sawSignedOut, 30));
+    REQUIRE(WaitFor([&] { return rt.Store().Current()->sync.signedIn; }, 60));
+    CHECK(rt.Store().Current()->totalMessages >= before);  // nothing on screen was lost
+    CHECK_FALSE(rt.Store().Current()->sync.account.empty());
+    rt.Stop();
+}
