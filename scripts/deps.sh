@@ -7,7 +7,7 @@ set -euo pipefail
 CDECK_PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3
   libimgui-dev libglfw3-dev python3-glad libcurl4-openssl-dev nlohmann-json3-dev
-  doctest-dev libsqlite3-dev libcpp-httplib-dev libssl-dev libstb-dev libfreetype-dev
+  doctest-dev libsqlite3-dev libre2-dev libcpp-httplib-dev libssl-dev libstb-dev libfreetype-dev
   fonts-inter fonts-dejavu-core libgl1-mesa-dri xvfb xauth ca-certificates
 )
 
