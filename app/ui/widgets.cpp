@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cstdio>
+#include <vector>
 
 #include <imgui_internal.h>
 
@@ -177,19 +178,25 @@ void TimeChart(const char* id, const ChartSeries* series, int count, float yMax,
             dl->AddText(ImVec2(legendX + 14, p.y + 2), ImGui::GetColorU32(colors::kDim),
                         series[s].label);
         }
+        std::vector<ImVec2> pts;
         for (int s = 0; s < count; ++s) {
             const ChartSeries& cs = series[s];
             if (cs.n < 2) continue;
             ImU32 col = ImGui::GetColorU32(cs.color);
             float dx = size.x / static_cast<float>(cs.n - 1);
-            for (int i = 1; i < cs.n; ++i) {
-                if (cs.dashed && (i % 2)) continue;
-                auto y = [&](float v) {
-                    return q.y - std::clamp(v / yMax, 0.0f, 1.0f) * (size.y - 16);
-                };
-                dl->AddLine(ImVec2(p.x + (i - 1) * dx, y(cs.values[i - 1])),
-                            ImVec2(p.x + i * dx, y(cs.values[i])), col, 1.5f);
+            auto y = [&](float v) {
+                return q.y - std::clamp(v / yMax, 0.0f, 1.0f) * (size.y - 16);
+            };
+            if (cs.dashed) {
+                for (int i = 1; i < cs.n; i += 2)
+                    dl->AddLine(ImVec2(p.x + (i - 1) * dx, y(cs.values[i - 1])),
+                                ImVec2(p.x + i * dx, y(cs.values[i])), col, 1.5f);
+                continue;
             }
+            // One polyline per series: far fewer vertices than a segment per point.
+            pts.clear();
+            for (int i = 0; i < cs.n; ++i) pts.push_back(ImVec2(p.x + i * dx, y(cs.values[i])));
+            dl->AddPolyline(pts.data(), cs.n, col, 0, 1.5f);
         }
     }
     ImGui::PopID();

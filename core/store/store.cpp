@@ -440,6 +440,10 @@ void Store::SetChannelFlags(const std::string& channelId, const bool* pinned, co
     });
 }
 
+void Store::SetReview(std::shared_ptr<const ReviewState> review) {
+    Publish([&](Snapshot& s) { s.review = std::move(review); });
+}
+
 void Store::UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit) {
     Publish([&](Snapshot& s) { edit(s.sync); });
 }

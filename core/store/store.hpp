@@ -39,6 +39,8 @@
 
 namespace cdeck::core {
 
+struct ReviewState;  // moderation/review.hpp
+
 // A message as the UI needs it: the Graph value plus its body already converted to text.
 struct StoredMessage {
     ChatMessage message;  // replies are moved out into `replies` below
@@ -149,6 +151,7 @@ struct Snapshot {
     std::unordered_map<std::string, ChannelDataPtr> channels;  // by channel id
     SyncStatus sync;
     uint64_t totalMessages = 0;
+    std::shared_ptr<const ReviewState> review;  // the moderation queue; null without rules
 
     const ChannelData* FindChannel(const std::string& id) const {
         auto it = channels.find(id);
@@ -222,6 +225,8 @@ class Store {
     // UI state kept with the channel (set through engine commands). Null leaves a flag.
     void SetChannelFlags(const std::string& channelId, const bool* pinned, const bool* paused);
     void UpdateSyncStatus(const std::function<void(SyncStatus&)>& edit);
+    // Publishes a new moderation queue (the moderation engine calls it).
+    void SetReview(std::shared_ptr<const ReviewState> review);
 
     // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.
     static StoredMessagePtr MakeStored(ChatMessage message);

@@ -33,6 +33,8 @@ const std::string kClassGetMessage = "class:get_message";
 thread_local const std::vector<std::string>* t_scopes = nullptr;
 // RateLimit-Limit of the last response this worker received, when the service sent one.
 thread_local std::optional<double> t_rateLimit;
+// The request-id of the last Graph call made on this worker (for the audit log).
+thread_local std::string t_requestId;
 
 }  // namespace
 
@@ -73,6 +75,7 @@ void SyncEngine::ApplyLimits(const GraphLimits& l) {
     m_pacer.SetAdaptive("class:post_message", l.postMessage, f);
     m_pacer.SetAdaptive("class:get_channels", l.getChannels, f);
     m_pacer.SetAdaptive("class:get_teams", l.getTeams, f);
+    m_pacer.SetAdaptive("class:other", l.other, f);
     for (const auto& v : m_pacer.View(true)) {
         if (v.scope.rfind("team:", 0) == 0) m_pacer.SetAdaptive(v.scope, l.perTeam, f, "teams");
         if (v.scope.rfind("channel:", 0) == 0) m_pacer.SetRate(v.scope, l.perChannel * f);
@@ -159,6 +162,10 @@ void SyncEngine::Submit(Command command) {
             lock.lock();
             break;
         }
+        case Command::Kind::kPostReply:
+        case Command::Kind::kEditMessage:
+        case Command::Kind::kSoftDelete:
+        case Command::Kind::kUndoDelete:
         case Command::Kind::kPostMessage: {
             Job j{Job::Kind::kCommand, command.teamId, command.channelId};
             j.command = std::make_shared<Command>(std::move(command));
@@ -188,9 +195,14 @@ std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
         case Job::Kind::kBatch:  // its items were paced one by one
             scopes.push_back(kClassGetMessage);
             break;
-        case Job::Kind::kCommand:
-            scopes.push_back("class:post_message");
+        case Job::Kind::kCommand: {
+            // Posts and replies are Graph's "post message" class; edits and deletes are not.
+            Command::Kind k = job.command ? job.command->kind : Command::Kind::kPostMessage;
+            scopes.push_back(k == Command::Kind::kPostMessage || k == Command::Kind::kPostReply
+                                 ? "class:post_message"
+                                 : "class:other");
             break;
+        }
     }
     if (!job.teamId.empty()) scopes.push_back("team:" + job.teamId);
     if (!job.channelId.empty()) scopes.push_back("channel:" + job.channelId);
@@ -924,23 +936,72 @@ void SyncEngine::RunReplies(Job& job) {
 
 void SyncEngine::RunCommand(Job& job) {
     Command& c = *job.command;
-    if (c.kind != Command::Kind::kPostMessage) return;
-    auto posted = m_client->PostMessage(c.teamId, c.channelId, c.message);
-    if (posted) {
-        Log(LogLevel::kInfo, "sync", "posted message " + posted->id);
-        m_store.MergeMessages(c.channelId, {posted.value()}, false);
-    } else {
-        Log(LogLevel::kWarn, "sync", "post failed: " + posted.error().Describe());
-        if (posted.error().code == ErrorCode::kThrottled && Adaptive()) {
-            // Close the post scopes like any 429, but report the failure to the caller
-            // rather than posting later behind the user's back.
+    t_requestId.clear();
+    Command::Outcome out;
+    auto fail = [&](const Error& e) {
+        out.status = e;
+        if (out.requestId.empty()) out.requestId = e.requestId;
+        // A request that went out and got no answer may still have taken effect
+        // (no answer at all, or a gateway timing out on the way back).
+        out.sentButUnanswered = e.timedOut || (e.code == ErrorCode::kTransient &&
+                                               (e.httpStatus == 0 || e.httpStatus == 504));
+        if (e.code == ErrorCode::kThrottled && Adaptive()) {
+            // Close the scopes like any 429, but report the failure to the caller rather
+            // than acting later behind the user's back.
             std::lock_guard lock(m_mutex);
-            UnixMillis until = Now() + Ms(posted.error().retryAfterSeconds.value_or(1.0));
+            UnixMillis until = Now() + Ms(e.retryAfterSeconds.value_or(1.0));
             for (const auto& s : ScopesOf(job))
                 if (s != "app") m_pacer.Block(s, until);
         }
+    };
+    const char* what = "command";
+    switch (c.kind) {
+        case Command::Kind::kPostMessage:
+        case Command::Kind::kPostReply: {
+            bool reply = c.kind == Command::Kind::kPostReply;
+            what = reply ? "reply" : "post";
+            auto posted = reply ? m_client->PostReply(c.teamId, c.channelId, c.messageId, c.message)
+                                : m_client->PostMessage(c.teamId, c.channelId, c.message);
+            out.requestId = t_requestId;
+            if (posted) {
+                Log(LogLevel::kInfo, "sync", std::string(what) + " created message " + posted->id);
+                if (!reply) m_store.MergeMessages(c.channelId, {posted.value()}, false);
+                out.message = posted.value();
+            } else {
+                fail(posted.error());
+            }
+            if (c.done) c.done(posted);
+            break;
+        }
+        case Command::Kind::kEditMessage:
+        case Command::Kind::kSoftDelete:
+        case Command::Kind::kUndoDelete: {
+            Status st =
+                c.kind == Command::Kind::kEditMessage
+                    ? m_client->EditMessage(c.teamId, c.channelId, c.messageId, c.replyId, c.edit)
+                : c.kind == Command::Kind::kSoftDelete
+                    ? m_client->SoftDelete(c.teamId, c.channelId, c.messageId, c.replyId)
+                    : m_client->UndoSoftDelete(c.teamId, c.channelId, c.messageId, c.replyId);
+            what = c.kind == Command::Kind::kEditMessage  ? "edit"
+                   : c.kind == Command::Kind::kSoftDelete ? "soft delete"
+                                                          : "undo delete";
+            out.requestId = t_requestId;
+            if (!st) fail(st.error());
+            if (st) {
+                // Show the change at once: the next delta round would bring it anyway.
+                std::lock_guard lock(m_mutex);
+                auto it = m_channels.find(c.channelId);
+                if (it != m_channels.end()) it->second.refreshNow = true;
+            }
+            break;
+        }
+        default:
+            return;
     }
-    if (c.done) c.done(posted);
+    if (!out.status)
+        Log(LogLevel::kWarn, "sync",
+            std::string(what) + " failed: " + out.status.error().Describe());
+    if (c.finished) c.finished(out);
 }
 
 void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
@@ -951,6 +1012,7 @@ void SyncEngine::OnCall(const std::string&, const CallInfo& info) {
     m_metrics.OnResponse(now, scopes, info.status, info.timedOut, info.rttMs,
                          info.retryAfterSeconds ? &ra : nullptr);
     t_rateLimit = info.rateLimitLimit;
+    t_requestId = info.requestId;
     if (!Adaptive() || scopes.empty() || !info.rateLimitLimit || !info.rateLimitRemaining ||
         info.status == 429)
         return;

@@ -50,6 +50,11 @@ struct Command {
         kPauseAll,    // flag: nothing is sent except the user's own posts
         kSetVisible,  // channelIds: what the UI shows now (boosted)
         kSetLimits,   // limits: new budgets at run time
+        // Moderation and editing; each reports through `finished`:
+        kPostReply,    // message, as a reply to messageId
+        kEditMessage,  // edit of messageId (replyId: a reply of it)
+        kSoftDelete,   // messageId (replyId: a reply of it)
+        kUndoDelete,
     };
     Kind kind = Kind::kRefreshAll;
     std::string teamId;
@@ -57,9 +62,20 @@ struct Command {
     bool flag = false;
     std::vector<std::string> channelIds;
     GraphLimits limits;
-    NewMessage message;  // kPostMessage
+    NewMessage message;  // kPostMessage, kPostReply
+    std::string messageId,
+        replyId;       // kPostReply (messageId), kEditMessage, kSoftDelete, kUndoDelete
+    MessageEdit edit;  // kEditMessage
     // kPostMessage: called on a worker thread with the created message or the error.
     std::function<void(const Result<ChatMessage>&)> done;
+    // Every command that talks to Graph: called on a worker thread when it is over.
+    struct Outcome {
+        Status status = OkStatus();
+        std::string requestId;               // Graph's request-id of the (last) call
+        std::optional<ChatMessage> message;  // kPostMessage, kPostReply: what Graph created
+        bool sentButUnanswered = false;      // timed out after sending: it may have happened
+    };
+    std::function<void(const Outcome&)> finished;
 };
 
 struct EngineOptions {

@@ -21,6 +21,7 @@ struct HeadlessImGui {
         io.IniFilename = nullptr;
         io.DisplaySize = size;
         io.DeltaTime = 1.0f / 60.0f;
+        io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;  // as the GL3 renderer does
         // GLFW's key codes, as the app's backend maps them.
         const std::pair<ImGuiKey_, int> map[] = {
             {ImGuiKey_Tab, 258},        {ImGuiKey_LeftArrow, 263},

@@ -1,0 +1,296 @@
+#include "moderation/review.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "persist/persister.hpp"
+#include "util/log.hpp"
+
+namespace cdeck::core {
+
+std::string NearDuplicateKey(std::string_view text) {
+    std::string folded = FoldCase(text);
+    std::string norm;
+    norm.reserve(folded.size());
+    bool space = false;
+    for (unsigned char c : folded) {
+        if (c >= 0x80 || std::isalpha(c)) {
+            if (space && !norm.empty()) norm += ' ';
+            space = false;
+            norm += static_cast<char>(c);
+        } else {
+            space = true;  // digits, punctuation and spaces all separate words
+        }
+        if (norm.size() >= 400) break;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : norm) h = (h ^ c) * 1099511628211ull;
+    char buf[20];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+const char* ModerationEngine::TagName(Tag t) {
+    switch (t) {
+        case Tag::kCompliant:
+            return "compliant";
+        case Tag::kNonCompliant:
+            return "non-compliant";
+        case Tag::kFalsePositive:
+            return "false-positive";
+    }
+    return "?";
+}
+
+ModerationEngine::ModerationEngine(Store& store, RulePack pack, Options options)
+    : m_store(store),
+      m_options(std::move(options)),
+      m_pack(std::make_shared<const RulePack>(std::move(pack))) {
+    if (!m_options.clock) m_options.clock = NowMillis;
+    Publish();
+}
+
+void ModerationEngine::SetPack(RulePack pack) {
+    {
+        std::lock_guard lock(m_mutex);
+        m_pack = std::make_shared<const RulePack>(std::move(pack));
+    }
+    Publish();
+}
+
+ReviewStatePtr ModerationEngine::State() const {
+    return m_store.Current()->review;
+}
+
+void ModerationEngine::OnMessages(const std::string& channelId,
+                                  const std::vector<StoredMessagePtr>& changed) {
+    std::shared_ptr<const RulePack> pack;
+    {
+        std::lock_guard lock(m_mutex);
+        pack = m_pack;
+    }
+    std::string teamId;
+    if (const ChannelData* c = m_store.Current()->FindChannel(channelId))
+        teamId = c->channel.teamId;
+    std::vector<ReviewItem> found;
+    for (const auto& sm : changed) {
+        const ChatMessage& m = sm->message;
+        if (m.messageType != "message" || m.IsDeleted()) continue;
+        // Surge history counts every message once; a later edit is not a new message.
+        m_surge.Add(m.id, m.from.Id(), channelId, m.createdDateTime);
+        RuleInput in{&m, sm->text.text, channelId, &m_surge};
+        for (auto& hit : Evaluate(*pack, in)) {
+            ReviewItem item;
+            item.messageId = m.id;
+            item.rootId = m.replyToId;
+            item.teamId = teamId;
+            item.channelId = channelId;
+            item.ruleId = hit.ruleId;
+            item.ruleName = hit.ruleName;
+            item.severity = hit.severity;
+            item.terms = std::move(hit.terms);
+            item.reason = std::move(hit.reason);
+            item.authorId = m.from.Id();
+            item.authorName = m.from.DisplayName();
+            item.text = sm->text.text;
+            item.createdAt = m.createdDateTime;
+            item.flaggedAt = m_options.clock();
+            item.groupKey = NearDuplicateKey(sm->text.text);
+            found.push_back(std::move(item));
+        }
+    }
+    if (found.empty()) return;
+    size_t added = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        for (auto& item : found) {
+            // One item per message and rule; an edit that still matches updates the text.
+            auto& slots = m_byMessage[item.messageId];
+            auto same = std::find_if(slots.begin(), slots.end(),
+                                     [&](size_t i) { return m_items[i].ruleId == item.ruleId; });
+            if (same != slots.end()) {
+                ReviewItem& old = m_items[*same];
+                old.text = item.text;
+                old.terms = item.terms;
+                old.reason = item.reason;
+                continue;
+            }
+            item.id = m_nextId++;
+            slots.push_back(m_items.size());
+            m_items.push_back(std::move(item));
+            ++added;
+        }
+    }
+    if (added)
+        Log(LogLevel::kInfo, "moderation",
+            std::to_string(added) + " message(s) flagged for review");
+    Publish();
+}
+
+void ModerationEngine::Publish() {
+    auto state = std::make_shared<ReviewState>();
+    {
+        std::lock_guard lock(m_mutex);
+        state->version = ++m_version;
+        state->items = m_items;
+        for (const auto& i : m_items) state->pendingCount += i.resolved ? 0 : 1;
+        state->packName = m_pack->name;
+        state->packVersion = m_pack->version;
+    }
+    m_store.SetReview(std::move(state));
+}
+
+void ModerationEngine::Audit(const ReviewItem& item, const std::string& action,
+                             const std::string& result, const std::string& requestId,
+                             const std::string& detail) {
+    if (!m_options.audit) return;
+    AuditRow row;
+    row.at = m_options.clock();
+    row.actor = m_options.actor;
+    row.action = action;
+    row.teamId = item.teamId;
+    row.channelId = item.channelId;
+    row.messageId = item.messageId;
+    row.rule = item.ruleId;
+    row.result = result;
+    row.requestId = requestId;
+    row.detail = detail;
+    m_options.audit(row);
+}
+
+template <typename F>
+void ModerationEngine::Each(const std::vector<uint64_t>& ids, F f) {
+    {
+        std::lock_guard lock(m_mutex);
+        for (auto& item : m_items)
+            if (std::find(ids.begin(), ids.end(), item.id) != ids.end()) f(item);
+    }
+    Publish();
+}
+
+void ModerationEngine::Resolve(const std::vector<uint64_t>& ids, Tag tag,
+                               const std::string& comment) {
+    std::vector<ReviewItem> done;
+    Each(ids, [&](ReviewItem& i) {
+        i.resolved = true;
+        i.tag = TagName(tag);
+        i.comment = comment;
+        done.push_back(i);
+        return true;
+    });
+    for (const auto& i : done) Audit(i, "resolve", i.tag, "", comment);
+}
+
+void ModerationEngine::Unresolve(const std::vector<uint64_t>& ids) {
+    std::vector<ReviewItem> done;
+    Each(ids, [&](ReviewItem& i) {
+        if (!i.resolved) return false;
+        i.resolved = false;
+        i.tag.clear();
+        done.push_back(i);
+        return true;
+    });
+    for (const auto& i : done) Audit(i, "unresolve", "ok", "", "");
+}
+
+void ModerationEngine::Escalate(const std::vector<uint64_t>& ids) {
+    std::vector<ReviewItem> done;
+    Each(ids, [&](ReviewItem& i) {
+        i.escalated = true;
+        done.push_back(i);
+        return true;
+    });
+    for (const auto& i : done) Audit(i, "escalate", "ok", "", "");
+}
+
+void ModerationEngine::SendDelete(uint64_t id, bool undo) {
+    ReviewItem item;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = std::find_if(m_items.begin(), m_items.end(),
+                               [&](const ReviewItem& i) { return i.id == id; });
+        if (it == m_items.end() || it->pending || it->deleted == !undo) return;
+        // Optimistic: the queue shows the result now and rolls back if Graph refuses.
+        it->deleted = !undo;
+        it->pending = true;
+        it->lastError.clear();
+        item = *it;
+    }
+    Publish();
+    Command c;
+    c.kind = undo ? Command::Kind::kUndoDelete : Command::Kind::kSoftDelete;
+    c.teamId = item.teamId;
+    c.channelId = item.channelId;
+    // A reply is addressed through its root: .../messages/{root}/replies/{reply}.
+    c.messageId = item.rootId.empty() ? item.messageId : item.rootId;
+    c.replyId = item.rootId.empty() ? std::string() : item.messageId;
+    c.finished = [this, id, undo](const Command::Outcome& out) {
+        ReviewItem after;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = std::find_if(m_items.begin(), m_items.end(),
+                                   [&](const ReviewItem& i) { return i.id == id; });
+            if (it == m_items.end()) return;
+            it->pending = false;
+            if (!out.status) {
+                it->deleted = undo;  // roll back
+                it->lastError = std::string(undo ? "undo" : "delete") +
+                                " refused: " + out.status.error().Describe();
+            }
+            after = *it;
+        }
+        Publish();
+        Audit(after, undo ? "undo-delete" : "soft-delete",
+              out.status ? "ok" : "failed: " + out.status.error().Describe(), out.requestId, "");
+    };
+    if (!m_options.submit) {
+        Command::Outcome out;
+        out.status = MakeError(ErrorCode::kInternal, "no connection to Graph");
+        c.finished(out);
+        return;
+    }
+    m_options.submit(std::move(c));
+}
+
+void ModerationEngine::Delete(const std::vector<uint64_t>& ids) {
+    for (uint64_t id : ids) SendDelete(id, false);
+}
+
+void ModerationEngine::Undo(const std::vector<uint64_t>& ids) {
+    for (uint64_t id : ids) SendDelete(id, true);
+}
+
+void ModerationEngine::ReplyNotice(uint64_t id, const std::string& text) {
+    ReviewItem item;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = std::find_if(m_items.begin(), m_items.end(),
+                               [&](const ReviewItem& i) { return i.id == id; });
+        if (it == m_items.end()) return;
+        item = *it;
+    }
+    Command c;
+    c.kind = Command::Kind::kPostReply;
+    c.teamId = item.teamId;
+    c.channelId = item.channelId;
+    c.messageId = item.rootId.empty() ? item.messageId : item.rootId;
+    c.message.contentType = "text";
+    c.message.content = text;
+    c.finished = [this, id](const Command::Outcome& out) {
+        ReviewItem after;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = std::find_if(m_items.begin(), m_items.end(),
+                                   [&](const ReviewItem& i) { return i.id == id; });
+            if (it == m_items.end()) return;
+            if (!out.status) it->lastError = "notice not sent: " + out.status.error().Describe();
+            after = *it;
+        }
+        Publish();
+        Audit(after, "reply-notice", out.status ? "ok" : "failed: " + out.status.error().Describe(),
+              out.requestId, "");
+    };
+    if (m_options.submit) m_options.submit(std::move(c));
+}
+
+}  // namespace cdeck::core

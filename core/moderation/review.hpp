@@ -1,0 +1,138 @@
+#pragma once
+// The review queue: messages that rules flagged, and what moderators did about them.
+//
+// ModerationEngine evaluates the rule pack on ingest -- it is a StoreObserver, so it runs
+// on the store writer's thread after each merge, never on the UI thread -- and keeps the
+// queue. Every change is published into the store as an immutable ReviewState, which the
+// UI reads from its snapshot like everything else. Moderator actions arrive as method
+// calls (from the app's command path); those that need Graph (delete, undo, reply) go out
+// as sync-engine commands. An action shows at once and is rolled back, with the error on
+// the item, if the server refuses. Every action is appended to the audit log with Graph's
+// request-id.
+//
+// Threading: all public methods are thread-safe (one mutex, never held while calling out
+// to the store, the engine or the audit sink).
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "moderation/rules.hpp"
+#include "store/store.hpp"
+#include "sync/sync_engine.hpp"
+
+namespace cdeck::core {
+
+struct AuditRow;
+
+struct ReviewItem {
+    uint64_t id = 0;
+    std::string messageId;
+    std::string rootId;  // the thread's root when the message is a reply; else empty
+    std::string teamId, channelId;
+    std::string ruleId, ruleName, severity;
+    std::vector<TextMatch> terms;  // byte ranges of `text`
+    std::string reason;
+    std::string authorId, authorName;
+    std::string text;  // the message as plain text when flagged
+    UnixMillis createdAt = 0, flaggedAt = 0;
+    bool resolved = false;
+    std::string tag;  // compliant | non-compliant | false-positive (when resolved)
+    std::string comment;
+    bool escalated = false;
+    bool deleted = false;   // soft-deleted from the queue (undo is possible)
+    bool pending = false;   // an action is on its way to Graph
+    std::string lastError;  // the last action the server refused
+    std::string groupKey;   // equal for near-duplicate messages
+};
+
+struct ReviewState {
+    uint64_t version = 0;
+    std::vector<ReviewItem> items;  // oldest first
+    size_t pendingCount = 0;        // not resolved
+    std::string packName;
+    int packVersion = 0;
+};
+using ReviewStatePtr = std::shared_ptr<const ReviewState>;
+
+// Folded text with digits and punctuation dropped and spaces collapsed, hashed: messages
+// that differ only in numbers, case or spacing share a key.
+std::string NearDuplicateKey(std::string_view text);
+
+class ModerationEngine final : public StoreObserver {
+  public:
+    struct Options {
+        std::string actor = "moderator";  // who the audit log names
+        // Sends a Graph command (the sync engine's Submit); may be empty in tests.
+        std::function<void(Command)> submit;
+        std::function<void(const AuditRow&)> audit;  // the persister's AppendAudit
+        std::function<UnixMillis()> clock;           // default NowMillis
+    };
+    ModerationEngine(Store& store, RulePack pack, Options options);
+
+    // StoreObserver: rules run here, on the writer's thread.
+    void OnTeams(const std::vector<Team>&) override {}
+    void OnChannels(const std::string&, const std::vector<Channel>&) override {}
+    void OnMessages(const std::string& channelId,
+                    const std::vector<StoredMessagePtr>& changed) override;
+    void OnChannelSync(const std::string&, UnixMillis, bool, const std::string*) override {}
+
+    // ---- moderator actions (any thread) ----
+    enum class Tag { kCompliant, kNonCompliant, kFalsePositive };
+    static const char* TagName(Tag t);
+    void Resolve(const std::vector<uint64_t>& ids, Tag tag, const std::string& comment);
+    void Unresolve(const std::vector<uint64_t>& ids);
+    void Escalate(const std::vector<uint64_t>& ids);
+    // Soft-deletes the messages in Graph; the items show deleted at once.
+    void Delete(const std::vector<uint64_t>& ids);
+    void Undo(const std::vector<uint64_t>& ids);
+    // Replies in the item's thread with `text` (a notice from a template).
+    void ReplyNotice(uint64_t id, const std::string& text);
+
+    void SetPack(RulePack pack);
+    ReviewStatePtr State() const;
+
+  private:
+    void Publish();
+    void Audit(const ReviewItem& item, const std::string& action, const std::string& result,
+               const std::string& requestId, const std::string& detail);
+    template <typename F>
+    void Each(const std::vector<uint64_t>& ids, F f);
+    void SendDelete(uint64_t id, bool undo);
+
+    Store& m_store;
+    Options m_options;
+    SurgeTracker m_surge;
+    mutable std::mutex m_mutex;  // guards everything below
+    std::shared_ptr<const RulePack> m_pack;
+    std::vector<ReviewItem> m_items;
+    std::unordered_map<std::string, std::vector<size_t>> m_byMessage;  // message id -> items
+    uint64_t m_nextId = 1;
+    uint64_t m_version = 0;
+};
+
+// Forwards every notification to several observers, in order (the persister first).
+class ObserverList final : public StoreObserver {
+  public:
+    void Add(StoreObserver* o) { m_list.push_back(o); }
+    void OnTeams(const std::vector<Team>& t) override {
+        for (auto* o : m_list) o->OnTeams(t);
+    }
+    void OnChannels(const std::string& team, const std::vector<Channel>& c) override {
+        for (auto* o : m_list) o->OnChannels(team, c);
+    }
+    void OnMessages(const std::string& ch, const std::vector<StoredMessagePtr>& m) override {
+        for (auto* o : m_list) o->OnMessages(ch, m);
+    }
+    void OnChannelSync(const std::string& ch, UnixMillis at, bool backfilled,
+                       const std::string* delta) override {
+        for (auto* o : m_list) o->OnChannelSync(ch, at, backfilled, delta);
+    }
+
+  private:
+    std::vector<StoreObserver*> m_list;
+};
+
+}  // namespace cdeck::core
