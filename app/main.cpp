@@ -377,10 +377,11 @@ int main(int argc, char** argv) {
     // Idling (DESIGN.md section 3): while the user is interacting (input in the last
     // kInteractiveSeconds) every wake draws a frame, up to 60 a second. Otherwise a store
     // publish draws at once only when it changes something that matters (new messages, the
-    // sync state, an error); the rest -- rates, ages -- is refreshed every kIdleRefresh
-    // seconds. A frame identical to the one on screen is never rasterised again.
+    // sync state, an error) or when something is due (the STALE banner, a kiosk page); the
+    // rest -- rates, ages -- is refreshed every kIdleRefresh seconds. A frame identical to
+    // the one on screen is never rasterised again.
     constexpr double kInteractiveSeconds = 10.0;
-    constexpr double kIdleRefresh = 10.0;
+    constexpr double kIdleRefresh = 30.0;
     std::string lastSignature;
     while (!window.ShouldClose()) {
         bool interactive = window.SecondsSinceInput() < kInteractiveSeconds;

@@ -97,9 +97,13 @@ void AppUi::SetKiosk(bool on) {
 }
 
 double AppUi::SecondsUntilDue(core::UnixMillis now) const {
-    if (!m_kiosk || m_kioskPaused || m_kioskPageSince == 0) return 1e9;
-    double left = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
-    return std::max(0.0, left);
+    double due = 1e9;
+    if (m_kiosk && !m_kioskPaused && m_kioskPageSince != 0)
+        due = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
+    // The STALE banner must go up on time even when nothing else changes.
+    if (!m_staleShown && m_lastSyncOk != 0)
+        due = std::min(due, m_config.ui.staleAfterSeconds - (now - m_lastSyncOk) / 1000.0 + 0.05);
+    return std::max(0.0, due);
 }
 
 void AppUi::AdvanceKiosk(core::UnixMillis now, int step) {
@@ -210,6 +214,7 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
             colors::kDemo, m_fonts.bold, bannerH);
     std::string stale = StaleReason(sync, now, m_config.ui.staleAfterSeconds);
     m_staleShown = !stale.empty();
+    m_lastSyncOk = sync.lastSyncOk;
     if (m_staleShown) {
         std::string text = "STALE \xE2\x80\x94 " + stale;
         Banner(text.c_str(), colors::kBad, m_fonts.large, bannerH * (m_kiosk ? 2.2f : 1.4f));

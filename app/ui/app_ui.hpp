@@ -111,6 +111,7 @@ class AppUi {
     std::mutex m_postMutex;  // guards m_posted
     std::vector<std::function<void()>> m_posted;
     bool m_staleShown = false;
+    core::UnixMillis m_lastSyncOk = 0;  // as of the last frame, for SecondsUntilDue
 };
 
 }  // namespace cdeck::ui

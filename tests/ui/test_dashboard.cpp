@@ -205,6 +205,9 @@ TEST_CASE("the STALE banner shows when data is old, signed out or offline") {
     });
     rig.Frame();
     CHECK_FALSE(rig.app.StaleShown());
+    // An idle frame loop is told when the banner is due, so it goes up on time.
+    CHECK(rig.app.SecondsUntilDue(rig.now) == doctest::Approx(50.05).epsilon(0.01));
+    CHECK(rig.app.SecondsUntilDue(rig.now + 70000) == 0.0);
     rig.imgui.Frame(rig.app, rig.store.Current(), rig.now + 120000);
     CHECK(rig.app.StaleShown());
 
