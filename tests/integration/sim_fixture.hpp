@@ -4,7 +4,9 @@
 // client. Requests go over HTTPS on 127.0.0.1 like any other peer's.
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "auth/delegated.hpp"
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
 #include "graph/http.hpp"
@@ -80,6 +82,35 @@ struct SimFixture {
         REQUIRE(r.ok());
         REQUIRE_MESSAGE(r->status == 200, r->body);
         return nlohmann::json::parse(r->body);
+    }
+};
+
+// graphsim with a signed-in user (device code, approved by the simulator), a Graph client
+// acting as that user, and one of their channels.
+struct Delegated {
+    SimFixture f;
+    std::shared_ptr<core::DelegatedTokenProvider> auth;
+    std::shared_ptr<core::GraphClient> client;
+    std::string teamId, channelId;
+
+    explicit Delegated(SimOptions o = {})
+        : f([&] {
+              o.autoApprove = true;
+              return o;
+          }()) {
+        core::DelegatedConfig c{f.info.authorityUrl, f.info.tenant, f.info.clientId};
+        auth = std::make_shared<core::DelegatedTokenProvider>(c, f.http);
+        REQUIRE(auth->SignInWithDeviceCode(
+                        nullptr, nullptr,
+                        [](auto) { std::this_thread::sleep_for(std::chrono::milliseconds(20)); })
+                    .ok());
+        client = f.ClientWith(auth);
+        auto teams = client->ListJoinedTeams();
+        REQUIRE(teams.ok());
+        teamId = teams->front().id;
+        auto chans = client->ListChannels(teamId);
+        REQUIRE(chans.ok());
+        channelId = chans->at(1).id;
     }
 };
 

@@ -8,39 +8,9 @@
 #include "integration/sim_fixture.hpp"
 
 using namespace cdeck::core;
+using cdeck::test::Delegated;
 using cdeck::test::SimFixture;
 using cdeck::test::SimOptions;
-
-namespace {
-
-struct Delegated {
-    SimFixture f;
-    std::shared_ptr<DelegatedTokenProvider> auth;
-    std::shared_ptr<GraphClient> client;
-    std::string teamId, channelId;
-
-    explicit Delegated(SimOptions o = {})
-        : f([&] {
-              o.autoApprove = true;
-              return o;
-          }()) {
-        DelegatedConfig c{f.info.authorityUrl, f.info.tenant, f.info.clientId};
-        auth = std::make_shared<DelegatedTokenProvider>(c, f.http);
-        REQUIRE(auth->SignInWithDeviceCode(
-                        nullptr, nullptr,
-                        [](auto) { std::this_thread::sleep_for(std::chrono::milliseconds(20)); })
-                    .ok());
-        client = f.ClientWith(auth);
-        auto teams = client->ListJoinedTeams();
-        REQUIRE(teams.ok());
-        teamId = teams->front().id;
-        auto chans = client->ListChannels(teamId);
-        REQUIRE(chans.ok());
-        channelId = chans->at(1).id;
-    }
-};
-
-}  // namespace
 
 TEST_CASE("replies: post, list across pages, get one") {
     Delegated d;

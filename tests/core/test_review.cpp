@@ -1,0 +1,160 @@
+// The review queue without a network: items from ingest, one per message and rule,
+// moderator actions, optimistic deletes rolled back on refusal, near-duplicate keys.
+#include <doctest/doctest.h>
+
+#include "moderation/review.hpp"
+#include "persist/persister.hpp"
+
+using namespace cdeck::core;
+
+namespace {
+
+ChatMessage Msg(const std::string& id, const std::string& text, const std::string& replyTo = {}) {
+    ChatMessage m;
+    m.id = id;
+    m.replyToId = replyTo;
+    m.createdDateTime = 1'700'000'000'000;
+    m.lastModifiedDateTime = m.createdDateTime;
+    m.from.user = Identity{"u-1", "Ann", "aadUser"};
+    m.body.contentType = "text";
+    m.body.content = text;
+    return m;
+}
+
+struct Rig {
+    Store store;
+    std::vector<Command> sent;
+    std::vector<AuditRow> audit;
+    std::unique_ptr<ModerationEngine> mod;
+    Rig() {
+        store.UpsertTeams({Team{"t1", "Ops", "", "", "", false}});
+        Channel c;
+        c.id = "c1";
+        c.displayName = "General";
+        store.UpsertChannels("t1", {c});
+        auto pack = ParseRulePack(R"({"rules":[
+            {"id":"secret","severity":"high","when":{"keywords":["password"]}},
+            {"id":"money","severity":"low","when":{"keywords":["wire*"]}}]})");
+        REQUIRE(pack.ok());
+        ModerationEngine::Options o;
+        o.actor = "mod";
+        o.submit = [this](Command c) { sent.push_back(std::move(c)); };
+        o.audit = [this](const AuditRow& r) { audit.push_back(r); };
+        o.clock = [] { return UnixMillis{1'700'000'100'000}; };
+        mod = std::make_unique<ModerationEngine>(store, std::move(pack.value()), o);
+        store.SetObserver(mod.get());
+    }
+    ~Rig() { store.SetObserver(nullptr); }
+    ReviewStatePtr State() const { return store.Current()->review; }
+};
+
+}  // namespace
+
+TEST_CASE("ingest flags each matching message once per rule, with terms and team") {
+    Rig rig;
+    REQUIRE(rig.State());
+    CHECK(rig.State()->items.empty());
+    rig.store.MergeMessages(
+        "c1", {Msg("m1", "my password, then wire transfer"), Msg("m2", "lunch?")}, true);
+    auto s = rig.State();
+    REQUIRE(s->items.size() == 2);
+    CHECK(s->pendingCount == 2);
+    CHECK(s->items[0].messageId == "m1");
+    CHECK(s->items[0].ruleId == "secret");
+    CHECK(s->items[0].teamId == "t1");
+    CHECK(s->items[0].authorName == "Ann");
+    CHECK(s->items[1].ruleId == "money");
+    CHECK(s->items[1].text.substr(s->items[1].terms[0].begin,
+                                  s->items[1].terms[0].end - s->items[1].terms[0].begin) == "wire");
+    // An edit that still matches updates the item rather than adding one.
+    ChatMessage edited = Msg("m1", "my PASSWORD only");
+    edited.lastModifiedDateTime = edited.createdDateTime + 1000;
+    rig.store.MergeMessages("c1", {edited}, true);
+    s = rig.State();
+    CHECK(s->items.size() == 2);
+    CHECK(s->items[0].text == "my PASSWORD only");
+    // Replies are flagged with their thread's root.
+    ChatMessage root = Msg("r1", "root");
+    root.replies.push_back(Msg("r1a", "password in a reply", "r1"));
+    rig.store.MergeMessages("c1", {root}, true);
+    s = rig.State();
+    REQUIRE(s->items.size() == 3);
+    CHECK(s->items[2].messageId == "r1a");
+    CHECK(s->items[2].rootId == "r1");
+}
+
+TEST_CASE("resolve, unresolve and escalate change the item and write the audit log") {
+    Rig rig;
+    rig.store.MergeMessages("c1", {Msg("m1", "password")}, true);
+    uint64_t id = rig.State()->items[0].id;
+    rig.mod->Resolve({id}, ModerationEngine::Tag::kFalsePositive, "test data");
+    auto s = rig.State();
+    CHECK(s->items[0].resolved);
+    CHECK(s->items[0].tag == "false-positive");
+    CHECK(s->pendingCount == 0);
+    rig.mod->Unresolve({id});
+    rig.mod->Escalate({id});
+    s = rig.State();
+    CHECK_FALSE(s->items[0].resolved);
+    CHECK(s->items[0].escalated);
+    REQUIRE(rig.audit.size() == 3);
+    CHECK(rig.audit[0].action == "resolve");
+    CHECK(rig.audit[0].result == "false-positive");
+    CHECK(rig.audit[0].detail == "test data");
+    CHECK(rig.audit[0].actor == "mod");
+    CHECK(rig.audit[0].rule == "secret");
+    CHECK(rig.audit[1].action == "unresolve");
+    CHECK(rig.audit[2].action == "escalate");
+}
+
+TEST_CASE("a delete shows at once and rolls back with the error when Graph refuses") {
+    Rig rig;
+    ChatMessage root = Msg("r1", "root");
+    root.replies.push_back(Msg("r1a", "password", "r1"));
+    rig.store.MergeMessages("c1", {root}, true);
+    uint64_t id = rig.State()->items[0].id;
+    rig.mod->Delete({id});
+    CHECK(rig.State()->items[0].deleted);
+    CHECK(rig.State()->items[0].pending);
+    REQUIRE(rig.sent.size() == 1);
+    const Command& c = rig.sent[0];
+    CHECK(c.kind == Command::Kind::kSoftDelete);
+    CHECK(c.teamId == "t1");
+    CHECK(c.messageId == "r1");  // a reply goes through its root
+    CHECK(c.replyId == "r1a");
+    // A second delete while the first is in flight is ignored.
+    rig.mod->Delete({id});
+    CHECK(rig.sent.size() == 1);
+    Command::Outcome refused;
+    Error e = MakeError(ErrorCode::kPermission, "Forbidden");
+    e.requestId = "req-1";
+    refused.status = e;
+    refused.requestId = "req-1";
+    c.finished(refused);
+    auto item = rig.State()->items[0];
+    CHECK_FALSE(item.deleted);
+    CHECK_FALSE(item.pending);
+    CHECK(item.lastError.find("Forbidden") != std::string::npos);
+    REQUIRE(rig.audit.size() == 1);
+    CHECK(rig.audit[0].action == "soft-delete");
+    CHECK(rig.audit[0].result.rfind("failed", 0) == 0);
+    CHECK(rig.audit[0].requestId == "req-1");
+    // Accepted this time; then undo.
+    rig.mod->Delete({id});
+    REQUIRE(rig.sent.size() == 2);
+    rig.sent[1].finished(Command::Outcome{});
+    CHECK(rig.State()->items[0].deleted);
+    CHECK(rig.State()->items[0].lastError.empty());
+    rig.mod->Undo({id});
+    REQUIRE(rig.sent.size() == 3);
+    CHECK(rig.sent[2].kind == Command::Kind::kUndoDelete);
+    rig.sent[2].finished(Command::Outcome{});
+    CHECK_FALSE(rig.State()->items[0].deleted);
+}
+
+TEST_CASE("near-duplicates share a key whatever their numbers, case and spacing") {
+    CHECK(NearDuplicateKey("Win a FREE iPhone 15 now!!") ==
+          NearDuplicateKey("win a free iphone 16   now"));
+    CHECK(NearDuplicateKey("Win a FREE iPhone") != NearDuplicateKey("Win a free Android"));
+    CHECK(NearDuplicateKey("") == NearDuplicateKey("123 !!"));
+}

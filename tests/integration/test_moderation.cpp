@@ -1,0 +1,124 @@
+// Moderation end to end: the real client and sync engine against graphsim over HTTPS, a
+// rule flags a message into the review queue, the moderator deletes it (graphsim shows it
+// deleted, the audit log holds Graph's request-id), and undo restores it.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "integration/sim_fixture.hpp"
+#include "moderation/review.hpp"
+#include "persist/persister.hpp"
+#include "sync/sync_engine.hpp"
+
+using namespace cdeck;
+using namespace cdeck::core;
+
+namespace {
+
+template <typename F>
+bool WaitFor(F f, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return f();
+}
+
+const ReviewItem* Find(const ReviewStatePtr& s, const std::string& messageId) {
+    if (!s) return nullptr;
+    for (const auto& i : s->items)
+        if (i.messageId == messageId) return &i;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a flagged message is deleted from the queue, audited with its request-id, and undone") {
+    test::Delegated d;
+    // A message the rule will catch, posted before the sync starts so the backfill finds it.
+    NewMessage bad;
+    bad.contentType = "text";
+    bad.content = "here is the client secret for staging: hunter2";
+    auto posted = d.client->PostMessage(d.teamId, d.channelId, bad);
+    REQUIRE(posted.ok());
+
+    Store store;
+    auto db = Database::Open((d.f.state.path / "moderation.db").string());
+    REQUIRE(db.ok());
+    Persister persister(std::move(db.value()));
+    SyncSettings settings;
+    settings.backfillMessages = 20;
+    SyncEngine engine(d.client, store, settings, /*delegated=*/true);
+    auto pack = ParseRulePack(
+        R"({"name":"test","rules":[{"id":"secrets","severity":"high","when":{"keywords":["client secret"]}}]})");
+    REQUIRE(pack.ok());
+    ModerationEngine::Options mo;
+    mo.actor = "tester";
+    mo.submit = [&](Command c) { engine.Submit(std::move(c)); };
+    mo.audit = [&](const AuditRow& r) { persister.AppendAudit(r); };
+    ModerationEngine moderation(store, std::move(pack.value()), mo);
+    ObserverList observers;
+    observers.Add(&persister);
+    observers.Add(&moderation);
+    store.SetObserver(&observers);
+    persister.Start();
+    engine.Start();
+
+    REQUIRE(WaitFor([&] { return Find(store.Current()->review, posted->id) != nullptr; }, 60));
+    const ReviewItem item = *Find(store.Current()->review, posted->id);
+    CHECK(item.ruleId == "secrets");
+    CHECK(item.teamId == d.teamId);
+    CHECK(item.channelId == d.channelId);
+    REQUIRE(item.terms.size() == 1);
+    CHECK(item.text.substr(item.terms[0].begin, item.terms[0].end - item.terms[0].begin) ==
+          "client secret");
+    CHECK(store.Current()->review->pendingCount >= 1);
+
+    moderation.Delete({item.id});
+    REQUIRE(WaitFor(
+        [&] {
+            const ReviewItem* i = Find(store.Current()->review, posted->id);
+            return i && i->deleted && !i->pending;
+        },
+        30));
+    CHECK(Find(store.Current()->review, posted->id)->lastError.empty());
+    // graphsim has it soft-deleted: the app's view of the channel shows deletedDateTime.
+    auto m = d.f.client->GetMessage(d.teamId, d.channelId, posted->id);
+    REQUIRE(m.ok());
+    CHECK(m->deletedDateTime.has_value());
+
+    moderation.Undo({item.id});
+    REQUIRE(WaitFor(
+        [&] {
+            const ReviewItem* i = Find(store.Current()->review, posted->id);
+            return i && !i->deleted && !i->pending;
+        },
+        30));
+    m = d.f.client->GetMessage(d.teamId, d.channelId, posted->id);
+    REQUIRE(m.ok());
+    CHECK_FALSE(m->deletedDateTime.has_value());
+
+    moderation.Resolve({item.id}, ModerationEngine::Tag::kNonCompliant, "removed and restored");
+    engine.Stop();
+    persister.Flush(std::chrono::seconds(5));
+    auto audit = persister.LoadAudit();
+    persister.Stop();
+    store.SetObserver(nullptr);
+    // Newest first: resolve, undo-delete, soft-delete.
+    REQUIRE(audit.size() >= 3);
+    CHECK(audit[0].action == "resolve");
+    CHECK(audit[0].result == "non-compliant");
+    CHECK(audit[1].action == "undo-delete");
+    CHECK(audit[2].action == "soft-delete");
+    for (int k : {1, 2}) {
+        CHECK(audit[k].result == "ok");
+        CHECK(audit[k].actor == "tester");
+        CHECK(audit[k].rule == "secrets");
+        CHECK(audit[k].messageId == posted->id);
+        CHECK(audit[k].channelId == d.channelId);
+        CHECK_FALSE(audit[k].requestId.empty());  // Graph's request-id, for support
+    }
+    CHECK(audit[1].requestId != audit[2].requestId);
+}
