@@ -1,5 +1,8 @@
 #include "app_runtime.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -8,6 +11,7 @@
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
 #include "graph/http.hpp"
+#include "moderation/review.hpp"
 #include "persist/persister.hpp"
 #include "sim/graphsim.hpp"
 #include "util/log.hpp"
@@ -88,9 +92,43 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
                 s.persistQueue = ps.queued;
             });
         });
-        m_store.SetObserver(m_persister.get());
         m_persister->Start();
     }
+
+    // Moderation: the rule pack, versioned in the database, evaluated on ingest.
+    std::string rulesPath =
+        m_config.rulesPath.empty() ? AssetsDir() + "/rules/default.json" : m_config.rulesPath;
+    std::string rulesText;
+    {
+        std::ifstream in(rulesPath);
+        if (!in) return core::MakeError(ErrorCode::kConfig, "cannot read rule pack " + rulesPath);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        rulesText = ss.str();
+    }
+    auto pack = core::ParseRulePack(rulesText);
+    if (!pack) return core::MakeError(ErrorCode::kConfig, rulesPath + ": " + pack.error().message);
+    if (m_persister)
+        if (core::Status st = m_persister->SaveRulePack(pack->name, pack->version, rulesText); !st)
+            core::Log(core::LogLevel::kWarn, "moderation", st.error().message);
+    core::Log(core::LogLevel::kInfo, "moderation",
+              "rule pack \"" + pack->name + "\" version " + std::to_string(pack->version) + ": " +
+                  std::to_string(pack->rules.size()) + " rules");
+    core::ModerationEngine::Options mo;
+    mo.actor = m_demo ? "demo moderator" : "moderator";
+    mo.submit = [this](core::Command c) { Submit(std::move(c)); };
+    core::Persister* persister = m_persister.get();
+    mo.audit = [persister](const core::AuditRow& row) {
+        if (persister) persister->AppendAudit(row);
+    };
+    m_moderation = std::make_unique<core::ModerationEngine>(m_store, std::move(pack.value()), mo);
+    if (m_persister)
+        m_moderation->SeedAudit(m_persister->LoadAudit(core::ModerationEngine::kAuditShown));
+    m_observers = std::make_unique<core::ObserverList>();
+    if (m_persister) m_observers->Add(m_persister.get());
+    m_observers->Add(m_moderation.get());
+    m_store.SetObserver(m_observers.get());
+    m_actionsThread = std::thread([this] { RunActions(); });
 
     core::CurlOptions co;
     co.caFile = m_config.caFile;
@@ -199,6 +237,52 @@ void AppRuntime::RunInteractiveSignIn() {
     if (m_engine) m_engine->Start();
 }
 
+void AppRuntime::Moderate(std::function<void(core::ModerationEngine&)> action) {
+    {
+        std::lock_guard lock(m_actionsMutex);
+        m_actions.push_back(std::move(action));
+    }
+    m_actionsCv.notify_one();
+}
+
+void AppRuntime::WriteExport(const std::string& name, std::string content,
+                             std::function<void(std::string)> done) {
+    std::string dir = m_stateDir + "/exports";
+    Moderate([dir, name, content = std::move(content), done](core::ModerationEngine&) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        std::string stamp = core::FormatIso8601(core::NowMillis());
+        for (auto& c : stamp)
+            if (c == ':') c = '-';
+        std::string path = dir + "/" + stamp + "-" + name;
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << content;
+        out.close();
+        std::filesystem::permissions(
+            path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+            std::filesystem::perm_options::replace, ec);
+        if (!out) {
+            if (done) done("error: cannot write " + path);
+            return;
+        }
+        core::Log(core::LogLevel::kInfo, "app", "exported " + path);
+        if (done) done(path);
+    });
+}
+
+void AppRuntime::RunActions() {
+    std::unique_lock lock(m_actionsMutex);
+    for (;;) {
+        m_actionsCv.wait(lock, [&] { return m_actionsStop || !m_actions.empty(); });
+        if (m_actions.empty() && m_actionsStop) return;
+        auto batch = std::move(m_actions);
+        m_actions.clear();
+        lock.unlock();
+        for (auto& a : batch) a(*m_moderation);
+        lock.lock();
+    }
+}
+
 void AppRuntime::SaveSettings(const core::Config& settings, std::function<void(std::string)> done) {
     if (m_saveThread.joinable()) m_saveThread.join();
     m_saveThread = std::thread([path = m_configPath, settings, done = std::move(done)] {
@@ -216,6 +300,14 @@ void AppRuntime::SaveSettings(const core::Config& settings, std::function<void(s
 
 void AppRuntime::Stop() {
     if (m_saveThread.joinable()) m_saveThread.join();
+    if (m_actionsThread.joinable()) {
+        {
+            std::lock_guard lock(m_actionsMutex);
+            m_actionsStop = true;
+        }
+        m_actionsCv.notify_one();
+        m_actionsThread.join();
+    }
     m_cancelSignIn = true;
     if (m_signInThread.joinable()) m_signInThread.join();
     if (m_metricsServer) m_metricsServer->Stop();  // before the engine it reads goes away
@@ -227,10 +319,10 @@ void AppRuntime::Stop() {
     m_delegated.reset();
     if (m_persister) m_persister->CancelLoad();
     if (m_historyThread.joinable()) m_historyThread.join();
+    m_store.SetObserver(nullptr);
     if (m_persister) {
         m_persister->Flush(std::chrono::seconds(5));
         m_persister->Stop();
-        m_store.SetObserver(nullptr);
     }
     if (m_sim) m_sim->Stop();
     m_sim.reset();

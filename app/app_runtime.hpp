@@ -10,6 +10,7 @@
 // Shutdown order (DESIGN.md section 3): cancel sign-in, stop the sync engine, then the
 // simulator; the store goes when the runtime is destroyed, after the UI is gone.
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,8 @@ class GraphSim;
 namespace cdeck::core {
 class DelegatedTokenProvider;
 class Persister;
+class ModerationEngine;
+class ObserverList;
 }  // namespace cdeck::core
 
 namespace cdeck::app {
@@ -57,6 +60,14 @@ class AppRuntime {
     // starts a new interactive sign-in. The data on screen stays. UI thread.
     bool CanSignOut() const;
     void SignOut();
+    // Runs a moderator action on the moderation engine, on the runtime's action thread
+    // (actions publish, queue Graph commands and append audit rows: no work for the UI
+    // thread). UI thread.
+    void Moderate(std::function<void(core::ModerationEngine&)> action);
+    // Writes an export under <state>/exports/ (mode 0600: it holds message text), on the
+    // action thread; `done` gets the path or "error: ...". UI thread.
+    void WriteExport(const std::string& name, std::string content,
+                     std::function<void(std::string)> done);
     // Writes the Settings view's values to the config file on a background thread, then
     // calls `done` there with an empty string or the error. UI thread.
     void SaveSettings(const core::Config& settings, std::function<void(std::string)> done);
@@ -77,6 +88,14 @@ class AppRuntime {
     std::shared_ptr<core::DelegatedTokenProvider> m_delegated;
     std::thread m_signInThread;
     std::thread m_historyThread;
+    void RunActions();
+    std::unique_ptr<core::ModerationEngine> m_moderation;
+    std::unique_ptr<core::ObserverList> m_observers;  // persister, then moderation
+    std::mutex m_actionsMutex;                        // guards m_actions and m_actionsStop
+    std::condition_variable m_actionsCv;
+    std::vector<std::function<void(core::ModerationEngine&)>> m_actions;
+    bool m_actionsStop = false;
+    std::thread m_actionsThread;
     std::thread m_saveThread;  // the last settings save; joined before the next and at Stop
     std::string m_configPath;  // loads the older part of the cache after start-up
     static constexpr size_t kFirstLoadRoots = 50;

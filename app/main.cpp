@@ -363,6 +363,13 @@ int main(int argc, char** argv) {
                                  std::function<void(std::string)> done) {
         runtime.SaveSettings(c, std::move(done));
     };
+    uo.moderate = [&runtime](std::function<void(cdeck::core::ModerationEngine&)> action) {
+        runtime.Moderate(std::move(action));
+    };
+    uo.writeExport = [&runtime](const std::string& name, std::string content,
+                                std::function<void(std::string)> done) {
+        runtime.WriteExport(name, std::move(content), std::move(done));
+    };
     cdeck::ui::AppUi ui(uo);
     ui.SetFonts(fonts);
     if (!args.page.empty()) cdeck::ui::PageFromKey(args.page, ui.GetSelection().page);

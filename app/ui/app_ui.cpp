@@ -19,7 +19,8 @@ struct PageInfo {
 constexpr PageInfo kPages[] = {
     {Page::kWall, "Wall", "wall"},          {Page::kActivity, "Activity", "activity"},
     {Page::kReader, "Reader", "reader"},    {Page::kMetrics, "Metrics", "metrics"},
-    {Page::kAccount, "Account", "account"}, {Page::kSettings, "Settings", "settings"}};
+    {Page::kAccount, "Account", "account"}, {Page::kSettings, "Settings", "settings"},
+    {Page::kReview, "Review", "review"},    {Page::kAudit, "Audit", "audit"}};
 static_assert(std::size(kPages) == static_cast<size_t>(Page::kCount));
 
 bool Pressed(int key) {
@@ -62,6 +63,7 @@ std::string StaleReason(const core::SyncStatus& s, core::UnixMillis now, double 
 AppUi::AppUi(AppUiOptions options)
     : m_options(std::move(options)), m_config(m_options.config), m_kiosk(m_options.kiosk) {
     m_account.SetSignOut(m_options.signOut);
+    m_audit.SetWriter(m_options.writeExport);
     m_settings.Init(
         m_config, [this](const core::Config& c) { ApplySettings(c); }, m_options.saveSettings);
 }
@@ -187,6 +189,7 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ctx.reads = &m_reads;
     ctx.submit = m_options.submit;
     ctx.post = [this](std::function<void()> fn) { Post(std::move(fn)); };
+    ctx.moderate = m_options.moderate;
 
     HandleShortcuts(ctx);
     if (m_kiosk) {
@@ -304,6 +307,12 @@ void AppUi::DrawPage(const UiContext& ctx) {
             break;
         case Page::kSettings:
             m_settings.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kReview:
+            m_review.DrawChild(ctx, ImVec2(0, 0));
+            break;
+        case Page::kAudit:
+            m_audit.DrawChild(ctx, ImVec2(0, 0));
             break;
         case Page::kCount:
             break;

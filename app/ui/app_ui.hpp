@@ -14,12 +14,14 @@
 
 #include "ui/account_view.hpp"
 #include "ui/activity_view.hpp"
+#include "ui/audit_view.hpp"
 #include "ui/channel_view.hpp"
 #include "ui/dashboard_view.hpp"
 #include "ui/help_overlay.hpp"
 #include "ui/metrics_view.hpp"
 #include "ui/nav_view.hpp"
 #include "ui/quick_switcher.hpp"
+#include "ui/review_view.hpp"
 #include "ui/settings_view.hpp"
 #include "ui/status_strip.hpp"
 #include "ui/ui_context.hpp"
@@ -35,6 +37,9 @@ struct AppUiOptions {
     std::function<void(core::Command)> submit;
     std::function<void()> signOut;      // empty: this sign-in cannot sign out
     SettingsView::SaveFn saveSettings;  // empty: settings cannot be saved
+    // Moderator actions, run off the UI thread; empty: no moderation.
+    std::function<void(std::function<void(core::ModerationEngine&)>)> moderate;
+    AuditView::WriteFn writeExport;  // empty: no exports
 };
 
 // Why the STALE banner is up, or empty when it is not: signed out, offline (the last
@@ -63,6 +68,8 @@ class AppUi {
     const QuickSwitcher& Switcher() const { return m_switcher; }
     const HelpOverlay& Help() const { return m_help; }
     const StatusStrip& Strip() const { return m_strip; }
+    const ReviewView& Review() const { return m_review; }
+    const AuditView& AuditLog() const { return m_audit; }
     const core::UiSettings& Settings() const { return m_config.ui; }
 
     // True when the last frame showed the STALE banner.
@@ -99,6 +106,8 @@ class AppUi {
     MetricsView m_metrics;
     AccountView m_account;
     SettingsView m_settings;
+    ReviewView m_review;
+    AuditView m_audit;
     QuickSwitcher m_switcher;
     HelpOverlay m_help;
 

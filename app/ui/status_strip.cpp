@@ -1,5 +1,7 @@
 #include "ui/status_strip.hpp"
 
+#include "moderation/review.hpp"
+
 #include <cstdio>
 
 #include "ui/theme.hpp"
@@ -76,6 +78,12 @@ void StatusStrip::Draw(const UiContext& ctx) {
         ImGui::SameLine(0, 24);
         ImGui::TextColored(colors::kWarn, "%llu failed",
                            static_cast<unsigned long long>(st.failures));
+    }
+    if (s.review) {
+        ImGui::SameLine(0, 24);
+        ImGui::TextColored(s.review->pendingCount ? colors::kWarn : colors::kDim,
+                           "%zu pending review%s", s.review->pendingCount,
+                           s.review->pendingCount == 1 ? "" : "s");
     }
     if (st.metrics && st.metrics->freshnessAll.count > 0) {
         ImGui::SameLine(0, 24);

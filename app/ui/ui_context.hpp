@@ -11,6 +11,10 @@
 
 struct ImFont;
 
+namespace cdeck::core {
+class ModerationEngine;
+}
+
 namespace cdeck::ui {
 
 struct Fonts {
@@ -20,8 +24,18 @@ struct Fonts {
     ImFont* small = nullptr;
 };
 
-// The pages of the main area, in tab order (Ctrl+1 .. Ctrl+6).
-enum class Page { kWall, kActivity, kReader, kMetrics, kAccount, kSettings, kCount };
+// The pages of the main area, in tab order (Ctrl+1 .. Ctrl+8).
+enum class Page {
+    kWall,
+    kActivity,
+    kReader,
+    kMetrics,
+    kAccount,
+    kSettings,
+    kReview,
+    kAudit,
+    kCount
+};
 const char* PageTitle(Page page);  // "Wall", "Activity", ...
 const char* PageKey(Page page);    // the config name: "wall", "activity", ...
 bool PageFromKey(const std::string& key, Page& out);
@@ -72,6 +86,8 @@ struct UiContext {
     // Thread-safe: runs a function on the UI thread at the start of the next frame (for
     // command completions, which arrive on worker threads). May be empty in tests.
     std::function<void(std::function<void()>)> post;
+    // Runs a moderator action on the moderation engine, off the UI thread. May be empty.
+    std::function<void(std::function<void(core::ModerationEngine&)>)> moderate;
 };
 
 }  // namespace cdeck::ui

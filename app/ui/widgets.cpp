@@ -91,6 +91,8 @@ float RichText(const core::PlainText& pt, float width, int maxLines, ImVec4 colo
                         return ImGui::GetColorU32(colors::kWarn);
                     case core::TextSpan::Kind::kCode:
                         return ImGui::GetColorU32(colors::kDim);
+                    case core::TextSpan::Kind::kMatch:
+                        return ImGui::GetColorU32(colors::kBad);
                 }
             }
         return ImGui::GetColorU32(color);

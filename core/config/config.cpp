@@ -124,6 +124,7 @@ Result<Config> ParseConfig(const std::string& text) {
                              {"auth_mode", &c.authMode},
                              {"ca_file", &c.caFile},
                              {"db_path", &c.dbPath},
+                             {"rules_path", &c.rulesPath},
                              {"certificate_path", &c.certificatePath},
                              {"private_key_path", &c.privateKeyPath}}) {
         if (auto e = str(key, *slot)) return *e;
@@ -219,13 +220,10 @@ Result<Config> ParseConfig(const std::string& text) {
     if (auto it = j.find("ui"); it != j.end()) {
         if (auto e = ParseUi(*it, c.ui)) return *e;
     }
-    static const char* kKnown[] = {"graph_url",        "authority_url",
-                                   "tenant",           "client_id",
-                                   "client_secret",    "auth_mode",
-                                   "ca_file",          "db_path",
-                                   "metrics_port",     "sync",
-                                   "limits",           "certificate_path",
-                                   "private_key_path", "ui"};
+    static const char* kKnown[] = {
+        "graph_url", "authority_url",    "tenant",           "client_id",    "client_secret",
+        "auth_mode", "ca_file",          "db_path",          "metrics_port", "sync",
+        "limits",    "certificate_path", "private_key_path", "ui",           "rules_path"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;

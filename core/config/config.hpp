@@ -73,6 +73,7 @@ struct Config {
     std::string authMode = "device_code";  // device_code | client_credentials | auth_code
     std::string caFile;                    // extra trusted CA (graphsim's); empty: system store
     std::string dbPath;                    // empty: $XDG_STATE_HOME/channeldeck/channeldeck.db
+    std::string rulesPath;                 // moderation rule pack; empty: the bundled default
     int metricsPort = 0;                   // 0: off
     SyncSettings sync;
     GraphLimits limits;

@@ -133,6 +133,7 @@ void ModerationEngine::Publish() {
         std::lock_guard lock(m_mutex);
         state->version = ++m_version;
         state->items = m_items;
+        state->audit = m_audit;
         for (const auto& i : m_items) state->pendingCount += i.resolved ? 0 : 1;
         state->packName = m_pack->name;
         state->packVersion = m_pack->version;
@@ -140,10 +141,18 @@ void ModerationEngine::Publish() {
     m_store.SetReview(std::move(state));
 }
 
+void ModerationEngine::SeedAudit(std::vector<AuditRow> rows) {
+    {
+        std::lock_guard lock(m_mutex);
+        rows.resize(std::min(rows.size(), kAuditShown));
+        m_audit.insert(m_audit.end(), rows.begin(), rows.end());
+    }
+    Publish();
+}
+
 void ModerationEngine::Audit(const ReviewItem& item, const std::string& action,
                              const std::string& result, const std::string& requestId,
                              const std::string& detail) {
-    if (!m_options.audit) return;
     AuditRow row;
     row.at = m_options.clock();
     row.actor = m_options.actor;
@@ -155,7 +164,13 @@ void ModerationEngine::Audit(const ReviewItem& item, const std::string& action,
     row.result = result;
     row.requestId = requestId;
     row.detail = detail;
-    m_options.audit(row);
+    {
+        std::lock_guard lock(m_mutex);
+        m_audit.insert(m_audit.begin(), row);
+        if (m_audit.size() > kAuditShown) m_audit.pop_back();
+    }
+    if (m_options.audit) m_options.audit(row);
+    Publish();
 }
 
 template <typename F>

@@ -20,12 +20,11 @@
 #include <vector>
 
 #include "moderation/rules.hpp"
+#include "persist/persister.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
 
 namespace cdeck::core {
-
-struct AuditRow;
 
 struct ReviewItem {
     uint64_t id = 0;
@@ -52,6 +51,7 @@ struct ReviewState {
     uint64_t version = 0;
     std::vector<ReviewItem> items;  // oldest first
     size_t pendingCount = 0;        // not resolved
+    std::vector<AuditRow> audit;    // the most recent audit rows, newest first
     std::string packName;
     int packVersion = 0;
 };
@@ -92,6 +92,9 @@ class ModerationEngine final : public StoreObserver {
     void ReplyNotice(uint64_t id, const std::string& text);
 
     void SetPack(RulePack pack);
+    // The audit rows already in the database (newest first), shown before any new ones.
+    void SeedAudit(std::vector<AuditRow> rows);
+    static constexpr size_t kAuditShown = 1000;
     ReviewStatePtr State() const;
 
   private:
@@ -108,6 +111,7 @@ class ModerationEngine final : public StoreObserver {
     mutable std::mutex m_mutex;  // guards everything below
     std::shared_ptr<const RulePack> m_pack;
     std::vector<ReviewItem> m_items;
+    std::vector<AuditRow> m_audit;  // newest first, at most kAuditShown
     std::unordered_map<std::string, std::vector<size_t>> m_byMessage;  // message id -> items
     uint64_t m_nextId = 1;
     uint64_t m_version = 0;

@@ -572,6 +572,50 @@ std::vector<Draft> Persister::LoadDrafts() {
     return out;
 }
 
+Status Persister::SaveRulePack(const std::string& pack, int version, const std::string& json) {
+    std::lock_guard dbLock(m_dbMutex);
+    if (Status st = m_db->Exec("BEGIN IMMEDIATE"); !st) return st;
+    auto fail = [&](const Error& e) -> Status {
+        (void)m_db->Exec("ROLLBACK");
+        return e;
+    };
+    // A version is immutable once stored: the same number with other content is refused.
+    auto existing = m_db->Prepare("SELECT json FROM rules WHERE pack = ?1 AND version = ?2");
+    if (!existing) return fail(existing.error());
+    existing->Bind(1, pack).Bind(2, static_cast<int64_t>(version));
+    if (existing->Step() && existing->Text(0) != json)
+        return fail(MakeError(ErrorCode::kConfig,
+                              "rule pack \"" + pack + "\" version " + std::to_string(version) +
+                                  " is already stored with different rules; raise its version"));
+    auto ins = m_db->Prepare(
+        "INSERT OR IGNORE INTO rules(pack, version, json, enabled, updated_ms) VALUES(?1, ?2, ?3, "
+        "0, ?4)");
+    if (!ins) return fail(ins.error());
+    if (Status st = ins->Bind(1, pack)
+                        .Bind(2, static_cast<int64_t>(version))
+                        .Bind(3, json)
+                        .Bind(4, NowMillis())
+                        .Run();
+        !st)
+        return fail(st.error());
+    auto en = m_db->Prepare("UPDATE rules SET enabled = (version = ?2) WHERE pack = ?1");
+    if (!en) return fail(en.error());
+    if (Status st = en->Bind(1, pack).Bind(2, static_cast<int64_t>(version)).Run(); !st)
+        return fail(st.error());
+    return m_db->Exec("COMMIT");
+}
+
+std::vector<std::pair<int, bool>> Persister::RulePackVersions(const std::string& pack) {
+    std::lock_guard dbLock(m_dbMutex);
+    std::vector<std::pair<int, bool>> out;
+    auto st =
+        m_db->Prepare("SELECT version, enabled FROM rules WHERE pack = ?1 ORDER BY version DESC");
+    if (!st) return out;
+    st->Bind(1, pack);
+    while (st->Step()) out.push_back({static_cast<int>(st->Int(0)), st->Int(1) != 0});
+    return out;
+}
+
 std::vector<AuditRow> Persister::LoadAudit(size_t limit) {
     std::lock_guard dbLock(m_dbMutex);
     std::vector<AuditRow> out;

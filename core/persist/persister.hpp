@@ -100,6 +100,11 @@ class Persister final : public StoreObserver {
     // ---- reads (any thread) ----
     std::vector<Draft> LoadDrafts();
     std::vector<AuditRow> LoadAudit(size_t limit = 1000);
+    // Records a rule pack version (kept: every version ever loaded) and marks it the one
+    // enabled for its pack. Synchronous; call before Start() or from any thread.
+    Status SaveRulePack(const std::string& pack, int version, const std::string& json);
+    // The versions stored for a pack, newest first: (version, enabled).
+    std::vector<std::pair<int, bool>> RulePackVersions(const std::string& pack);
     // Applies retention now (the thread also runs it periodically).
     Status ApplyRetention();
     // Fault injection (tests, the fault matrix): makes the connection refuse writes, as a
