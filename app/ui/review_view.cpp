@@ -131,9 +131,14 @@ void ReviewView::DrawFilters(const core::ReviewState& s) {
         authors.insert(i.authorName);
     }
     auto combo = [&](const char* label, std::string& value, const std::set<std::string>& options) {
+        ImGui::SameLine(0, 18);
+        ImGui::TextDisabled("%s", label);
         ImGui::SameLine();
         ImGui::SetNextItemWidth(170);
-        if (ImGui::BeginCombo(label, value.empty() ? "all" : value.c_str())) {
+        ImGui::PushID(label);
+        bool open = ImGui::BeginCombo("##filter", value.empty() ? "all" : value.c_str());
+        ImGui::PopID();
+        if (open) {
             if (ImGui::Selectable("all", value.empty())) {
                 value.clear();
                 m_dirty = true;

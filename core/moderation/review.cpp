@@ -95,7 +95,19 @@ void ModerationEngine::OnMessages(const std::string& channelId,
             item.text = sm->text.text;
             item.createdAt = m.createdDateTime;
             item.flaggedAt = m_options.clock();
-            item.groupKey = NearDuplicateKey(sm->text.text);
+            // Mentions say who a message is for, not what it says: leave them out of the
+            // near-duplicate key so the same text sent to different people groups together.
+            std::string unaddressed;
+            size_t at = 0;
+            for (const auto& sp : sm->text.spans)
+                if (sp.kind == TextSpan::Kind::kMention && sp.begin >= at &&
+                    sp.end <= sm->text.text.size()) {
+                    unaddressed.append(sm->text.text, at, sp.begin - at);
+                    at = sp.end;
+                }
+            unaddressed.append(sm->text.text, std::min(at, sm->text.text.size()),
+                               std::string::npos);
+            item.groupKey = NearDuplicateKey(unaddressed);
             found.push_back(std::move(item));
         }
     }

@@ -158,3 +158,19 @@ TEST_CASE("near-duplicates share a key whatever their numbers, case and spacing"
     CHECK(NearDuplicateKey("Win a FREE iPhone") != NearDuplicateKey("Win a free Android"));
     CHECK(NearDuplicateKey("") == NearDuplicateKey("123 !!"));
 }
+
+TEST_CASE("the same text sent to different people is one near-duplicate group") {
+    Rig rig;
+    ChatMessage a = Msg("a", "");
+    a.body.contentType = "html";
+    a.body.content = "<at id=\"0\">Ann Lee</at> your password expired";
+    ChatMessage b = Msg("b", "");
+    b.body.contentType = "html";
+    b.body.content = "<at id=\"0\">Bo</at> your password expired";
+    ChatMessage c = Msg("c", "a different password story");
+    rig.store.MergeMessages("c1", {a, b, c}, true);
+    auto s = rig.State();
+    REQUIRE(s->items.size() == 3);
+    CHECK(s->items[0].groupKey == s->items[1].groupKey);
+    CHECK(s->items[0].groupKey != s->items[2].groupKey);
+}
