@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "app_runtime.hpp"
+#include "export_command.hpp"
 #include "platform/window.hpp"
 #include "ui/app_ui.hpp"
 #include "ui/theme.hpp"
@@ -60,7 +61,9 @@ int Usage(const std::string& msg) {
         "ID]\n"
         "                   [--auth-mode MODE] [--ca-file FILE] [--scenario FILE] [--seed N] "
         "[--verbose]\n"
-        "                   [--sync-policy adaptive|sdk] [--metrics-port PORT]\n");
+        "                   [--sync-policy adaptive|sdk] [--metrics-port PORT]\n"
+        "       channeldeck export --team TEAM --channel CHANNEL [--since DATE] [--until DATE]\n"
+        "                   --format csv|json --out FILE|- [--config FILE]\n");
     return 2;
 }
 
@@ -297,6 +300,7 @@ void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std
 
 int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();  // for "time to first data frame"
+    if (argc > 1 && std::string(argv[1]) == "export") return cdeck::app::RunExport(argc, argv);
     Args args;
     std::string err;
     if (!ParseArgs(argc, argv, args, err)) return Usage(err);

@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 
 #include "moderation/review.hpp"
+#include "moderation/export.hpp"
 #include "persist/persister.hpp"
+
+#include <nlohmann/json.hpp>
 
 using namespace cdeck::core;
 
@@ -173,4 +176,28 @@ TEST_CASE("the same text sent to different people is one near-duplicate group") 
     REQUIRE(s->items.size() == 3);
     CHECK(s->items[0].groupKey == s->items[1].groupKey);
     CHECK(s->items[0].groupKey != s->items[2].groupKey);
+}
+
+TEST_CASE("CSV export quotes what needs quoting and defuses formulas") {
+    CHECK(CsvCell("plain") == "plain");
+    CHECK(CsvCell("a,b") == "\"a,b\"");
+    CHECK(CsvCell("say \"hi\"") == "\"say \"\"hi\"\"\"");
+    CHECK(CsvCell("line\nbreak") == "\"line\nbreak\"");
+    CHECK(CsvCell("=HYPERLINK(\"x\")") == "\"'=HYPERLINK(\"\"x\"\")\"");
+    CHECK(CsvCell("@Ann hi") == "'@Ann hi");
+    CHECK(CsvCell("-1") == "'-1");
+    AuditRow r;
+    r.seq = 7;
+    r.at = 1'700'000'000'000;
+    r.actor = "mod";
+    r.action = "soft-delete";
+    r.requestId = "abc-123";
+    r.detail = "bad \xff byte";
+    std::string csv = AuditToCsv({r});
+    CHECK(csv.rfind("seq,at,actor,action,", 0) == 0);
+    CHECK(csv.find("7,2023-11-14T22:13:20.000Z,mod,soft-delete,,,,,,abc-123,") !=
+          std::string::npos);
+    auto json = nlohmann::json::parse(AuditToJson({r}));  // invalid UTF-8 replaced, not fatal
+    REQUIRE(json.size() == 1);
+    CHECK(json[0]["requestId"] == "abc-123");
 }
