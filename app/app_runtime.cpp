@@ -245,6 +245,21 @@ void AppRuntime::Moderate(std::function<void(core::ModerationEngine&)> action) {
     m_actionsCv.notify_one();
 }
 
+std::vector<core::Draft> AppRuntime::LoadDrafts() {
+    return m_persister ? m_persister->LoadDrafts() : std::vector<core::Draft>{};
+}
+
+void AppRuntime::SaveDraft(const core::Draft& draft, bool remove) {
+    core::Persister* p = m_persister.get();
+    if (!p) return;
+    Moderate([p, draft, remove](core::ModerationEngine&) {
+        if (remove)
+            p->DeleteDraft(draft.key);
+        else
+            p->SaveDraft(draft);
+    });
+}
+
 void AppRuntime::WriteExport(const std::string& name, std::string content,
                              std::function<void(std::string)> done) {
     std::string dir = m_stateDir + "/exports";

@@ -26,6 +26,7 @@ namespace cdeck::sim {
 class GraphSim;
 }
 namespace cdeck::core {
+struct Draft;
 class DelegatedTokenProvider;
 class Persister;
 class ModerationEngine;
@@ -64,6 +65,10 @@ class AppRuntime {
     // (actions publish, queue Graph commands and append audit rows: no work for the UI
     // thread). UI thread.
     void Moderate(std::function<void(core::ModerationEngine&)> action);
+    // Drafts: what the database holds (main thread, at start), and saving one on the action
+    // thread (remove: delete it).
+    std::vector<core::Draft> LoadDrafts();
+    void SaveDraft(const core::Draft& draft, bool remove);
     // Writes an export under <state>/exports/ (mode 0600: it holds message text), on the
     // action thread; `done` gets the path or "error: ...". UI thread.
     void WriteExport(const std::string& name, std::string content,

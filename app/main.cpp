@@ -374,6 +374,10 @@ int main(int argc, char** argv) {
                                 std::function<void(std::string)> done) {
         runtime.WriteExport(name, std::move(content), std::move(done));
     };
+    uo.drafts = runtime.LoadDrafts();
+    uo.saveDraft = [&runtime](const cdeck::core::Draft& d, bool remove) {
+        runtime.SaveDraft(d, remove);
+    };
     cdeck::ui::AppUi ui(uo);
     ui.SetFonts(fonts);
     if (!args.page.empty()) cdeck::ui::PageFromKey(args.page, ui.GetSelection().page);

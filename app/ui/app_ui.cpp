@@ -64,6 +64,7 @@ AppUi::AppUi(AppUiOptions options)
     : m_options(std::move(options)), m_config(m_options.config), m_kiosk(m_options.kiosk) {
     m_account.SetSignOut(m_options.signOut);
     m_audit.SetWriter(m_options.writeExport);
+    for (const auto& d : m_options.drafts) m_drafts[d.key] = d;
     m_settings.Init(
         m_config, [this](const core::Config& c) { ApplySettings(c); }, m_options.saveSettings);
 }
@@ -190,6 +191,8 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ctx.submit = m_options.submit;
     ctx.post = [this](std::function<void()> fn) { Post(std::move(fn)); };
     ctx.moderate = m_options.moderate;
+    ctx.drafts = &m_drafts;
+    ctx.saveDraft = m_options.saveDraft;
 
     HandleShortcuts(ctx);
     if (m_kiosk) {

@@ -39,7 +39,9 @@ struct AppUiOptions {
     SettingsView::SaveFn saveSettings;  // empty: settings cannot be saved
     // Moderator actions, run off the UI thread; empty: no moderation.
     std::function<void(std::function<void(core::ModerationEngine&)>)> moderate;
-    AuditView::WriteFn writeExport;  // empty: no exports
+    AuditView::WriteFn writeExport;   // empty: no exports
+    std::vector<core::Draft> drafts;  // saved drafts, restored into the composers
+    std::function<void(const core::Draft&, bool remove)> saveDraft;  // empty: not saved
 };
 
 // Why the STALE banner is up, or empty when it is not: signed out, offline (the last
@@ -96,6 +98,7 @@ class AppUi {
     Fonts m_fonts;
     Selection m_selection;
     ReadState m_reads;
+    std::unordered_map<std::string, core::Draft> m_drafts;
     bool m_themeDirty = true;
     // The views. One place lists them all.
     StatusStrip m_strip;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 
+#include "model/markup.hpp"
 #include "ui/permissions.hpp"
 #include "ui/theme.hpp"
 #include "ui/widgets.hpp"
@@ -75,6 +76,14 @@ void ChannelView::DrawContent(const UiContext& ctx) {
         m_dirty = false;
     }
     if (ctx.reads) ctx.reads->MarkRead(*data);
+    {
+        const core::SyncStatus& st = ctx.snapshot->sync;
+        m_canReply = Check(Action::kReply, st.signedIn, st.delegated, st.grantedScopes).allowed;
+    }
+    if (!m_replyRequest.empty()) {
+        OpenComposer(ctx, *data, m_replyRequest, m_replyRequestAuthor);
+        m_replyRequest.clear();
+    }
     DrawHeader(ctx, *data);
     if (m_composing && m_composeChannel == m_channelId) DrawComposer(ctx, *data);
 
@@ -111,12 +120,8 @@ void ChannelView::DrawHeader(const UiContext& ctx, const core::ChannelData& c) {
     Permission post = Check(Action::kPost, st.signedIn, st.delegated, st.grantedScopes);
     m_postEnabled = post.allowed;
     m_postWhy = post.allowed ? std::string() : post.why;
-    ImGui::BeginDisabled(!post.allowed || m_composing);
-    if (ImGui::Button("New post")) {
-        m_composing = true;
-        m_composeChannel = c.channel.id;
-        m_composeStatus.clear();
-    }
+    ImGui::BeginDisabled(!post.allowed || (m_composing && m_replyTo.empty()));
+    if (ImGui::Button("New post")) OpenComposer(ctx, c, {}, {});
     m_rects.newPost = LastItemRect();
     ImGui::EndDisabled();
     if (!post.allowed && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
@@ -138,63 +143,147 @@ void ChannelView::DrawHeader(const UiContext& ctx, const core::ChannelData& c) {
     ImGui::Separator();
 }
 
+void ChannelView::OpenComposer(const UiContext& ctx, const core::ChannelData& c,
+                               const std::string& replyTo, const std::string& replyToAuthor) {
+    if (m_composing && !m_sending) SaveDraftIfDue(ctx, true);
+    m_composing = true;
+    m_composeChannel = c.channel.id;
+    m_composeTeam = c.channel.teamId;
+    m_replyTo = replyTo;
+    m_replyToAuthor = replyToAuthor;
+    m_composeStatus.clear();
+    m_offerResend = false;
+    m_draftKey =
+        replyTo.empty() ? "channel:" + c.channel.id : "reply:" + c.channel.id + ":" + replyTo;
+    m_body.clear();
+    m_subject[0] = '\0';
+    m_importance = 0;
+    m_editedAt = 0;
+    // A saved draft comes back, after a restart or a crash too.
+    if (ctx.drafts)
+        if (auto it = ctx.drafts->find(m_draftKey); it != ctx.drafts->end()) {
+            m_body = it->second.body;
+            std::snprintf(m_subject, sizeof m_subject, "%s", it->second.subject.c_str());
+            m_composeStatus = "Draft restored.";
+        }
+}
+
+void ChannelView::SaveDraftIfDue(const UiContext& ctx, bool now) {
+    if (m_editedAt == 0 || m_draftKey.empty()) return;
+    // Debounced: a second after the last keystroke (or at once when leaving the composer).
+    if (!now && ctx.now - m_editedAt < 1000) return;
+    m_editedAt = 0;
+    core::Draft d;
+    d.key = m_draftKey;
+    d.teamId = m_composeTeam;
+    d.channelId = m_composeChannel;
+    d.replyToId = m_replyTo;
+    d.subject = m_subject;
+    d.body = m_body;
+    d.updatedAt = ctx.now;
+    if (ctx.drafts) (*ctx.drafts)[d.key] = d;
+    if (ctx.saveDraft) ctx.saveDraft(d, m_body.empty() && d.subject.empty());
+}
+
+void ChannelView::Send(const UiContext& ctx, const core::ChannelData& c) {
+    if (!ctx.submit) return;
+    SaveDraftIfDue(ctx, true);  // whatever happens next, the text is on disk
+    core::Command cmd;
+    bool reply = !m_replyTo.empty();
+    cmd.kind = reply ? core::Command::Kind::kPostReply : core::Command::Kind::kPostMessage;
+    cmd.teamId = c.channel.teamId;
+    cmd.channelId = c.channel.id;
+    cmd.messageId = m_replyTo;
+    if (!reply) cmd.message.subject = m_subject;
+    static const char* const kImportance[] = {"normal", "high", "urgent"};
+    if (m_importance > 0) cmd.message.importance = kImportance[m_importance];
+    cmd.message.contentType = "html";
+    cmd.message.content = core::MarkupToHtml(m_body);  // the user's text, escaped
+    m_sending = true;
+    m_offerResend = false;
+    m_composeStatus = "Sending\xE2\x80\xA6";
+    auto post = ctx.post;
+    auto saveDraft = ctx.saveDraft;
+    auto* drafts = ctx.drafts;
+    std::string key = m_draftKey;
+    cmd.finished = [this, post, saveDraft, drafts, key](const core::Command::Outcome& o) {
+        // A worker thread: hand the outcome to the UI thread.
+        bool ok = o.status.ok();
+        std::string why = ok ? std::string() : o.status.error().Describe();
+        bool ambiguous = o.sentButUnanswered, reconciled = o.reconciled;
+        if (!post) return;
+        post([this, ok, why, ambiguous, reconciled, saveDraft, drafts, key] {
+            m_sending = false;
+            if (ok) {
+                if (drafts) drafts->erase(key);
+                core::Draft gone;
+                gone.key = key;
+                if (saveDraft) saveDraft(gone, true);
+                if (m_draftKey == key) {
+                    m_composing = false;
+                    m_body.clear();
+                    m_subject[0] = '\0';
+                    m_editedAt = 0;
+                }
+                m_composeStatus = reconciled
+                                      ? "Sent. (Graph's answer was lost; the message was found in "
+                                        "the channel, so it was not sent twice.)"
+                                      : "Sent.";
+                m_scrollToBottom = true;
+            } else {
+                m_offerResend = true;
+                m_composeStatus = ambiguous
+                                      ? "Not sent: Graph did not answer, and the message is not in "
+                                        "the channel. Your text is kept."
+                                      : "Not sent (your text is kept): " + why;
+            }
+        });
+    };
+    ctx.submit(std::move(cmd));
+}
+
 void ChannelView::DrawComposer(const UiContext& ctx, const core::ChannelData& c) {
     ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
-    float h = ImGui::GetTextLineHeightWithSpacing() * 8;
+    float h = ImGui::GetTextLineHeightWithSpacing() * 9;
     if (ImGui::BeginChild("composer", ImVec2(0, h), true)) {
-        ImGui::SetNextItemWidth(-1);
-        ImGui::InputTextWithHint("##subject", "Subject (optional)", m_subject, sizeof m_subject);
+        if (!m_replyTo.empty()) {
+            ImGui::TextColored(colors::kAccent, "Reply to %s", m_replyToAuthor.c_str());
+        } else {
+            ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.6f);
+            if (ImGui::InputTextWithHint("##subject", "Subject (optional)", m_subject,
+                                         sizeof m_subject))
+                m_editedAt = ctx.now;
+            ImGui::SameLine();
+            ImGui::SetNextItemWidth(150);
+            ImGui::Combo("##importance", &m_importance, "normal\0high\0urgent\0");
+        }
         if (m_body.capacity() < 64) m_body.reserve(64);
-        ImGui::InputTextMultiline("##body", m_body.data(), m_body.capacity() + 1,
-                                  ImVec2(-1, ImGui::GetTextLineHeight() * 4),
-                                  ImGuiInputTextFlags_CallbackResize, ResizeCallback, &m_body);
+        if (ImGui::InputTextMultiline("##body", m_body.data(), m_body.capacity() + 1,
+                                      ImVec2(-1, ImGui::GetTextLineHeight() * 4),
+                                      ImGuiInputTextFlags_CallbackResize, ResizeCallback, &m_body))
+            m_editedAt = ctx.now;
         m_rects.body = LastItemRect();
         // The buffer may be longer than the text after a resize; keep the string exact.
         m_body.resize(std::strlen(m_body.c_str()));
+        SaveDraftIfDue(ctx, false);
         bool empty = m_body.find_first_not_of(" \t\r\n") == std::string::npos;
         ImGui::BeginDisabled(empty || m_sending);
-        if (ImGui::Button(m_sending ? "Sending\xE2\x80\xA6" : "Send") && ctx.submit) {
-            core::Command cmd;
-            cmd.kind = core::Command::Kind::kPostMessage;
-            cmd.teamId = c.channel.teamId;
-            cmd.channelId = c.channel.id;
-            cmd.message.subject = m_subject;
-            cmd.message.contentType = "text";  // the user's text is never markup
-            cmd.message.content = m_body;
-            m_sending = true;
-            m_composeStatus = "Sending\xE2\x80\xA6";
-            auto post = ctx.post;
-            cmd.done = [this, post](const core::Result<core::ChatMessage>& r) {
-                // A worker thread: hand the outcome to the UI thread.
-                bool ok = static_cast<bool>(r);
-                std::string msg = ok ? std::string() : r.error().Describe();
-                if (!post) return;
-                post([this, ok, msg] {
-                    m_sending = false;
-                    if (ok) {
-                        m_composing = false;
-                        m_body.clear();
-                        m_subject[0] = '\0';
-                        m_composeStatus = "Posted.";
-                        m_scrollToBottom = true;
-                    } else {
-                        m_composeStatus = "Not posted (your text is kept): " + msg;
-                    }
-                });
-            };
-            ctx.submit(std::move(cmd));
-        }
+        if (ImGui::Button(m_sending       ? "Sending\xE2\x80\xA6"
+                          : m_offerResend ? "Send again"
+                                          : "Send"))
+            Send(ctx, c);
         m_rects.send = LastItemRect();
         ImGui::EndDisabled();
         ImGui::SameLine();
-        if (ImGui::Button("Cancel")) {
-            m_composing = false;  // the draft text stays for next time
+        if (ImGui::Button("Close")) {
+            SaveDraftIfDue(ctx, true);
+            m_composing = false;  // the draft stays for next time
         }
-        if (!m_composeStatus.empty()) {
-            ImGui::SameLine();
+        ImGui::SameLine();
+        ImGui::TextDisabled("**bold** *italic* `code` [link](https://...)");
+        if (!m_composeStatus.empty())
             ImGui::TextColored(m_composeStatus.rfind("Not", 0) == 0 ? colors::kBad : colors::kDim,
                                "%s", m_composeStatus.c_str());
-        }
     }
     ImGui::EndChild();
     ImGui::PopStyleColor();
@@ -267,7 +356,15 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     // Footer: replies (a toggle), reactions, mentions, attachments as chips
     ImGui::SetCursorScreenPos(ImVec2(p.x + indent, bodyPos.y + bodyH + 4));
     bool any = false;
+    if (!row.isReply && !m.IsDeleted() && m_canReply) {
+        if (ImGui::SmallButton("Reply")) {
+            m_replyRequest = m.id;
+            m_replyRequestAuthor = m.from.DisplayName();
+        }
+        any = true;
+    }
     if (!row.isReply && !sm.replies.empty()) {
+        if (any) ImGui::SameLine();
         bool open = m_expanded.count(m.id) > 0;
         char label[64];
         std::snprintf(label, sizeof label, "%s %zu %s", open ? "\xE2\x96\xBE" : "\xE2\x96\xB8",

@@ -28,6 +28,7 @@ class ChannelView final : public View {
     const std::string& PostDisabledReason() const { return m_postWhy; }
     // The composer's state (tests drive it).
     bool ComposerOpen() const { return m_composing; }
+    bool ComposerIsReply() const { return !m_replyTo.empty(); }
     const std::string& ComposerStatus() const { return m_composeStatus; }
     // Where the composer's controls were drawn last frame (screen space); tests click them.
     struct Rects {
@@ -58,13 +59,24 @@ class ChannelView final : public View {
     bool m_scrollToBottom = true;
     bool m_postEnabled = false;
     std::string m_postWhy;
-    // Composer
+    // Composer: a new post in the channel, or a reply in the thread `m_replyTo`.
+    void OpenComposer(const UiContext& ctx, const core::ChannelData& c, const std::string& replyTo,
+                      const std::string& replyToAuthor);
+    void Send(const UiContext& ctx, const core::ChannelData& c);
+    void SaveDraftIfDue(const UiContext& ctx, bool now);
     bool m_composing = false;
     bool m_sending = false;
     char m_subject[256] = {};
-    std::string m_body;  // grows with the text (InputText resize callback)
+    int m_importance = 0;  // normal, high, urgent
+    std::string m_body;    // grows with the text (InputText resize callback)
     std::string m_composeStatus;
-    std::string m_composeChannel;  // the channel the draft is for
+    bool m_offerResend = false;
+    std::string m_composeChannel, m_composeTeam;  // the channel the draft is for
+    std::string m_replyTo, m_replyToAuthor;       // set: a reply in that thread
+    std::string m_draftKey;
+    core::UnixMillis m_editedAt = 0;  // last keystroke not yet saved (0: saved)
+    bool m_canReply = false;
+    std::string m_replyRequest, m_replyRequestAuthor;  // a Reply button was clicked
     Rects m_rects;
 };
 

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "config/config.hpp"
+#include "persist/persister.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
 
@@ -86,6 +87,10 @@ struct UiContext {
     // Thread-safe: runs a function on the UI thread at the start of the next frame (for
     // command completions, which arrive on worker threads). May be empty in tests.
     std::function<void(std::function<void()>)> post;
+    // Drafts by key ("channel:<id>", "reply:<channel>:<root>"), owned by AppUi, and the
+    // function that saves one (remove: it was sent or emptied). May be null / empty.
+    std::unordered_map<std::string, core::Draft>* drafts = nullptr;
+    std::function<void(const core::Draft&, bool remove)> saveDraft;
     // Runs a moderator action on the moderation engine, off the UI thread. May be empty.
     std::function<void(std::function<void(core::ModerationEngine&)>)> moderate;
 };

@@ -960,9 +960,24 @@ void SyncEngine::RunCommand(Job& job) {
         case Command::Kind::kPostReply: {
             bool reply = c.kind == Command::Kind::kPostReply;
             what = reply ? "reply" : "post";
+            UnixMillis sentAt = NowMillis();
             auto posted = reply ? m_client->PostReply(c.teamId, c.channelId, c.messageId, c.message)
                                 : m_client->PostMessage(c.teamId, c.channelId, c.message);
             out.requestId = t_requestId;
+            // No double post: when the request went out and no answer came back, look for
+            // the message before anyone offers to send it again.
+            if (!posted &&
+                (posted.error().timedOut ||
+                 (posted.error().code == ErrorCode::kTransient &&
+                  (posted.error().httpStatus == 0 || posted.error().httpStatus == 504)))) {
+                Log(LogLevel::kInfo, "sync", std::string(what) + " got no answer; looking for it");
+                if (auto found = FindPosted(c, sentAt)) {
+                    Log(LogLevel::kInfo, "sync",
+                        std::string(what) + " had been created: " + found->id);
+                    posted = *found;
+                    out.reconciled = true;
+                }
+            }
             if (posted) {
                 Log(LogLevel::kInfo, "sync", std::string(what) + " created message " + posted->id);
                 if (!reply) m_store.MergeMessages(c.channelId, {posted.value()}, false);
@@ -1002,6 +1017,25 @@ void SyncEngine::RunCommand(Job& job) {
         Log(LogLevel::kWarn, "sync",
             std::string(what) + " failed: " + out.status.error().Describe());
     if (c.finished) c.finished(out);
+}
+
+std::optional<ChatMessage> SyncEngine::FindPosted(const Command& c, UnixMillis sentAt) {
+    bool reply = c.kind == Command::Kind::kPostReply;
+    auto page = reply ? m_client->ListRepliesPage(c.teamId, c.channelId, c.messageId, 50)
+                      : m_client->ListMessagesPage(c.teamId, c.channelId, 50);
+    if (!page) return std::nullopt;  // cannot tell: the caller reports the failure
+    auto trim = [](std::string s) {
+        size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+        return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    };
+    const std::string want = trim(c.message.content);
+    // Same body and subject, created no earlier than a minute before the send (clocks
+    // differ), newest first.
+    for (const auto& m : page->items)
+        if (trim(m.body.content) == want && m.subject == c.message.subject &&
+            m.createdDateTime >= sentAt - 60000)
+            return m;
+    return std::nullopt;
 }
 
 void SyncEngine::OnCall(const std::string&, const CallInfo& info) {

@@ -73,7 +73,10 @@ struct Command {
         Status status = OkStatus();
         std::string requestId;               // Graph's request-id of the (last) call
         std::optional<ChatMessage> message;  // kPostMessage, kPostReply: what Graph created
-        bool sentButUnanswered = false;      // timed out after sending: it may have happened
+        bool sentButUnanswered = false;      // no answer after sending, and not found since
+        // A post or reply whose answer was lost, found in the channel afterwards: it was
+        // created once, and `message` is it. Never sent again.
+        bool reconciled = false;
     };
     std::function<void(const Outcome&)> finished;
 };
@@ -164,6 +167,8 @@ class SyncEngine {
     static std::string PollLink(const ChannelState& st);
     void RunReplies(Job& job);
     void RunCommand(Job& job);
+    // After a post or reply got no answer: the message, if Graph created it after all.
+    std::optional<ChatMessage> FindPosted(const Command& c, UnixMillis sentAt);
     // sdk policy: retries 429/503/504 in place like the Graph SDK, sleeping in the worker.
     template <typename F>
     auto WithSdkRetries(F call) -> decltype(call());

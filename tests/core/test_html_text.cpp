@@ -3,6 +3,7 @@
 #include <string>
 
 #include "model/html_text.hpp"
+#include "model/markup.hpp"
 
 using namespace cdeck::core;
 
@@ -62,4 +63,24 @@ TEST_CASE("HTML to text: unterminated tags and comments do not hang or leak mark
     CHECK(HtmlToText("text <b").text == "text");
     CHECK(HtmlToText("a <!-- never closed").text == "a");
     CHECK(HtmlToText("<script>never closed").text.empty());
+}
+
+TEST_CASE("composer markup becomes Graph HTML; everything typed is escaped") {
+    using cdeck::core::MarkupToHtml;
+    CHECK(MarkupToHtml("plain") == "plain");
+    CHECK(MarkupToHtml("**bold** and *it* and `a<b`") ==
+          "<strong>bold</strong> and <em>it</em> and <code>a&lt;b</code>");
+    CHECK(MarkupToHtml("see [the docs](https://learn.microsoft.com/graph?a=1&b=2)") ==
+          "see <a href=\"https://learn.microsoft.com/graph?a=1&amp;b=2\">the docs</a>");
+    CHECK(MarkupToHtml("line one\nline two") == "line one<br>line two");
+    // Typed HTML stays text; javascript: links are not links.
+    CHECK(MarkupToHtml("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;");
+    CHECK(MarkupToHtml("[x](javascript:alert(1))") == "[x](javascript:alert(1))");
+    CHECK(MarkupToHtml("[x](https://a.b/\"onmouseover=\"y)") ==
+          "<a href=\"https://a.b/&quot;onmouseover=&quot;y\">x</a>");
+    // Unclosed markers are left as typed; a lone asterisk before a space is not italic.
+    CHECK(MarkupToHtml("**open and * star") == "**open and * star");
+    CHECK(MarkupToHtml("2 * 3 = 6") == "2 * 3 = 6");
+    // The HTML survives the round trip to text.
+    CHECK(cdeck::core::HtmlToText(MarkupToHtml("**a** & <b>")).text == "a & <b>");
 }

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "integration/sim_fixture.hpp"
@@ -121,4 +123,62 @@ TEST_CASE("a flagged message is deleted from the queue, audited with its request
         CHECK_FALSE(audit[k].requestId.empty());  // Graph's request-id, for support
     }
     CHECK(audit[1].requestId != audit[2].requestId);
+}
+
+TEST_CASE("no double post: a post whose answer is lost is found, not sent again") {
+    test::Delegated d;
+    Store store;
+    SyncSettings settings;
+    settings.backfillMessages = 5;
+    SyncEngine engine(d.client, store, settings, /*delegated=*/true);
+    engine.Start();
+    auto postAndWait = [&](const std::string& text) {
+        std::mutex mu;
+        std::optional<Command::Outcome> result;
+        Command c;
+        c.kind = Command::Kind::kPostMessage;
+        c.teamId = d.teamId;
+        c.channelId = d.channelId;
+        c.message.contentType = "text";
+        c.message.content = text;
+        c.finished = [&](const Command::Outcome& o) {
+            std::lock_guard lock(mu);
+            result = o;
+        };
+        engine.Submit(std::move(c));
+        REQUIRE(WaitFor(
+            [&] {
+                std::lock_guard lock(mu);
+                return result.has_value();
+            },
+            30));
+        std::lock_guard lock(mu);
+        return *result;
+    };
+    auto copies = [&](const std::string& text) {
+        auto page = d.client->ListMessagesPage(d.teamId, d.channelId, 50);
+        REQUIRE(page.ok());
+        int n = 0;
+        for (const auto& m : page->items) n += m.body.content == text;
+        return n;
+    };
+
+    // graphsim stores the message, then drops the connection instead of answering.
+    d.f.Control("/_sim/faults", {{"drop_response_after_write", 1}});
+    auto lost = postAndWait("deploy window moved to 14:00");
+    REQUIRE_MESSAGE(lost.status.ok(),
+                    (lost.status.ok() ? std::string() : lost.status.error().Describe()));
+    CHECK(lost.reconciled);
+    REQUIRE(lost.message.has_value());
+    CHECK_FALSE(lost.message->id.empty());
+    CHECK(copies("deploy window moved to 14:00") == 1);  // created exactly once
+
+    // A gateway timeout before anything was stored: not found, so the caller may resend.
+    d.f.Control("/_sim/faults", {{"next_count", 1}, {"next_kind", "504"}});
+    auto failed = postAndWait("second notice");
+    CHECK_FALSE(failed.status.ok());
+    CHECK(failed.sentButUnanswered);
+    CHECK_FALSE(failed.reconciled);
+    CHECK(copies("second notice") == 0);
+    engine.Stop();
 }

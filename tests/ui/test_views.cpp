@@ -141,20 +141,63 @@ TEST_CASE("the composer posts the text as plain text and closes when Graph accep
         if (c.kind == core::Command::Kind::kPostMessage) post = c;
     CHECK(post.channelId == "c-beta");
     CHECK(post.teamId == "t1");
-    CHECK(post.message.contentType == "text");
-    CHECK(post.message.content == "deploy <b>now</b> please");
-    REQUIRE(post.done);
+    // Typed HTML stays text: the body is escaped, then the light markup applied.
+    CHECK(post.message.contentType == "html");
+    CHECK(post.message.content == "deploy &lt;b&gt;now&lt;/b&gt; please");
+    REQUIRE(post.finished);
 
-    // A failure keeps the composer and the text.
-    post.done(core::MakeError(core::ErrorCode::kPermission, "403 Forbidden"));
+    // A failure keeps the composer and the text, and offers to send again.
+    core::Command::Outcome refused;
+    refused.status = core::MakeError(core::ErrorCode::kPermission, "403 Forbidden");
+    post.finished(refused);
     rig.Frame();
     CHECK(rig.app.Reader().ComposerOpen());
-    CHECK(rig.app.Reader().ComposerStatus().find("Not posted") == 0);
+    CHECK(rig.app.Reader().ComposerStatus().find("Not sent") == 0);
     // Success closes it.
-    post.done(core::ChatMessage{});
+    post.finished(core::Command::Outcome{});
     rig.Frame();
     CHECK_FALSE(rig.app.Reader().ComposerOpen());
-    CHECK(rig.app.Reader().ComposerStatus() == "Posted.");
+    CHECK(rig.app.Reader().ComposerStatus() == "Sent.");
+}
+
+TEST_CASE("drafts are saved a second after typing stops and come back in a new session") {
+    std::vector<std::pair<core::Draft, bool>> saved;
+    ui::AppUiOptions o;
+    o.saveDraft = [&](const core::Draft& d, bool remove) { saved.push_back({d, remove}); };
+    WallRig rig(false, o);
+    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
+        s.signedIn = true;
+        s.delegated = true;
+        s.grantedScopes = {"ChannelMessage.Send"};
+    });
+    rig.app.GetSelection().OpenChannel("t1", "c-beta");
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().newPost);
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().body);
+    rig.Type("half a thought");
+    CHECK(saved.empty());  // not on every keystroke
+    rig.imgui.Frame(rig.app, rig.store.Current(), rig.now + 1500);
+    REQUIRE(saved.size() == 1);
+    CHECK(saved[0].first.key == "channel:c-beta");
+    CHECK(saved[0].first.body == "half a thought");
+    CHECK_FALSE(saved[0].second);
+
+    // The next session starts with that draft and restores it into the composer.
+    ui::AppUiOptions o2;
+    o2.drafts = {saved[0].first};
+    WallRig next(false, o2);
+    next.store.UpdateSyncStatus([](core::SyncStatus& s) {
+        s.signedIn = true;
+        s.delegated = true;
+        s.grantedScopes = {"ChannelMessage.Send"};
+    });
+    next.app.GetSelection().OpenChannel("t1", "c-beta");
+    next.Frame();
+    next.ClickRect(next.app.Reader().LastRects().newPost);
+    next.Frame();
+    CHECK(next.app.Reader().ComposerOpen());
+    CHECK(next.app.Reader().ComposerStatus() == "Draft restored.");
 }
 
 TEST_CASE("the metrics page sorts channels by staleness and keeps rate history") {
