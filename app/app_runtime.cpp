@@ -67,6 +67,7 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
                                                   : m_stateDir + "/channeldeck.db";
     if (m_demo && m_config.dbPath.empty())
         for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dbPath + suffix);
+    bool cacheLoaded = true;
     auto db = core::Database::Open(dbPath);
     if (!db) {
         if (db.error().code == ErrorCode::kConfig)
@@ -81,11 +82,10 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         m_persister = std::make_unique<core::Persister>(std::move(db.value()), po);
         // The newest 50 roots per channel first, so the wall has data at once; the older
         // history follows on a background thread.
-        if (core::Status st = m_persister->LoadInto(m_store, kFirstLoadRoots); !st)
+        if (core::Status st = m_persister->LoadInto(m_store, kFirstLoadRoots); !st) {
             core::Log(core::LogLevel::kWarn, "persist", "cache not loaded: " + st.error().message);
-        else
-            m_historyThread =
-                std::thread([this] { (void)m_persister->LoadOlderInto(m_store, kFirstLoadRoots); });
+            cacheLoaded = false;
+        }
         m_persister->SetStatusCallback([this](const core::PersistStats& ps) {
             m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
                 s.persistError = ps.failing ? ps.lastError : std::string();
@@ -121,14 +121,26 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     mo.audit = [persister](const core::AuditRow& row) {
         if (persister) persister->AppendAudit(row);
     };
+    mo.saveState = [persister](const std::string& key, const std::string& json) {
+        if (persister) persister->SaveReviewState(key, json);
+    };
     m_moderation = std::make_unique<core::ModerationEngine>(m_store, std::move(pack.value()), mo);
-    if (m_persister)
+    if (m_persister) {
         m_moderation->SeedAudit(m_persister->LoadAudit(core::ModerationEngine::kAuditShown));
+        m_moderation->SeedStates(m_persister->LoadReviewStates());
+    }
     m_observers = std::make_unique<core::ObserverList>();
     if (m_persister) m_observers->Add(m_persister.get());
     m_observers->Add(m_moderation.get());
     m_store.SetObserver(m_observers.get());
     m_actionsThread = std::thread([this] { RunActions(); });
+    // The older part of the cache follows on a thread; then the rules see the whole cache
+    // once (messages arriving from now on are evaluated as they are merged).
+    if (m_persister && cacheLoaded)
+        m_historyThread = std::thread([this] {
+            (void)m_persister->LoadOlderInto(m_store, kFirstLoadRoots);
+            m_moderation->EvaluateExisting(*m_store.Current());
+        });
 
     core::CurlOptions co;
     co.caFile = m_config.caFile;

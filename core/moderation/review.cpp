@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "persist/persister.hpp"
 #include "util/log.hpp"
@@ -48,6 +49,39 @@ ModerationEngine::ModerationEngine(Store& store, RulePack pack, Options options)
       m_pack(std::make_shared<const RulePack>(std::move(pack))) {
     if (!m_options.clock) m_options.clock = NowMillis;
     Publish();
+}
+
+namespace {
+std::string StateKey(const ReviewItem& i) {
+    return i.messageId + "|" + i.ruleId;
+}
+}  // namespace
+
+void ModerationEngine::SeedStates(const std::vector<std::pair<std::string, std::string>>& states) {
+    std::lock_guard lock(m_mutex);
+    for (const auto& [k, v] : states) m_saved[k] = v;
+}
+
+void ModerationEngine::EvaluateExisting(const Snapshot& snapshot) {
+    for (const auto& [id, c] : snapshot.channels) {
+        std::vector<StoredMessagePtr> rows;
+        for (const auto& root : c->messages) {
+            rows.push_back(root);
+            rows.insert(rows.end(), root->replies.begin(), root->replies.end());
+        }
+        if (!rows.empty()) OnMessages(id, rows);
+    }
+}
+
+void ModerationEngine::SaveState(const ReviewItem& i) {
+    if (!m_options.saveState) return;
+    nlohmann::json j = {{"resolved", i.resolved},
+                        {"tag", i.tag},
+                        {"comment", i.comment},
+                        {"escalated", i.escalated},
+                        {"deleted", i.deleted}};
+    m_options.saveState(StateKey(i),
+                        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void ModerationEngine::SetPack(RulePack pack) {
@@ -128,6 +162,17 @@ void ModerationEngine::OnMessages(const std::string& channelId,
                 continue;
             }
             item.id = m_nextId++;
+            // A decision taken in an earlier session comes back with the item.
+            if (auto saved = m_saved.find(StateKey(item)); saved != m_saved.end()) {
+                auto j = nlohmann::json::parse(saved->second, nullptr, false);
+                if (j.is_object()) {
+                    item.resolved = j.value("resolved", false);
+                    item.tag = j.value("tag", std::string());
+                    item.comment = j.value("comment", std::string());
+                    item.escalated = j.value("escalated", false);
+                    item.deleted = j.value("deleted", false);
+                }
+            }
             slots.push_back(m_items.size());
             m_items.push_back(std::move(item));
             ++added;
@@ -187,11 +232,14 @@ void ModerationEngine::Audit(const ReviewItem& item, const std::string& action,
 
 template <typename F>
 void ModerationEngine::Each(const std::vector<uint64_t>& ids, F f) {
+    std::vector<ReviewItem> changed;
     {
         std::lock_guard lock(m_mutex);
         for (auto& item : m_items)
-            if (std::find(ids.begin(), ids.end(), item.id) != ids.end()) f(item);
+            if (std::find(ids.begin(), ids.end(), item.id) != ids.end() && f(item))
+                changed.push_back(item);
     }
+    for (const auto& i : changed) SaveState(i);
     Publish();
 }
 
@@ -266,6 +314,7 @@ void ModerationEngine::SendDelete(uint64_t id, bool undo) {
             }
             after = *it;
         }
+        SaveState(after);
         Publish();
         Audit(after, undo ? "undo-delete" : "soft-delete",
               out.status ? "ok" : "failed: " + out.status.error().Describe(), out.requestId, "");

@@ -69,6 +69,9 @@ class ModerationEngine final : public StoreObserver {
         std::function<void(Command)> submit;
         std::function<void(const AuditRow&)> audit;  // the persister's AppendAudit
         std::function<UnixMillis()> clock;           // default NowMillis
+        // Saves a moderator's decision on an item ("<message id>|<rule id>", JSON) so that
+        // it survives a restart; the persister's SaveReviewState.
+        std::function<void(const std::string& key, const std::string& json)> saveState;
     };
     ModerationEngine(Store& store, RulePack pack, Options options);
 
@@ -92,6 +95,10 @@ class ModerationEngine final : public StoreObserver {
     void ReplyNotice(uint64_t id, const std::string& text);
 
     void SetPack(RulePack pack);
+    // Decisions saved before (SaveReviewState rows): applied when their items reappear.
+    void SeedStates(const std::vector<std::pair<std::string, std::string>>& states);
+    // Evaluates every message already in the store (the cache loaded at start).
+    void EvaluateExisting(const Snapshot& snapshot);
     // The audit rows already in the database (newest first), shown before any new ones.
     void SeedAudit(std::vector<AuditRow> rows);
     static constexpr size_t kAuditShown = 1000;
@@ -104,6 +111,7 @@ class ModerationEngine final : public StoreObserver {
     template <typename F>
     void Each(const std::vector<uint64_t>& ids, F f);
     void SendDelete(uint64_t id, bool undo);
+    void SaveState(const ReviewItem& item);  // without m_mutex held
 
     Store& m_store;
     Options m_options;
@@ -111,7 +119,8 @@ class ModerationEngine final : public StoreObserver {
     mutable std::mutex m_mutex;  // guards everything below
     std::shared_ptr<const RulePack> m_pack;
     std::vector<ReviewItem> m_items;
-    std::vector<AuditRow> m_audit;  // newest first, at most kAuditShown
+    std::vector<AuditRow> m_audit;                         // newest first, at most kAuditShown
+    std::unordered_map<std::string, std::string> m_saved;  // decisions from the database
     std::unordered_map<std::string, std::vector<size_t>> m_byMessage;  // message id -> items
     uint64_t m_nextId = 1;
     uint64_t m_version = 0;

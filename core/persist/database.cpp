@@ -82,7 +82,17 @@ CREATE TABLE settings(
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL);
 )sql",
+    // 2: what moderators decided about flagged messages, by "<message id>|<rule id>".
+    R"sql(
+CREATE TABLE review_state(
+    key TEXT PRIMARY KEY,
+    json TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL);
+)sql",
 };
+
+static_assert(std::size(kMigrations) == Database::kSchemaVersion,
+              "one migration per schema version");
 
 }  // namespace
 

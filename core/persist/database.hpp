@@ -47,7 +47,7 @@ class Statement {
 
 class Database {
   public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     ~Database();
     Database(const Database&) = delete;

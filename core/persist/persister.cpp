@@ -12,7 +12,16 @@
 namespace cdeck::core {
 
 struct Persister::Op {
-    enum class Kind { kTeam, kChannels, kMessage, kSyncState, kDraft, kDeleteDraft, kAudit } kind;
+    enum class Kind {
+        kTeam,
+        kChannels,
+        kMessage,
+        kSyncState,
+        kDraft,
+        kDeleteDraft,
+        kAudit,
+        kReviewState
+    } kind;
     uint64_t seq = 0;
     std::string key;  // team id, channel id, draft key
     std::string teamId;
@@ -267,6 +276,22 @@ uint64_t Persister::DeleteDraft(const std::string& key) {
     return Enqueue(std::move(op));
 }
 
+uint64_t Persister::SaveReviewState(const std::string& key, const std::string& json) {
+    Op op{Op::Kind::kReviewState};
+    op.key = key;
+    op.json = json;
+    return Enqueue(std::move(op));
+}
+
+std::vector<std::pair<std::string, std::string>> Persister::LoadReviewStates() {
+    std::lock_guard dbLock(m_dbMutex);
+    std::vector<std::pair<std::string, std::string>> out;
+    auto st = m_db->Prepare("SELECT key, json FROM review_state");
+    if (!st) return out;
+    while (st->Step()) out.push_back({st->Text(0), st->Text(1)});
+    return out;
+}
+
 uint64_t Persister::AppendAudit(const AuditRow& row) {
     Op op{Op::Kind::kAudit};
     op.audit = row;
@@ -376,7 +401,11 @@ Status Persister::WriteBatch(const std::vector<Op>& ops) {
         "INSERT INTO audit_log(at_ms, actor, action, team_id, channel_id, message_id, rule, "
         "result, request_id, "
         "detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    for (auto* p : {&team, &chan, &msg, &ver, &syncKeep, &syncSet, &draft, &undraft, &audit})
+    auto review = m_db->Prepare(
+        "INSERT INTO review_state(key, json, updated_ms) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(key) DO UPDATE SET json=excluded.json, updated_ms=excluded.updated_ms");
+    for (auto* p :
+         {&team, &chan, &msg, &ver, &syncKeep, &syncSet, &draft, &undraft, &audit, &review})
         if (!*p) return fail(p->error());
     UnixMillis now = NowMillis();
     for (const auto& op : ops) {
@@ -446,6 +475,9 @@ Status Persister::WriteBatch(const std::vector<Op>& ops) {
                 break;
             case Op::Kind::kDeleteDraft:
                 st = undraft->Bind(1, op.key).Run();
+                break;
+            case Op::Kind::kReviewState:
+                st = review->Bind(1, op.key).Bind(2, op.json).Bind(3, now).Run();
                 break;
             case Op::Kind::kAudit: {
                 const AuditRow& a = op.audit;

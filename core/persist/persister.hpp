@@ -83,6 +83,9 @@ class Persister final : public StoreObserver {
     uint64_t SaveDraft(const Draft& d);
     uint64_t DeleteDraft(const std::string& key);
     uint64_t AppendAudit(const AuditRow& row);
+    // A moderator's decision on a flagged message ("<message id>|<rule id>" -> JSON).
+    uint64_t SaveReviewState(const std::string& key, const std::string& json);
+    std::vector<std::pair<std::string, std::string>> LoadReviewStates();
     uint64_t SaveSyncState(const std::string& channelId, const std::string& deltaLink,
                            UnixMillis lastSync, bool backfilled);
     // StoreObserver:

@@ -28,8 +28,9 @@ struct Rig {
     Store store;
     std::vector<Command> sent;
     std::vector<AuditRow> audit;
+    std::vector<std::pair<std::string, std::string>> states;
     std::unique_ptr<ModerationEngine> mod;
-    Rig() {
+    explicit Rig(std::vector<std::pair<std::string, std::string>> seed = {}) {
         store.UpsertTeams({Team{"t1", "Ops", "", "", "", false}});
         Channel c;
         c.id = "c1";
@@ -44,7 +45,11 @@ struct Rig {
         o.submit = [this](Command c) { sent.push_back(std::move(c)); };
         o.audit = [this](const AuditRow& r) { audit.push_back(r); };
         o.clock = [] { return UnixMillis{1'700'000'100'000}; };
+        o.saveState = [this](const std::string& k, const std::string& j) {
+            states.push_back({k, j});
+        };
         mod = std::make_unique<ModerationEngine>(store, std::move(pack.value()), o);
+        mod->SeedStates(seed);
         store.SetObserver(mod.get());
     }
     ~Rig() { store.SetObserver(nullptr); }
@@ -200,4 +205,43 @@ TEST_CASE("CSV export quotes what needs quoting and defuses formulas") {
     auto json = nlohmann::json::parse(AuditToJson({r}));  // invalid UTF-8 replaced, not fatal
     REQUIRE(json.size() == 1);
     CHECK(json[0]["requestId"] == "abc-123");
+}
+
+TEST_CASE("decisions are saved and come back when the message is seen again after a restart") {
+    std::vector<std::pair<std::string, std::string>> saved;
+    {
+        Rig rig;
+        rig.store.MergeMessages("c1", {Msg("m1", "password"), Msg("m2", "wire it")}, true);
+        auto s = rig.State();
+        rig.mod->Resolve({s->items[0].id}, ModerationEngine::Tag::kNonCompliant, "warned");
+        rig.mod->Escalate({s->items[1].id});
+        saved = rig.states;
+        REQUIRE(saved.size() == 2);
+        CHECK(saved[0].first == "m1|secret");
+    }
+    // A new session: the same messages load from the cache and are evaluated again.
+    Rig next(saved);
+    next.mod->EvaluateExisting(*next.store.Current());  // nothing cached yet: no items
+    CHECK(next.State()->items.empty());
+    next.store.MergeMessages("c1", {Msg("m1", "password"), Msg("m2", "wire it")}, true);
+    auto s = next.State();
+    REQUIRE(s->items.size() == 2);
+    CHECK(s->items[0].resolved);
+    CHECK(s->items[0].tag == "non-compliant");
+    CHECK(s->items[0].comment == "warned");
+    CHECK(s->items[1].escalated);
+    CHECK_FALSE(s->items[1].resolved);
+    CHECK(s->pendingCount == 1);
+}
+
+TEST_CASE("messages already in the store are evaluated once on request") {
+    Rig rig;
+    rig.store.SetObserver(nullptr);  // as at start-up: loaded from the cache, unobserved
+    rig.store.MergeMessages("c1", {Msg("m1", "password")}, true);
+    rig.store.SetObserver(rig.mod.get());
+    CHECK(rig.State()->items.empty());
+    rig.mod->EvaluateExisting(*rig.store.Current());
+    CHECK(rig.State()->items.size() == 1);
+    rig.mod->EvaluateExisting(*rig.store.Current());  // idempotent
+    CHECK(rig.State()->items.size() == 1);
 }
