@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "ui/keys.hpp"
@@ -99,6 +100,7 @@ void ReviewView::HandleKeys(const UiContext& ctx, const core::ReviewState& s) {
         m_cursor = std::max(m_cursor - 1, 0);
         m_scrollToCursor = true;
     }
+    if (Pressed('B')) m_backtestOpen = true;
     if (n == 0) return;
     const Row& row = m_rows[static_cast<size_t>(std::clamp(m_cursor, 0, n - 1))];
     if (Pressed('X')) {
@@ -181,6 +183,7 @@ void ReviewView::DrawContent(const UiContext& ctx) {
         Rebuild(*state);
         m_dirty = false;
     }
+    // b works on an empty queue too: that is when a new rule is tried.
     HandleKeys(ctx, *state);
     if (m_dirty) {  // a key changed the tab or a filter
         Rebuild(*state);
@@ -188,7 +191,7 @@ void ReviewView::DrawContent(const UiContext& ctx) {
     }
     ImGui::TextDisabled(
         "Rule pack \"%s\" v%d  \xC2\xB7  j/k move, x select, space expand, r resolve, "
-        "t tag, d delete, u undo, e escalate, n notice",
+        "t tag, d delete, u undo, e escalate, n notice, b backtest a rule",
         state->packName.c_str(), state->packVersion);
     DrawFilters(*state);
     if (!m_selected.empty()) {
@@ -311,7 +314,84 @@ void ReviewView::DrawContext(const UiContext& ctx, const core::ReviewItem& item)
     if (!shown) ImGui::TextColored(colors::kDim, "  (nothing else)");
 }
 
+void ReviewView::DrawBacktest(const UiContext& ctx) {
+    if (m_backtestOpen) {
+        ImGui::OpenPopup("Backtest a draft rule");
+        m_backtestOpen = false;
+    }
+    const ImGuiViewport* vp = ImGui::GetMainViewport();
+    ImGui::SetNextWindowSize(
+        ImVec2(std::min(1100.0f, vp->WorkSize.x * 0.9f), vp->WorkSize.y * 0.75f));
+    if (!ImGui::BeginPopupModal("Backtest a draft rule", nullptr, ImGuiWindowFlags_NoSavedSettings))
+        return;
+    ImGui::TextDisabled(
+        "One rule, as in a rule pack's \"rules\" list. It runs over every cached message; "
+        "the queue is not touched.");
+    if (m_ruleJson.capacity() < 256) m_ruleJson.reserve(256);
+    ImGui::InputTextMultiline(
+        "##rule", m_ruleJson.data(), m_ruleJson.capacity() + 1,
+        ImVec2(-1, ImGui::GetTextLineHeight() * 6), ImGuiInputTextFlags_CallbackResize,
+        [](ImGuiInputTextCallbackData* d) {
+            if (d->EventFlag == ImGuiInputTextFlags_CallbackResize) {
+                auto* str = static_cast<std::string*>(d->UserData);
+                str->resize(static_cast<size_t>(d->BufTextLen));
+                d->Buf = str->data();
+            }
+            return 0;
+        },
+        &m_ruleJson);
+    m_ruleJson.resize(std::strlen(m_ruleJson.c_str()));
+    ImGui::BeginDisabled(m_backtestRunning || !ctx.moderate);
+    if (ImGui::Button(m_backtestRunning ? "Running\xE2\x80\xA6" : "Run backtest")) {
+        m_backtestRunning = true;
+        auto post = ctx.post;
+        std::string json = m_ruleJson;
+        ctx.moderate([this, post, json](core::ModerationEngine& m) {
+            core::BacktestResult r = m.BacktestDraft(json);
+            auto show = [this, r] {
+                m_backtest = r;
+                m_backtestRunning = false;
+            };
+            post ? post(show) : show();
+        });
+    }
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    if (ImGui::Button("Close") ||
+        (!ImGui::GetIO().WantTextInput && Pressed(ImGui::GetKeyIndex(ImGuiKey_Escape))))
+        ImGui::CloseCurrentPopup();
+    if (m_backtest) {
+        const core::BacktestResult& r = *m_backtest;
+        if (!r.status.ok()) {
+            ImGui::TextColored(colors::kBad, "%s", r.status.error().message.c_str());
+        } else {
+            ImGui::Text("%zu of %zu cached messages match (%.1f%%)", r.hits, r.scanned,
+                        r.scanned ? 100.0 * r.hits / r.scanned : 0.0);
+            for (size_t i = 0; i < r.perChannel.size() && i < 8; ++i) {
+                const core::ChannelData* c = ctx.snapshot->FindChannel(r.perChannel[i].first);
+                ImGui::BulletText(
+                    "%s: %zu",
+                    c ? ("# " + c->channel.displayName).c_str() : r.perChannel[i].first.c_str(),
+                    r.perChannel[i].second);
+            }
+            ImGui::Separator();
+            ImGui::BeginChild("samples");
+            for (const auto& smp : r.samples) {
+                core::PlainText pt;
+                pt.text = smp.text;
+                for (const auto& t : smp.terms)
+                    pt.spans.push_back({t.begin, t.end, core::TextSpan::Kind::kMatch});
+                ImGui::TextDisabled("%s  \xC2\xB7  %s", smp.author.c_str(), smp.reason.c_str());
+                RichText(pt, ImGui::GetContentRegionAvail().x, 2, colors::kText);
+            }
+            ImGui::EndChild();
+        }
+    }
+    ImGui::EndPopup();
+}
+
 void ReviewView::DrawPopups(const UiContext& ctx) {
+    DrawBacktest(ctx);
     if (m_confirmDelete) {
         ImGui::OpenPopup("Delete?");
         m_confirmDelete = false;

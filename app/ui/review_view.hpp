@@ -7,6 +7,7 @@
 // resolved tabs; filters by rule, channel, severity and author.
 //
 // The rows are a derived cache rebuilt when the queue's version or a filter changes.
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ class ReviewView final : public View {
     int Cursor() const { return m_cursor; }
     const std::set<uint64_t>& Selected() const { return m_selected; }
     bool ConfirmingDelete() const { return m_confirmDelete; }
+    const std::optional<core::BacktestResult>& LastBacktest() const { return m_backtest; }
     bool Expanded(uint64_t firstId) const { return m_expanded.count(firstId) > 0; }
     bool ShowingResolved() const { return m_resolvedTab; }
     // The items an action would apply to now.
@@ -61,6 +63,14 @@ class ReviewView final : public View {
     char m_comment[256] = {};
     int m_notice = 0;
     bool m_scrollToCursor = false;
+    // Backtest of a draft rule (b): the JSON being edited, and the last result.
+    void DrawBacktest(const UiContext& ctx);
+    bool m_backtestOpen = false;
+    bool m_backtestRunning = false;
+    std::string m_ruleJson =
+        "{\"id\": \"draft\", \"severity\": \"medium\",\n \"when\": {\"keywords\": [\"invoice\", "
+        "\"urgent*\"]}}";
+    std::optional<core::BacktestResult> m_backtest;
 };
 
 }  // namespace cdeck::ui

@@ -369,4 +369,58 @@ void ModerationEngine::ReplyNotice(uint64_t id, const std::string& text) {
     if (m_options.submit) m_options.submit(std::move(c));
 }
 
+BacktestResult ModerationEngine::BacktestDraft(const std::string& ruleJson) const {
+    return Backtest(ruleJson, *m_store.Current());
+}
+
+BacktestResult Backtest(const std::string& ruleJson, const Snapshot& snapshot) {
+    BacktestResult out;
+    auto rule = nlohmann::json::parse(ruleJson, nullptr, false);
+    if (rule.is_discarded() || !rule.is_object()) {
+        out.status = MakeError(ErrorCode::kConfig, "the rule is not a JSON object");
+        return out;
+    }
+    if (!rule.contains("id")) rule["id"] = "draft";
+    auto pack = ParseRulePack(nlohmann::json({{"rules", {rule}}}).dump());
+    if (!pack) {
+        out.status = pack.error();
+        return out;
+    }
+    const Rule& r = pack->rules.front();
+    struct Entry {
+        const StoredMessage* m;
+        const std::string* channel;
+    };
+    std::vector<Entry> all;
+    for (const auto& [id, c] : snapshot.channels)
+        for (const auto& root : c->messages) {
+            all.push_back({root.get(), &id});
+            for (const auto& rep : root->replies) all.push_back({rep.get(), &id});
+        }
+    std::sort(all.begin(), all.end(), [](const Entry& a, const Entry& b) {
+        return a.m->message.createdDateTime < b.m->message.createdDateTime;
+    });
+    SurgeTracker surge;
+    std::unordered_map<std::string, size_t> per;
+    for (const auto& e : all) {
+        const ChatMessage& m = e.m->message;
+        if (m.messageType != "message" || m.IsDeleted()) continue;
+        ++out.scanned;
+        surge.Add(m.id, m.from.Id(), *e.channel, m.createdDateTime);
+        RuleHit hit;
+        if (!EvaluateRule(r, RuleInput{&m, e.m->text.text, *e.channel, &surge}, hit)) continue;
+        ++out.hits;
+        per[*e.channel]++;
+        out.samples.push_back(
+            {*e.channel, m.id, m.from.DisplayName(), e.m->text.text, hit.reason, hit.terms});
+        if (out.samples.size() > BacktestResult::kSamples) out.samples.erase(out.samples.begin());
+    }
+    out.perChannel.assign(per.begin(), per.end());
+    std::sort(out.perChannel.begin(), out.perChannel.end(), [](const auto& a, const auto& b) {
+        return a.second > b.second || (a.second == b.second && a.first < b.first);
+    });
+    std::reverse(out.samples.begin(), out.samples.end());  // newest first
+    return out;
+}
+
 }  // namespace cdeck::core

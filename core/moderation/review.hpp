@@ -95,6 +95,8 @@ class ModerationEngine final : public StoreObserver {
     void ReplyNotice(uint64_t id, const std::string& text);
 
     void SetPack(RulePack pack);
+    // A draft rule over everything the store holds now (see Backtest below).
+    struct BacktestResult BacktestDraft(const std::string& ruleJson) const;
     // Decisions saved before (SaveReviewState rows): applied when their items reappear.
     void SeedStates(const std::vector<std::pair<std::string, std::string>>& states);
     // Evaluates every message already in the store (the cache loaded at start).
@@ -125,6 +127,23 @@ class ModerationEngine final : public StoreObserver {
     uint64_t m_nextId = 1;
     uint64_t m_version = 0;
 };
+
+// A draft rule run over the cached history before it is enabled.
+struct BacktestResult {
+    Status status = OkStatus();  // a rule that does not parse: the parser's error
+    size_t scanned = 0;          // messages and replies looked at
+    size_t hits = 0;
+    std::vector<std::pair<std::string, size_t>> perChannel;  // channel id, hits; most first
+    struct Sample {
+        std::string channelId, messageId, author, text, reason;
+        std::vector<TextMatch> terms;
+    };
+    std::vector<Sample> samples;  // the newest hits, at most kSamples
+    static constexpr size_t kSamples = 20;
+};
+// `ruleJson` is one rule object as it would appear in a pack's "rules" list. Surge
+// conditions see the history as it arrived (messages replayed oldest first). Any thread.
+BacktestResult Backtest(const std::string& ruleJson, const Snapshot& snapshot);
 
 // Forwards every notification to several observers, in order (the persister first).
 class ObserverList final : public StoreObserver {

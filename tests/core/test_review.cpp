@@ -245,3 +245,36 @@ TEST_CASE("messages already in the store are evaluated once on request") {
     rig.mod->EvaluateExisting(*rig.store.Current());  // idempotent
     CHECK(rig.State()->items.size() == 1);
 }
+
+TEST_CASE("a draft rule backtests over the cached history: hits per channel and samples") {
+    Rig rig;
+    Channel c2;
+    c2.id = "c2";
+    c2.displayName = "Other";
+    rig.store.UpsertChannels("t1", {c2});
+    std::vector<ChatMessage> batch;
+    for (int i = 0; i < 30; ++i) {
+        ChatMessage m = Msg("x" + std::to_string(i), i % 3 == 0 ? "invoice overdue" : "hello");
+        m.createdDateTime += i * 1000;
+        batch.push_back(m);
+    }
+    rig.store.MergeMessages("c1", batch, true);
+    rig.store.MergeMessages("c2", {Msg("y1", "INVOICE attached")}, true);
+    auto r = Backtest(R"({"id":"inv","severity":"low","when":{"keywords":["invoice"]}})",
+                      *rig.store.Current());
+    REQUIRE(r.status.ok());
+    CHECK(r.scanned == 31);
+    CHECK(r.hits == 11);
+    REQUIRE(r.perChannel.size() == 2);
+    CHECK(r.perChannel[0] == std::pair<std::string, size_t>{"c1", 10});
+    CHECK(r.perChannel[1] == std::pair<std::string, size_t>{"c2", 1});
+    REQUIRE(r.samples.size() == 11);
+    CHECK(r.samples[0].messageId == "x27");  // newest first
+    CHECK(r.samples[0].text.substr(r.samples[0].terms[0].begin, 7) == "invoice");
+    // The backtest does not touch the queue, and a bad rule says why.
+    CHECK(rig.State()->items.empty());
+    auto bad = Backtest(R"({"when":{"keywords":[]}})", *rig.store.Current());
+    CHECK_FALSE(bad.status.ok());
+    CHECK(bad.status.error().message.find("keywords") != std::string::npos);
+    CHECK_FALSE(Backtest("not json", *rig.store.Current()).status.ok());
+}
