@@ -192,8 +192,10 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         m_signInThread = std::thread([this] { RunInteractiveSignIn(); });
     } else {
         if (m_delegated)
-            m_store.UpdateSyncStatus(
-                [&](core::SyncStatus& s) { s.account = m_delegated->Account(); });
+            m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
+                s.account = m_delegated->Account();
+                s.userId = m_delegated->UserId();
+            });
         m_engine->Start();
     }
     return core::OkStatus();
@@ -243,6 +245,7 @@ void AppRuntime::RunInteractiveSignIn() {
         s.signInUrl.clear();
         s.account = m_delegated->Account();
         s.grantedScopes = m_delegated->GrantedScopes();
+        s.userId = m_delegated->UserId();
     });
     if (m_cancelSignIn) return;
     std::lock_guard lock(m_engineMutex);
@@ -389,6 +392,7 @@ void AppRuntime::SignOut() {
             s.phase = "signing-in";
             s.account.clear();
             s.grantedScopes.clear();
+            s.userId.clear();
             s.lastError = "signed out";
         });
         if (!m_cancelSignIn) RunInteractiveSignIn();

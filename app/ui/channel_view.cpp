@@ -79,10 +79,34 @@ void ChannelView::DrawContent(const UiContext& ctx) {
     {
         const core::SyncStatus& st = ctx.snapshot->sync;
         m_canReply = Check(Action::kReply, st.signedIn, st.delegated, st.grantedScopes).allowed;
+        m_canEdit = Check(Action::kEdit, st.signedIn, st.delegated, st.grantedScopes).allowed &&
+                    !st.userId.empty();
+        m_canDelete = Check(Action::kDelete, st.signedIn, st.delegated, st.grantedScopes).allowed;
     }
     if (!m_replyRequest.empty()) {
         OpenComposer(ctx, *data, m_replyRequest, m_replyRequestAuthor);
         m_replyRequest.clear();
+    }
+    if (!m_editBody.empty() || !m_editId.empty()) {
+        if (!m_editBody.empty()) {  // an Edit button was clicked last frame
+            std::string id = m_editId, root = m_editRoot, body = m_editBody,
+                        subject = m_editSubject;
+            OpenComposer(ctx, *data, {}, {});
+            m_editId = id;
+            m_editRoot = root;
+            m_body = body;
+            m_draftKey.clear();  // edits are not drafts
+            std::snprintf(m_subject, sizeof m_subject, "%s", subject.c_str());
+            m_composeStatus = "Editing your message (the text is sent as the new body).";
+            m_editBody.clear();
+        }
+    }
+    if (!m_undoRequest.first.empty()) {
+        core::StoredMessage fake;
+        fake.message.id = m_undoRequest.first;
+        fake.message.replyToId = m_undoRequest.second;
+        RequestDelete(ctx, *data, fake, /*undo=*/true);
+        m_undoRequest = {};
     }
     DrawHeader(ctx, *data);
     if (m_composing && m_composeChannel == m_channelId) DrawComposer(ctx, *data);
@@ -126,6 +150,13 @@ void ChannelView::DrawHeader(const UiContext& ctx, const core::ChannelData& c) {
     ImGui::EndDisabled();
     if (!post.allowed && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
         ImGui::SetTooltip("%s", post.why.c_str());
+    if (!m_deletions.empty()) {
+        ImGui::SameLine();
+        char label[48];
+        std::snprintf(label, sizeof label, "Recently deleted (%zu)", m_deletions.size());
+        if (ImGui::Button(label)) ImGui::OpenPopup("recently-deleted");
+    }
+    DrawDeletions(ctx);
     ImGui::SameLine();
     if (ImGui::Button("Expand all"))
         for (const auto& r : c.messages)
@@ -147,6 +178,8 @@ void ChannelView::OpenComposer(const UiContext& ctx, const core::ChannelData& c,
                                const std::string& replyTo, const std::string& replyToAuthor) {
     if (m_composing && !m_sending) SaveDraftIfDue(ctx, true);
     m_composing = true;
+    m_editId.clear();
+    m_editRoot.clear();
     m_composeChannel = c.channel.id;
     m_composeTeam = c.channel.teamId;
     m_replyTo = replyTo;
@@ -191,9 +224,16 @@ void ChannelView::Send(const UiContext& ctx, const core::ChannelData& c) {
     core::Command cmd;
     bool reply = !m_replyTo.empty();
     cmd.kind = reply ? core::Command::Kind::kPostReply : core::Command::Kind::kPostMessage;
+    if (!m_editId.empty()) {
+        cmd.kind = core::Command::Kind::kEditMessage;
+        cmd.messageId = m_editRoot.empty() ? m_editId : m_editRoot;
+        cmd.replyId = m_editRoot.empty() ? std::string() : m_editId;
+        cmd.edit.htmlBody = core::MarkupToHtml(m_body);
+        if (m_editRoot.empty()) cmd.edit.subject = std::string(m_subject);
+    }
     cmd.teamId = c.channel.teamId;
     cmd.channelId = c.channel.id;
-    cmd.messageId = m_replyTo;
+    if (m_editId.empty()) cmd.messageId = m_replyTo;
     if (!reply) cmd.message.subject = m_subject;
     static const char* const kImportance[] = {"normal", "high", "urgent"};
     if (m_importance > 0) cmd.message.importance = kImportance[m_importance];
@@ -240,6 +280,127 @@ void ChannelView::Send(const UiContext& ctx, const core::ChannelData& c) {
         });
     };
     ctx.submit(std::move(cmd));
+}
+
+void ChannelView::RequestDelete(const UiContext& ctx, const core::ChannelData& c,
+                                const core::StoredMessage& m, bool undo) {
+    if (!ctx.submit) return;
+    core::Command cmd;
+    cmd.kind = undo ? core::Command::Kind::kUndoDelete : core::Command::Kind::kSoftDelete;
+    cmd.teamId = c.channel.teamId;
+    cmd.channelId = c.channel.id;
+    // A reply is addressed through its root.
+    cmd.messageId = m.message.replyToId.empty() ? m.message.id : m.message.replyToId;
+    cmd.replyId = m.message.replyToId.empty() ? std::string() : m.message.id;
+    size_t index = m_deletions.size();
+    if (!undo) {
+        m_deletions.push_back(
+            {c.channel.teamId, c.channel.id, cmd.messageId, cmd.replyId, m.preview, ctx.now});
+        m_toastUntil = ctx.now + 10000;
+    } else {
+        for (size_t i = 0; i < m_deletions.size(); ++i)
+            if (m_deletions[i].messageId == cmd.messageId && m_deletions[i].replyId == cmd.replyId)
+                index = i;
+    }
+    auto post = ctx.post;
+    cmd.finished = [this, post, index, undo](const core::Command::Outcome& o) {
+        bool ok = o.status.ok();
+        std::string why = ok ? std::string() : o.status.error().Describe();
+        if (!post) return;
+        post([this, index, undo, ok, why] {
+            if (index >= m_deletions.size()) return;
+            Deletion& d = m_deletions[index];
+            d.pending = false;
+            if (!ok)
+                d.error = std::string(undo ? "undo failed: " : "delete failed: ") + why;
+            else if (undo)
+                d.undone = true;
+        });
+    };
+    ctx.submit(std::move(cmd));
+}
+
+void ChannelView::DrawDeletions(const UiContext& ctx) {
+    const core::ChannelData* c = ctx.snapshot->FindChannel(m_channelId);
+    // The confirmation before a delete.
+    if (m_openConfirm) {
+        ImGui::OpenPopup("Delete message?");
+        m_openConfirm = false;
+    }
+    if (ImGui::BeginPopupModal("Delete message?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+        ImGui::TextWrapped("Soft-delete \"%s\"? It can be undone.", m_confirmPreview.c_str());
+        bool yes = ImGui::Button("Delete");
+        m_rects.confirmDelete = LastItemRect();
+        if (yes && c) {
+            core::StoredMessage target;
+            target.message.id = m_confirmId;
+            target.message.replyToId = m_confirmRoot;
+            target.preview = m_confirmPreview;
+            RequestDelete(ctx, *c, target, false);
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::SameLine();
+        if (ImGui::Button("Cancel")) ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+    }
+    // The persistent list of this session's deletions, each with its undo.
+    if (ImGui::BeginPopup("recently-deleted")) {
+        for (size_t i = m_deletions.size(); i-- > 0;) {
+            Deletion& d = m_deletions[i];
+            ImGui::PushID(static_cast<int>(i));
+            const core::ChannelData* dc = ctx.snapshot->FindChannel(d.channelId);
+            ImGui::Text("%s  # %s  \"%s\"", core::FormatAgo(d.at, ctx.now).c_str(),
+                        dc ? dc->channel.displayName.c_str() : "?", d.preview.c_str());
+            ImGui::SameLine();
+            if (d.undone) {
+                ImGui::TextColored(colors::kGood, "restored");
+            } else if (!d.pending && dc && ImGui::SmallButton("Undo")) {
+                core::StoredMessage target;
+                target.message.id = d.replyId.empty() ? d.messageId : d.replyId;
+                target.message.replyToId = d.replyId.empty() ? std::string() : d.messageId;
+                d.pending = true;
+                RequestDelete(ctx, *dc, target, true);
+            }
+            if (!d.error.empty()) ImGui::TextColored(colors::kBad, "%s", d.error.c_str());
+            ImGui::PopID();
+        }
+        ImGui::EndPopup();
+    }
+    // The undo toast, for ten seconds after a delete.
+    if (!m_deletions.empty() && ctx.now < m_toastUntil) {
+        Deletion& d = m_deletions.back();
+        const ImGuiViewport* vp = ImGui::GetMainViewport();
+        ImGui::SetNextWindowPos(
+            ImVec2(vp->WorkPos.x + vp->WorkSize.x * 0.5f, vp->WorkPos.y + vp->WorkSize.y - 40),
+            ImGuiCond_Always, ImVec2(0.5f, 1.0f));
+        ImGui::SetNextWindowBgAlpha(0.95f);
+        if (ImGui::Begin("##toast", nullptr,
+                         ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize |
+                             ImGuiWindowFlags_NoSavedSettings |
+                             ImGuiWindowFlags_NoFocusOnAppearing)) {
+            if (!d.error.empty())
+                ImGui::TextColored(colors::kBad, "%s", d.error.c_str());
+            else
+                ImGui::Text(d.pending  ? "Deleting \"%s\"\xE2\x80\xA6"
+                            : d.undone ? "Restored \"%s\"."
+                                       : "Deleted \"%s\".",
+                            d.preview.c_str());
+            const core::ChannelData* dc = ctx.snapshot->FindChannel(d.channelId);
+            if (!d.pending && !d.undone && d.error.empty() && dc) {
+                ImGui::SameLine();
+                bool undo = ImGui::Button("Undo");
+                m_rects.toastUndo = LastItemRect();
+                if (undo) {
+                    core::StoredMessage target;
+                    target.message.id = d.replyId.empty() ? d.messageId : d.replyId;
+                    target.message.replyToId = d.replyId.empty() ? std::string() : d.messageId;
+                    d.pending = true;
+                    RequestDelete(ctx, *dc, target, true);
+                }
+            }
+        }
+        ImGui::End();
+    }
 }
 
 void ChannelView::DrawComposer(const UiContext& ctx, const core::ChannelData& c) {
@@ -337,6 +498,32 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
         ImGui::TextColored(colors::kText, "\xE2\x80\x94 %s", m.subject.c_str());
     }
     float linkW = ImGui::CalcTextSize("Copy link").x + ImGui::GetStyle().FramePadding.x * 2;
+    // Edit (own messages only), delete or undo, then the link.
+    bool own = !ctx.snapshot->sync.userId.empty() && m.from.Id() == ctx.snapshot->sync.userId;
+    float actionsW = ImGui::CalcTextSize("Edit  Delete  Undo delete").x + 40;
+    ImGui::SameLine(width - linkW - actionsW);
+    if (own && m_canEdit && !m.IsDeleted()) {
+        if (ImGui::SmallButton("Edit")) {
+            m_editId = m.id;
+            m_editRoot = row.isReply ? m.replyToId : std::string();
+            m_editBody = sm.text.text;
+            m_editSubject = m.subject;
+        }
+        ImGui::SameLine();
+    }
+    if (m_canDelete) {
+        if (!m.IsDeleted()) {
+            if (ImGui::SmallButton("Delete")) {
+                m_confirmId = m.id;
+                m_confirmRoot = row.isReply ? m.replyToId : std::string();
+                m_confirmPreview = sm.preview;
+                m_openConfirm = true;
+            }
+        } else if (ImGui::SmallButton("Undo delete")) {
+            m_undoRequest = {m.id, row.isReply ? m.replyToId : std::string()};
+        }
+        m_rects.lastDelete = LastItemRect();
+    }
     ImGui::SameLine(width - linkW - 4);
     ImGui::BeginDisabled(m.webUrl.empty());
     if (ImGui::SmallButton("Copy link")) ImGui::SetClipboardText(m.webUrl.c_str());

@@ -29,10 +29,15 @@ class ChannelView final : public View {
     // The composer's state (tests drive it).
     bool ComposerOpen() const { return m_composing; }
     bool ComposerIsReply() const { return !m_replyTo.empty(); }
+    bool ComposerIsEdit() const { return !m_editId.empty(); }
+    size_t DeletionCount() const { return m_deletions.size(); }
     const std::string& ComposerStatus() const { return m_composeStatus; }
     // Where the composer's controls were drawn last frame (screen space); tests click them.
     struct Rects {
         ImVec4 newPost, body, send;
+        ImVec4 lastDelete;     // the Delete (or Undo delete) button of the last row drawn
+        ImVec4 confirmDelete;  // the confirmation's Delete button
+        ImVec4 toastUndo;      // the toast's Undo button
     };
     const Rects& LastRects() const { return m_rects; }
 
@@ -75,6 +80,24 @@ class ChannelView final : public View {
     std::string m_replyTo, m_replyToAuthor;       // set: a reply in that thread
     std::string m_draftKey;
     core::UnixMillis m_editedAt = 0;  // last keystroke not yet saved (0: saved)
+    // Edit, delete and undo from the reader.
+    struct Deletion {
+        std::string teamId, channelId, messageId, replyId, preview;
+        core::UnixMillis at = 0;
+        bool pending = true, undone = false;
+        std::string error;
+    };
+    void RequestDelete(const UiContext& ctx, const core::ChannelData& c,
+                       const core::StoredMessage& m, bool undo);
+    void DrawDeletions(const UiContext& ctx);
+    std::vector<Deletion> m_deletions;  // this session's, newest last
+    core::UnixMillis m_toastUntil = 0;  // the undo toast for the newest deletion
+    std::string m_confirmId, m_confirmRoot, m_confirmPreview;  // a delete awaiting "yes"
+    bool m_openConfirm = false;
+    std::string m_editId, m_editRoot;  // the composer edits this message (empty: new)
+    bool m_canEdit = false, m_canDelete = false;
+    std::string m_editBody, m_editSubject;  // an Edit click, applied at the next frame's start
+    std::pair<std::string, std::string> m_undoRequest;  // (message id, root id)
     bool m_canReply = false;
     std::string m_replyRequest, m_replyRequestAuthor;  // a Reply button was clicked
     Rects m_rects;

@@ -75,6 +75,11 @@ bool DelegatedTokenProvider::SignedIn() const {
     return m_access.has_value() || !m_refresh.empty();
 }
 
+std::string DelegatedTokenProvider::UserId() const {
+    std::lock_guard lock(m_mutex);
+    return m_homeId.substr(0, m_homeId.find('.'));
+}
+
 std::string DelegatedTokenProvider::Account() const {
     std::lock_guard lock(m_mutex);
     return m_account;

@@ -60,6 +60,8 @@ class DelegatedTokenProvider final : public TokenProvider {
     bool RestoreFromCache();
     bool SignedIn() const;
     std::string Account() const;
+    // The signed-in user's object id (from client_info's uid), when known.
+    std::string UserId() const;
     std::vector<std::string> GrantedScopes() const override;
 
     // ---- device code flow ----

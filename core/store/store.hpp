@@ -116,6 +116,7 @@ struct SyncStatus {
     std::string phase = "starting";  // starting, signing-in, discovering, backfilling, live, error
     std::string lastError;
     std::string account;  // who we are signed in as (app id or user name)
+    std::string userId;   // the signed-in user's id (delegated); their messages may be edited
     std::string tenant;   // the tenant id or domain from the configuration ("demo" for graphsim)
     bool signedIn = false;
     bool delegated = false;

@@ -275,3 +275,37 @@ TEST_CASE("sign-out is offered to a signed-in user and not to an app") {
     CHECK_FALSE(rig.app.Account().SignOutEnabled());
     CHECK(signedOut == 0);
 }
+
+TEST_CASE("delete from the reader asks first, then offers undo in a toast and a list") {
+    WallRig rig(false);
+    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
+        s.signedIn = true;
+        s.delegated = true;
+        s.grantedScopes = {"ChannelMessage.ReadWrite"};
+    });
+    rig.app.GetSelection().OpenChannel("t2", "c-gamma");
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().lastDelete);
+    rig.Frame();
+    rig.Frame();  // an auto-sized popup is laid out on its second frame
+    CHECK(rig.Count(core::Command::Kind::kSoftDelete) == 0);  // not before "yes"
+    rig.ClickRect(rig.app.Reader().LastRects().confirmDelete);
+    REQUIRE(rig.Count(core::Command::Kind::kSoftDelete) == 1);
+    core::Command del;
+    for (auto& c : rig.submitted)
+        if (c.kind == core::Command::Kind::kSoftDelete) del = c;
+    CHECK(del.messageId == "g1");
+    CHECK(del.replyId.empty());
+    CHECK(rig.app.Reader().DeletionCount() == 1);
+    del.finished(core::Command::Outcome{});
+    rig.Frame();
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().toastUndo);
+    REQUIRE(rig.Count(core::Command::Kind::kUndoDelete) == 1);
+    // Without the permission there is no Delete button to press.
+    rig.store.UpdateSyncStatus(
+        [](core::SyncStatus& s) { s.grantedScopes = {"ChannelMessage.Read.All"}; });
+    rig.Frame();
+    rig.Frame();
+    CHECK_FALSE(rig.app.Reader().PostEnabled());
+}
