@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "model/markup.hpp"
+#include "ui/fuzzy.hpp"
 #include "ui/permissions.hpp"
 #include "ui/theme.hpp"
 #include "ui/widgets.hpp"
@@ -188,6 +190,25 @@ void ChannelView::OpenComposer(const UiContext& ctx, const core::ChannelData& c,
     m_offerResend = false;
     m_draftKey =
         replyTo.empty() ? "channel:" + c.channel.id : "reply:" + c.channel.id + ":" + replyTo;
+    m_picked.clear();
+    m_people.clear();
+    // The people who write in this team's channels (newest 200 messages of each), by name.
+    std::set<std::string> seen;
+    for (const auto& t : ctx.snapshot->teams) {
+        if (t->team.id != c.channel.teamId) continue;
+        for (const auto& id : t->channelIds) {
+            const core::ChannelData* ch = ctx.snapshot->FindChannel(id);
+            if (!ch) continue;
+            size_t from = ch->messages.size() > 200 ? ch->messages.size() - 200 : 0;
+            for (size_t i = from; i < ch->messages.size(); ++i) {
+                const auto& u = ch->messages[i]->message.from.user;
+                if (u && !u->id.empty() && !u->displayName.empty() && seen.insert(u->id).second)
+                    m_people.push_back({u->id, u->displayName});
+            }
+        }
+    }
+    std::sort(m_people.begin(), m_people.end(),
+              [](const auto& a, const auto& b) { return a.displayName < b.displayName; });
     m_body.clear();
     m_subject[0] = '\0';
     m_importance = 0;
@@ -239,6 +260,20 @@ void ChannelView::Send(const UiContext& ctx, const core::ChannelData& c) {
     if (m_importance > 0) cmd.message.importance = kImportance[m_importance];
     cmd.message.contentType = "html";
     cmd.message.content = core::MarkupToHtml(m_body);  // the user's text, escaped
+    if (!m_picked.empty()) {
+        std::vector<core::MentionOut> outs;
+        std::string html = core::ApplyMentions(cmd.message.content, m_picked, outs);
+        std::vector<std::pair<std::string, core::MentionTarget>> mentions;
+        for (const auto& o : outs)
+            mentions.push_back({o.text, core::MentionTarget{core::MentionTarget::Kind::kUser,
+                                                            o.userId, o.displayName}});
+        cmd.message.content = html;
+        cmd.message.mentions = mentions;
+        if (cmd.kind == core::Command::Kind::kEditMessage) {
+            cmd.edit.htmlBody = html;
+            cmd.edit.mentions = mentions;
+        }
+    }
     m_sending = true;
     m_offerResend = false;
     m_composeStatus = "Sending\xE2\x80\xA6";
@@ -403,6 +438,40 @@ void ChannelView::DrawDeletions(const UiContext& ctx) {
     }
 }
 
+void ChannelView::DrawMentionPicker(const UiContext& ctx) {
+    // An "@query" being typed at the end of the text: no space or newline since the @.
+    size_t at = m_body.rfind('@');
+    if (at == std::string::npos || (at > 0 && m_body[at - 1] != ' ' && m_body[at - 1] != '\n'))
+        return;
+    std::string query = m_body.substr(at + 1);
+    if (query.size() > 30 || query.find_first_of(" \n") != std::string::npos) return;
+    std::vector<std::pair<int, const core::PickedMention*>> ranked;
+    for (const auto& p : m_people) {
+        int score = query.empty() ? 1 : FuzzyScore(query, p.displayName);
+        if (score > 0) ranked.push_back({score, &p});
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (ranked.empty()) {
+        ImGui::TextDisabled("No one in this team matches \"@%s\".", query.c_str());
+        return;
+    }
+    ImGui::TextDisabled("Mention:");
+    for (size_t i = 0; i < ranked.size() && i < 6; ++i) {
+        ImGui::SameLine();
+        const core::PickedMention& p = *ranked[i].second;
+        ImGui::PushID(p.id.c_str());
+        bool pick = ImGui::SmallButton(("@" + p.displayName).c_str());
+        if (i == 0) m_rects.firstPerson = LastItemRect();
+        ImGui::PopID();
+        if (pick) {
+            m_body = m_body.substr(0, at) + "@" + p.displayName + " ";
+            m_picked.push_back(p);
+            m_editedAt = ctx.now;
+        }
+    }
+}
+
 void ChannelView::DrawComposer(const UiContext& ctx, const core::ChannelData& c) {
     ImGui::PushStyleColor(ImGuiCol_ChildBg, colors::kCard);
     float h = ImGui::GetTextLineHeightWithSpacing() * 9;
@@ -426,6 +495,7 @@ void ChannelView::DrawComposer(const UiContext& ctx, const core::ChannelData& c)
         m_rects.body = LastItemRect();
         // The buffer may be longer than the text after a resize; keep the string exact.
         m_body.resize(std::strlen(m_body.c_str()));
+        DrawMentionPicker(ctx);
         SaveDraftIfDue(ctx, false);
         bool empty = m_body.find_first_not_of(" \t\r\n") == std::string::npos;
         ImGui::BeginDisabled(empty || m_sending);

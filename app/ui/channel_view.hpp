@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "model/markup.hpp"
 #include "ui/view.hpp"
 
 namespace cdeck::ui {
@@ -31,6 +32,7 @@ class ChannelView final : public View {
     bool ComposerIsReply() const { return !m_replyTo.empty(); }
     bool ComposerIsEdit() const { return !m_editId.empty(); }
     size_t DeletionCount() const { return m_deletions.size(); }
+    const std::string& ComposerText() const { return m_body; }
     const std::string& ComposerStatus() const { return m_composeStatus; }
     // Where the composer's controls were drawn last frame (screen space); tests click them.
     struct Rects {
@@ -38,6 +40,7 @@ class ChannelView final : public View {
         ImVec4 lastDelete;     // the Delete (or Undo delete) button of the last row drawn
         ImVec4 confirmDelete;  // the confirmation's Delete button
         ImVec4 toastUndo;      // the toast's Undo button
+        ImVec4 firstPerson;    // the first person the @-mention list offers
     };
     const Rects& LastRects() const { return m_rects; }
 
@@ -98,6 +101,9 @@ class ChannelView final : public View {
     bool m_canEdit = false, m_canDelete = false;
     std::string m_editBody, m_editSubject;  // an Edit click, applied at the next frame's start
     std::pair<std::string, std::string> m_undoRequest;  // (message id, root id)
+    // @-mentions: the people seen in the team (candidates) and the ones picked.
+    void DrawMentionPicker(const UiContext& ctx);
+    std::vector<core::PickedMention> m_people, m_picked;
     bool m_canReply = false;
     std::string m_replyRequest, m_replyRequestAuthor;  // a Reply button was clicked
     Rects m_rects;

@@ -104,4 +104,24 @@ std::string MarkupToHtml(std::string_view text) {
     return out;
 }
 
+std::string ApplyMentions(const std::string& html, const std::vector<PickedMention>& picked,
+                          std::vector<MentionOut>& mentions) {
+    std::string out;
+    size_t pos = 0;
+    for (const auto& p : picked) {
+        std::string name;
+        Escape(p.displayName, name);
+        std::string token = "@" + name;
+        size_t at = html.find(token, pos);
+        if (at == std::string::npos || p.displayName.empty()) continue;
+        int id = static_cast<int>(mentions.size());
+        out.append(html, pos, at - pos);
+        out += "<at id=\"" + std::to_string(id) + "\">" + name + "</at>";
+        mentions.push_back({id, p.displayName, p.id, p.displayName});
+        pos = at + token.size();
+    }
+    out.append(html, pos, std::string::npos);
+    return out;
+}
+
 }  // namespace cdeck::core

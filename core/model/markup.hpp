@@ -9,9 +9,26 @@
 // left as typed.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cdeck::core {
 
 std::string MarkupToHtml(std::string_view text);
+
+// A person picked in the composer's @-mention list.
+struct PickedMention {
+    std::string id;           // the user's id
+    std::string displayName;  // what "@..." shows in the text
+};
+// Turns "@Display Name" in HTML from MarkupToHtml into <at id="k">Display Name</at> for
+// each picked person, in order, and returns the matching Graph mentions (mentionText, user
+// id, display name) with ids 0, 1, ... A pick whose "@name" was deleted from the text is
+// dropped, so the tags and the array always agree.
+struct MentionOut {
+    int id = 0;
+    std::string text, userId, displayName;
+};
+std::string ApplyMentions(const std::string& html, const std::vector<PickedMention>& picked,
+                          std::vector<MentionOut>& mentions);
 
 }  // namespace cdeck::core

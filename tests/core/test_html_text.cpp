@@ -84,3 +84,22 @@ TEST_CASE("composer markup becomes Graph HTML; everything typed is escaped") {
     // The HTML survives the round trip to text.
     CHECK(cdeck::core::HtmlToText(MarkupToHtml("**a** & <b>")).text == "a & <b>");
 }
+
+TEST_CASE("picked mentions become <at> tags and a matching mentions array") {
+    using namespace cdeck::core;
+    std::vector<MentionOut> m;
+    std::string html = ApplyMentions(MarkupToHtml("hi @Ann Lee and @O'Neil, **now**"),
+                                     {{"u1", "Ann Lee"}, {"u2", "O'Neil"}, {"u3", "Gone"}}, m);
+    CHECK(html ==
+          "hi <at id=\"0\">Ann Lee</at> and <at id=\"1\">O&#39;Neil</at>, <strong>now</strong>");
+    REQUIRE(m.size() == 2);  // "Gone" was picked, then deleted from the text
+    CHECK(m[0].id == 0);
+    CHECK(m[0].userId == "u1");
+    CHECK(m[1].id == 1);
+    CHECK(m[1].displayName == "O'Neil");
+    // The same person twice: two tags, two entries.
+    m.clear();
+    html = ApplyMentions("@Bo and @Bo", {{"b", "Bo"}, {"b", "Bo"}}, m);
+    CHECK(html == "<at id=\"0\">Bo</at> and <at id=\"1\">Bo</at>");
+    CHECK(m.size() == 2);
+}

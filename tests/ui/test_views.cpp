@@ -309,3 +309,31 @@ TEST_CASE("delete from the reader asks first, then offers undo in a toast and a 
     rig.Frame();
     CHECK_FALSE(rig.app.Reader().PostEnabled());
 }
+
+TEST_CASE("the @-mention picker offers the team's people and sends matching tags") {
+    WallRig rig(false);
+    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
+        s.signedIn = true;
+        s.delegated = true;
+        s.grantedScopes = {"ChannelMessage.Send"};
+    });
+    rig.app.GetSelection().OpenChannel("t1", "c-beta");
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().newPost);
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().body);
+    rig.Type("ping @Be");
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().firstPerson);
+    rig.Frame();
+    CHECK(rig.app.Reader().ComposerText() == "ping @Ben ");
+    rig.ClickRect(rig.app.Reader().LastRects().send);
+    REQUIRE(rig.Count(core::Command::Kind::kPostMessage) == 1);
+    core::Command post;
+    for (auto& c : rig.submitted)
+        if (c.kind == core::Command::Kind::kPostMessage) post = c;
+    CHECK(post.message.content == "ping <at id=\"0\">Ben</at> ");
+    REQUIRE(post.message.mentions.size() == 1);
+    CHECK(post.message.mentions[0].first == "Ben");
+    CHECK(post.message.mentions[0].second.id == "u-Ben");
+}
