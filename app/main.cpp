@@ -42,6 +42,7 @@ struct Args {
     bool fullscreen = false;
     bool kiosk = false;      // --wall: full screen, chrome hidden, pages rotate
     std::string page;        // the page to open at start (wall, activity, reader, metrics, ...)
+    std::string compose;     // opens the composer with this text (screenshots, demos)
     std::string select;      // channel to open at start: "Channel" or "Team/Channel"
     std::string syncPolicy;  // adaptive or sdk; empty: the configuration's
     int metricsPort = -1;    // -1: the configuration's
@@ -55,7 +56,8 @@ int Usage(const std::string& msg) {
         stderr,
         "usage: channeldeck [--config FILE] [--frames N --screenshot FILE] [--size WxH] "
         "[--fullscreen] [--wall]\n"
-        "                   [--page wall|activity|reader|metrics|account|settings]\n"
+        "                   [--page wall|activity|reader|metrics|account|settings|review|audit]\n"
+        "                   [--compose TEXT]\n"
         "                   [--headless --duration SECONDS --report FILE] [--select TEAM/CHANNEL]\n"
         "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id "
         "ID]\n"
@@ -130,12 +132,18 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
         } else if (k == "--wall") {
             a.fullscreen = true;
             a.kiosk = true;
+        } else if (k == "--compose") {
+            const char* v = value();
+            if (!v) return false;
+            a.compose = v;
         } else if (k == "--page") {
             const char* v = value();
             if (!v) return false;
             cdeck::ui::Page p;
             if (!cdeck::ui::PageFromKey(v, p)) {
-                err = "--page must be wall, activity, reader, metrics, account or settings";
+                err =
+                    "--page must be wall, activity, reader, metrics, account, settings, review or "
+                    "audit";
                 return false;
             }
             a.page = v;
@@ -381,6 +389,7 @@ int main(int argc, char** argv) {
     cdeck::ui::AppUi ui(uo);
     ui.SetFonts(fonts);
     if (!args.page.empty()) cdeck::ui::PageFromKey(args.page, ui.GetSelection().page);
+    if (!args.compose.empty()) ui.Reader().RequestCompose(args.compose);
 
     bool screenshotMode = args.frames > 0;
     int framesCounted = 0;

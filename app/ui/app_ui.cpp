@@ -193,6 +193,7 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ctx.moderate = m_options.moderate;
     ctx.drafts = &m_drafts;
     ctx.saveDraft = m_options.saveDraft;
+    ctx.writeExport = m_options.writeExport;
 
     HandleShortcuts(ctx);
     if (m_kiosk) {

@@ -1,12 +1,14 @@
 #include "ui/channel_view.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "model/markup.hpp"
+#include "moderation/export.hpp"
 #include "ui/fuzzy.hpp"
 #include "ui/permissions.hpp"
 #include "ui/theme.hpp"
@@ -85,6 +87,14 @@ void ChannelView::DrawContent(const UiContext& ctx) {
                     !st.userId.empty();
         m_canDelete = Check(Action::kDelete, st.signedIn, st.delegated, st.grantedScopes).allowed;
     }
+    if (!m_composeRequest.empty()) {
+        const core::SyncStatus& st = ctx.snapshot->sync;
+        if (Check(Action::kPost, st.signedIn, st.delegated, st.grantedScopes).allowed) {
+            OpenComposer(ctx, *data, {}, {});
+            m_body = m_composeRequest;
+            m_composeRequest.clear();
+        }
+    }
     if (!m_replyRequest.empty()) {
         OpenComposer(ctx, *data, m_replyRequest, m_replyRequestAuthor);
         m_replyRequest.clear();
@@ -159,6 +169,45 @@ void ChannelView::DrawHeader(const UiContext& ctx, const core::ChannelData& c) {
         if (ImGui::Button(label)) ImGui::OpenPopup("recently-deleted");
     }
     DrawDeletions(ctx);
+    ImGui::SameLine();
+    if (ImGui::Button("Export\xE2\x80\xA6")) ImGui::OpenPopup("export-channel");
+    if (ImGui::BeginPopup("export-channel")) {
+        ImGui::TextDisabled("# %s from the local cache", c.channel.displayName.c_str());
+        static const char* const kRanges[] = {"everything cached", "the last 24 hours",
+                                              "the last 7 days"};
+        static const double kDays[] = {0, 1, 7};
+        ImGui::SetNextItemWidth(220);
+        ImGui::Combo("range", &m_exportRange, kRanges, 3);
+        for (bool csv : {true, false}) {
+            if (!csv) ImGui::SameLine();
+            ImGui::BeginDisabled(!ctx.writeExport);
+            if (ImGui::Button(csv ? "CSV" : "JSON")) {
+                core::UnixMillis since =
+                    kDays[m_exportRange] > 0
+                        ? ctx.now - static_cast<core::UnixMillis>(kDays[m_exportRange] * 86400000)
+                        : 0;
+                auto rows = core::MessagesBetween(c, since, 0);
+                std::string content =
+                    csv ? core::MessagesToCsv(c, rows) : core::MessagesToJson(c, rows);
+                std::string name = "channel-" + c.channel.displayName + (csv ? ".csv" : ".json");
+                for (auto& ch : name)
+                    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-')
+                        ch = '_';
+                m_exportStatus =
+                    "Exporting " + std::to_string(rows.size()) + " messages\xE2\x80\xA6";
+                auto post = ctx.post;
+                ctx.writeExport(name, std::move(content), [this, post](std::string r) {
+                    auto show = [this, r] {
+                        m_exportStatus = r.rfind("error", 0) == 0 ? r : "Exported to " + r;
+                    };
+                    post ? post(show) : show();
+                });
+            }
+            ImGui::EndDisabled();
+        }
+        if (!m_exportStatus.empty()) ImGui::TextDisabled("%s", m_exportStatus.c_str());
+        ImGui::EndPopup();
+    }
     ImGui::SameLine();
     if (ImGui::Button("Expand all"))
         for (const auto& r : c.messages)

@@ -33,6 +33,9 @@ class ChannelView final : public View {
     bool ComposerIsEdit() const { return !m_editId.empty(); }
     size_t DeletionCount() const { return m_deletions.size(); }
     const std::string& ComposerText() const { return m_body; }
+    // Opens the composer with `text` once a channel is shown and posting is allowed
+    // (--compose, for screenshots and scripted demos).
+    void RequestCompose(std::string text) { m_composeRequest = std::move(text); }
     const std::string& ComposerStatus() const { return m_composeStatus; }
     // Where the composer's controls were drawn last frame (screen space); tests click them.
     struct Rects {
@@ -105,6 +108,9 @@ class ChannelView final : public View {
     void DrawMentionPicker(const UiContext& ctx);
     std::vector<core::PickedMention> m_people, m_picked;
     bool m_canReply = false;
+    std::string m_composeRequest;
+    int m_exportRange = 0;
+    std::string m_exportStatus;
     std::string m_replyRequest, m_replyRequestAuthor;  // a Reply button was clicked
     Rects m_rects;
 };

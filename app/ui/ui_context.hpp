@@ -91,6 +91,10 @@ struct UiContext {
     // function that saves one (remove: it was sent or emptied). May be null / empty.
     std::unordered_map<std::string, core::Draft>* drafts = nullptr;
     std::function<void(const core::Draft&, bool remove)> saveDraft;
+    // Writes an export file off the UI thread; `done` gets the path or "error: ...".
+    std::function<void(const std::string& name, std::string content,
+                       std::function<void(std::string)> done)>
+        writeExport;
     // Runs a moderator action on the moderation engine, off the UI thread. May be empty.
     std::function<void(std::function<void(core::ModerationEngine&)>)> moderate;
 };
