@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app_runtime.hpp"
+#include "moderation/review.hpp"
 #include "support/test_util.hpp"
 
 using namespace cdeck;
@@ -52,6 +53,20 @@ TEST_CASE("sign-out forgets the user and stops syncing; signing in again resumes
         60));
     CHECK_FALSE(rt.Store().Current()->sync.account.empty());
     CHECK_FALSE(rt.Store().Current()->sync.grantedScopes.empty());
+    // The default rule pack flags some of the scenario's messages into the review queue.
+    REQUIRE(WaitFor(
+        [&] {
+            auto r = rt.Store().Current()->review;
+            return r && !r->items.empty();
+        },
+        60));
+    {
+        auto snap = rt.Store().Current();
+        const auto& item = snap->review->items.front();
+        CHECK(snap->review->packName == "ChannelDeck default rules");
+        CHECK(snap->FindChannel(item.channelId) != nullptr);
+        CHECK_FALSE(item.terms.empty());
+    }
     uint64_t before = rt.Store().Current()->totalMessages;
     size_t mark;
     {
