@@ -101,6 +101,13 @@ void ReviewView::HandleKeys(const UiContext& ctx, const core::ReviewState& s) {
         m_scrollToCursor = true;
     }
     if (Pressed('B')) m_backtestOpen = true;
+    // Tab switches between the Pending and Resolved tabs.
+    if (Pressed(ImGui::GetKeyIndex(ImGuiKey_Tab))) {
+        m_resolvedTab = !m_resolvedTab;
+        m_dirty = true;
+        m_cursor = 0;
+        return;
+    }
     if (n == 0) return;
     const Row& row = m_rows[static_cast<size_t>(std::clamp(m_cursor, 0, n - 1))];
     if (Pressed('X')) {
@@ -111,10 +118,14 @@ void ReviewView::HandleKeys(const UiContext& ctx, const core::ReviewState& s) {
         uint64_t id = row.ids.front();
         m_expanded.count(id) ? (void)m_expanded.erase(id) : (void)m_expanded.insert(id);
     }
-    if (Pressed('R'))
+    // r resolves as compliant; on the Resolved tab it reopens (unresolves).
+    if (Pressed('R') && m_resolvedTab)
+        Act(ctx, [](core::ModerationEngine& m, std::vector<uint64_t> ids) { m.Unresolve(ids); });
+    else if (Pressed('R'))
         Act(ctx, [](core::ModerationEngine& m, std::vector<uint64_t> ids) {
             m.Resolve(ids, core::ModerationEngine::Tag::kCompliant, "");
         });
+
     if (Pressed('E'))
         Act(ctx, [](core::ModerationEngine& m, std::vector<uint64_t> ids) { m.Escalate(ids); });
     if (Pressed('T')) m_tagOpen = true;
@@ -191,7 +202,8 @@ void ReviewView::DrawContent(const UiContext& ctx) {
     }
     ImGui::TextDisabled(
         "Rule pack \"%s\" v%d  \xC2\xB7  j/k move, x select, space expand, r resolve, "
-        "t tag, d delete, u undo, e escalate, n notice, b backtest a rule",
+        "t tag, d delete, u undo, e escalate, n notice, b backtest a rule, Tab resolved (r "
+        "reopens)",
         state->packName.c_str(), state->packVersion);
     DrawFilters(*state);
     if (!m_selected.empty()) {

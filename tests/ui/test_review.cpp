@@ -95,6 +95,18 @@ TEST_CASE("r resolves, x selects for bulk actions, e escalates, space expands") 
     CHECK(r.Item("p2").resolved);
     CHECK(r.Item("p3").tag == "compliant");
     CHECK(r.View().Rows().size() == 2);  // the pending tab no longer shows it
+    // Tab shows the resolved ones; r there reopens.
+    r.rig->Key(ImGui::GetIO().KeyMap[ImGuiKey_Tab]);
+    r.rig->Frame();
+    REQUIRE(r.View().ShowingResolved());
+    REQUIRE(r.View().Rows().size() == 1);
+    r.rig->Key('R');
+    r.rig->Frame();
+    CHECK_FALSE(r.Item("p2").resolved);
+    CHECK(r.View().Rows().empty());
+    r.rig->Key(ImGui::GetIO().KeyMap[ImGuiKey_Tab]);
+    r.rig->Frame();
+    CHECK(r.View().Rows().size() == 3);
     // space shows the thread and the author's history under the current row.
     uint64_t first =
         r.rig->store.Current()->review->items[r.View().Rows()[r.View().Cursor()].first].id;
