@@ -26,8 +26,12 @@ void AuditView::DrawContent(const UiContext& ctx) {
         ImGui::TextDisabled("Moderation is not running (no rule pack).");
         return;
     }
-    std::set<std::string> actions;
-    for (const auto& r : s->audit) actions.insert(r.action);
+    if (s != m_actionsFrom) {  // the action filter's choices, when the log changes
+        m_actionsFrom = s;
+        m_actions.clear();
+        for (const auto& r : s->audit) m_actions.insert(r.action);
+    }
+    const std::set<std::string>& actions = m_actions;
     ImGui::SetNextItemWidth(200);
     if (ImGui::BeginCombo("action", m_action.empty() ? "all" : m_action.c_str())) {
         if (ImGui::Selectable("all", m_action.empty())) {

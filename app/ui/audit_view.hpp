@@ -3,6 +3,7 @@
 // and Graph's request-id, newest first. Filters by action and by text; exports what the
 // filters show to CSV or JSON (written off the UI thread).
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ class AuditView final : public View {
     WriteFn m_write;
     std::vector<core::AuditRow> m_shown;
     core::ReviewStatePtr m_from;
+    core::ReviewStatePtr m_actionsFrom;
+    std::set<std::string> m_actions;
     char m_text[128] = {};
     std::string m_action;
     bool m_dirty = true;

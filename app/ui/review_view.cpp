@@ -38,6 +38,16 @@ std::vector<uint64_t> ReviewView::Targets() const {
 
 void ReviewView::Rebuild(const core::ReviewState& s) {
     m_rows.clear();
+    // The filters' choices: every value in the queue (rebuilt with the rows, not per frame).
+    for (auto* set :
+         {&m_options.rules, &m_options.channels, &m_options.severities, &m_options.authors})
+        set->clear();
+    for (const auto& i : s.items) {
+        m_options.rules.insert(i.ruleId);
+        m_options.channels.insert(i.channelId);
+        m_options.severities.insert(i.severity);
+        m_options.authors.insert(i.authorName);
+    }
     std::map<std::string, size_t> byGroup;  // group key -> row
     for (size_t i = 0; i < s.items.size(); ++i) {
         const core::ReviewItem& it = s.items[i];
@@ -136,13 +146,7 @@ void ReviewView::HandleKeys(const UiContext& ctx, const core::ReviewState& s) {
 }
 
 void ReviewView::DrawFilters(const core::ReviewState& s) {
-    std::set<std::string> rules, channels, severities, authors;
-    for (const auto& i : s.items) {
-        rules.insert(i.ruleId);
-        channels.insert(i.channelId);
-        severities.insert(i.severity);
-        authors.insert(i.authorName);
-    }
+    const auto& [rules, channels, severities, authors] = m_options;
     auto combo = [&](const char* label, std::string& value, const std::set<std::string>& options) {
         ImGui::SameLine(0, 18);
         ImGui::TextDisabled("%s", label);

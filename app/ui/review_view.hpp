@@ -54,6 +54,9 @@ class ReviewView final : public View {
     bool m_resolvedTab = false;
     std::string m_rule, m_channel, m_severity, m_author;  // filters; empty: all
     std::vector<Row> m_rows;
+    struct FilterOptions {
+        std::set<std::string> rules, channels, severities, authors;
+    } m_options;
     int m_cursor = 0;
     std::set<uint64_t> m_selected;
     std::set<uint64_t> m_expanded;  // by the row's first item id
