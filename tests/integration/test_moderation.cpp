@@ -81,7 +81,8 @@ TEST_CASE("a flagged message is deleted from the queue, audited with its request
     moderation.Delete({item.id});
     REQUIRE(WaitFor(
         [&] {
-            const ReviewItem* i = Find(store.Current()->review, posted->id);
+            auto snap = store.Current();  // keeps the item alive while it is read
+            const ReviewItem* i = Find(snap->review, posted->id);
             return i && i->deleted && !i->pending;
         },
         30));
@@ -94,7 +95,8 @@ TEST_CASE("a flagged message is deleted from the queue, audited with its request
     moderation.Undo({item.id});
     REQUIRE(WaitFor(
         [&] {
-            const ReviewItem* i = Find(store.Current()->review, posted->id);
+            auto snap = store.Current();  // keeps the item alive while it is read
+            const ReviewItem* i = Find(snap->review, posted->id);
             return i && !i->deleted && !i->pending;
         },
         30));
