@@ -319,6 +319,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "channeldeck: %s\n", cfg.error().message.c_str());
         return 2;
     }
+    for (const auto& w : cfg->warnings)
+        std::fprintf(stderr, "channeldeck: warning: %s\n", w.c_str());
     auto effective = ApplyOverrides(cfg.value(), args);
     if (!effective) {
         std::fprintf(stderr, "channeldeck: %s\n", effective.error().message.c_str());

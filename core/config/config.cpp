@@ -263,6 +263,11 @@ Result<Config> LoadConfig(const std::string& path, bool mustExist) {
         e.message = path + ": " + e.message;
         return e;
     }
+    struct stat st {};
+    if (!c->clientSecret.empty() && ::stat(path.c_str(), &st) == 0 &&
+        (st.st_mode & (S_IRGRP | S_IROTH)))
+        c->warnings.push_back(
+            path + " holds client_secret and other users can read it; run: chmod 600 " + path);
     return c;
 }
 

@@ -78,6 +78,9 @@ struct Config {
     SyncSettings sync;
     GraphLimits limits;
     UiSettings ui;
+    // Problems that do not stop the app, to show the user (e.g. a secret in a file that
+    // others can read). Filled by LoadConfig.
+    std::vector<std::string> warnings;
 
     bool IsDemo() const { return tenant.empty(); }
 };

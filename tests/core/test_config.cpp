@@ -161,3 +161,23 @@ TEST_CASE("saving settings keeps the rest of the file, validates, and writes mod
     REQUIRE_FALSE(invalid.ok());
     CHECK(invalid.error().message.find("ui.red_factor") != std::string::npos);
 }
+
+TEST_CASE("a config holding a secret that others can read gives a warning") {
+    cdeck::test::TempDir dir;
+    std::string path = (dir.path / "config.json").string();
+    {
+        std::ofstream out(path);
+        out << R"({"tenant":"contoso","client_id":"abc","client_secret":"s3cret",
+                   "auth_mode":"client_credentials"})";
+    }
+    ::chmod(path.c_str(), 0644);
+    auto c = LoadConfig(path, true);
+    REQUIRE(c.ok());
+    REQUIRE(c->warnings.size() == 1);
+    CHECK(c->warnings[0].find("chmod 600") != std::string::npos);
+    CHECK(c->warnings[0].find("s3cret") == std::string::npos);  // never the secret itself
+    ::chmod(path.c_str(), 0600);
+    c = LoadConfig(path, true);
+    REQUIRE(c.ok());
+    CHECK(c->warnings.empty());
+}
