@@ -406,3 +406,33 @@ TEST_CASE("the wall fits every team on screen, with one-line rows when it must")
     rig.Frame();
     CHECK_FALSE(rig.app.Dashboard().Dense());
 }
+
+TEST_CASE("hostile message bodies render as bounded plain text in the reader") {
+    HeadlessImGui imgui(ImVec2(1920, 1080));
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    Seed(store, now);
+    std::string nested;
+    for (int i = 0; i < 10000; ++i) nested += "<div><span>";
+    nested += "deep";
+    std::string huge(5 << 20, 'x');
+    std::string badUtf8 = std::string("ok \xff\xfe\xc3 done");
+    store.MergeMessages("c-gamma",
+                        {Msg("h1", now - 4000, "X", "<script>alert(1)</script><p>visible</p>"),
+                         Msg("h2", now - 3000, "X", nested), Msg("h3", now - 2000, "X", huge),
+                         Msg("h4", now - 1000, "X", badUtf8)},
+                        false);
+    auto snap = store.Current();
+    for (const auto& m : snap->FindChannel("c-gamma")->messages) {
+        CHECK(m->text.text.size() <= 16 * 1024 + 8);  // bounded, whatever came in
+        CHECK(core::SanitizeUtf8(m->text.text) == m->text.text);
+        CHECK(m->text.text.find("alert") == std::string::npos);  // script bodies are dropped
+    }
+    ui::AppUi app(ui::AppUiOptions{});
+    app.GetSelection().OpenChannel("t2", "c-gamma");
+    imgui.Frame(app, snap, now);
+    imgui.Frame(app, snap, now);
+    const auto& drawn = app.Reader().LastDrawnMessageIds();
+    for (const char* id : {"h1", "h2", "h3", "h4"})
+        CHECK(std::find(drawn.begin(), drawn.end(), id) != drawn.end());
+}
