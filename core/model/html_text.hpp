@@ -15,7 +15,13 @@ namespace cdeck::core {
 struct TextSpan {
     size_t begin = 0;  // byte offsets into PlainText::text
     size_t end = 0;
-    enum class Kind { kMention, kLink, kEmoji, kCode, kMatch } kind = Kind::kMention;  // kMatch: a rule hit
+    enum class Kind {
+        kMention,
+        kLink,
+        kEmoji,
+        kCode,
+        kMatch
+    } kind = Kind::kMention;  // kMatch: a rule hit
 };
 
 struct PlainText {

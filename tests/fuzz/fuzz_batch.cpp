@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const char* id : {"1", "2", "3"}) (void)b.Add({id, "GET", "/teams"});
         return b;
     }();
-    auto r = cdeck::core::SplitBatchResponse(std::string(reinterpret_cast<const char*>(data), size), sent, 0);
+    auto r = cdeck::core::SplitBatchResponse(std::string(reinterpret_cast<const char*>(data), size),
+                                             sent, 0);
     if (r.ok()) {
         if (r->size() != sent.Size()) std::abort();
         for (size_t i = 0; i < r->size(); ++i) {

@@ -14,19 +14,10 @@
 #include "sync/sync_engine.hpp"
 
 using namespace cdeck;
+using test::WaitFor;
 using namespace cdeck::core;
 
 namespace {
-
-template <typename F>
-bool WaitFor(F f, double seconds) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return f();
-}
 
 const ReviewItem* Find(const ReviewStatePtr& s, const std::string& messageId) {
     if (!s) return nullptr;

@@ -11,20 +11,7 @@
 #include "support/test_util.hpp"
 
 using namespace cdeck;
-
-namespace {
-
-template <typename F>
-bool WaitFor(F f, double seconds) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-        if (f()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return f();
-}
-
-}  // namespace
+using test::WaitFor;
 
 TEST_CASE("sign-out forgets the user and stops syncing; signing in again resumes, data kept") {
     test::TempDir dir;

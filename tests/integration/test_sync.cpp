@@ -15,20 +15,7 @@
 using namespace cdeck::core;
 using cdeck::test::SimFixture;
 
-namespace {
-
-template <typename F>
-bool WaitFor(F pred, double seconds) {
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
-}
-
-}  // namespace
+using cdeck::test::WaitFor;
 
 TEST_CASE("the sync engine fills the store with the whole demo tenant") {
     SimFixture f(cdeck::test::Documented());

@@ -25,12 +25,8 @@ struct ReviewRig {
         mo.submit = [this](core::Command c) { graph.push_back(std::move(c)); };
         mod = std::make_unique<core::ModerationEngine>(rig->store, std::move(pack.value()), mo);
         rig->store.SetObserver(mod.get());
-        rig->store.UpdateSyncStatus([](core::SyncStatus& s) {
-            s.signedIn = true;
-            s.delegated = true;
-            s.grantedScopes = {"ChannelMessage.Read.All", "ChannelMessage.ReadWrite",
-                               "ChannelMessage.Send"};
-        });
+        test::SignIn(rig->store, {"ChannelMessage.Read.All", "ChannelMessage.ReadWrite",
+                                  "ChannelMessage.Send"});
         core::UnixMillis now = rig->now;
         rig->store.MergeMessages("c-alpha", {Msg("p1", now - 9000, "Ann", "my password is x")},
                                  true);

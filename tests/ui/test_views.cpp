@@ -121,11 +121,7 @@ TEST_CASE("New post stays disabled without ChannelMessage.Send, whatever is clic
 
 TEST_CASE("the composer posts the text as plain text and closes when Graph accepts it") {
     WallRig rig(false);
-    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
-        s.signedIn = true;
-        s.delegated = true;
-        s.grantedScopes = {"ChannelMessage.Read.All", "ChannelMessage.Send"};
-    });
+    test::SignIn(rig.store, {"ChannelMessage.Read.All", "ChannelMessage.Send"});
     rig.app.GetSelection().OpenChannel("t1", "c-beta");
     rig.Frame();
     REQUIRE(rig.app.Reader().PostEnabled());
@@ -165,11 +161,7 @@ TEST_CASE("drafts are saved a second after typing stops and come back in a new s
     ui::AppUiOptions o;
     o.saveDraft = [&](const core::Draft& d, bool remove) { saved.push_back({d, remove}); };
     WallRig rig(false, o);
-    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
-        s.signedIn = true;
-        s.delegated = true;
-        s.grantedScopes = {"ChannelMessage.Send"};
-    });
+    test::SignIn(rig.store, {"ChannelMessage.Send"});
     rig.app.GetSelection().OpenChannel("t1", "c-beta");
     rig.Frame();
     rig.ClickRect(rig.app.Reader().LastRects().newPost);
@@ -187,11 +179,7 @@ TEST_CASE("drafts are saved a second after typing stops and come back in a new s
     ui::AppUiOptions o2;
     o2.drafts = {saved[0].first};
     WallRig next(false, o2);
-    next.store.UpdateSyncStatus([](core::SyncStatus& s) {
-        s.signedIn = true;
-        s.delegated = true;
-        s.grantedScopes = {"ChannelMessage.Send"};
-    });
+    test::SignIn(next.store, {"ChannelMessage.Send"});
     next.app.GetSelection().OpenChannel("t1", "c-beta");
     next.Frame();
     next.ClickRect(next.app.Reader().LastRects().newPost);
@@ -278,11 +266,7 @@ TEST_CASE("sign-out is offered to a signed-in user and not to an app") {
 
 TEST_CASE("delete from the reader asks first, then offers undo in a toast and a list") {
     WallRig rig(false);
-    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
-        s.signedIn = true;
-        s.delegated = true;
-        s.grantedScopes = {"ChannelMessage.ReadWrite"};
-    });
+    test::SignIn(rig.store, {"ChannelMessage.ReadWrite"});
     rig.app.GetSelection().OpenChannel("t2", "c-gamma");
     rig.Frame();
     rig.ClickRect(rig.app.Reader().LastRects().lastDelete);
@@ -312,11 +296,7 @@ TEST_CASE("delete from the reader asks first, then offers undo in a toast and a 
 
 TEST_CASE("the @-mention picker offers the team's people and sends matching tags") {
     WallRig rig(false);
-    rig.store.UpdateSyncStatus([](core::SyncStatus& s) {
-        s.signedIn = true;
-        s.delegated = true;
-        s.grantedScopes = {"ChannelMessage.Send"};
-    });
+    test::SignIn(rig.store, {"ChannelMessage.Send"});
     rig.app.GetSelection().OpenChannel("t1", "c-beta");
     rig.Frame();
     rig.ClickRect(rig.app.Reader().LastRects().newPost);

@@ -146,6 +146,15 @@ struct WallRig {
     }
 };
 
+// Signs a user in with these delegated scopes (what the engine would publish).
+inline void SignIn(core::Store& store, std::vector<std::string> scopes) {
+    store.UpdateSyncStatus([&](core::SyncStatus& s) {
+        s.signedIn = true;
+        s.delegated = true;
+        s.grantedScopes = scopes;
+    });
+}
+
 inline ImVec4 RectOf(const ui::DashboardView::RowRect& r) {
     return ImVec4(r.min.x, r.min.y, r.max.x, r.max.y);
 }
