@@ -162,11 +162,7 @@ TEST_CASE("drafts are saved a second after typing stops and come back in a new s
     o.saveDraft = [&](const core::Draft& d, bool remove) { saved.push_back({d, remove}); };
     WallRig rig(false, o);
     test::SignIn(rig.store, {"ChannelMessage.Send"});
-    rig.app.GetSelection().OpenChannel("t1", "c-beta");
-    rig.Frame();
-    rig.ClickRect(rig.app.Reader().LastRects().newPost);
-    rig.Frame();
-    rig.ClickRect(rig.app.Reader().LastRects().body);
+    rig.StartComposing("t1", "c-beta");
     rig.Type("half a thought");
     CHECK(saved.empty());  // not on every keystroke
     rig.imgui.Frame(rig.app, rig.store.Current(), rig.now + 1500);
@@ -297,11 +293,7 @@ TEST_CASE("delete from the reader asks first, then offers undo in a toast and a 
 TEST_CASE("the @-mention picker offers the team's people and sends matching tags") {
     WallRig rig(false);
     test::SignIn(rig.store, {"ChannelMessage.Send"});
-    rig.app.GetSelection().OpenChannel("t1", "c-beta");
-    rig.Frame();
-    rig.ClickRect(rig.app.Reader().LastRects().newPost);
-    rig.Frame();
-    rig.ClickRect(rig.app.Reader().LastRects().body);
+    rig.StartComposing("t1", "c-beta");
     rig.Type("ping @Be");
     rig.Frame();
     rig.ClickRect(rig.app.Reader().LastRects().firstPerson);

@@ -132,6 +132,14 @@ struct WallRig {
     void Key(int key, bool ctrl = false) { imgui.Key(app, store.Current(), now, key, ctrl); }
     void Type(const char* text) { imgui.Type(app, store.Current(), now, text); }
     void ClickRect(ImVec4 r) { imgui.ClickRect(app, store.Current(), now, r); }
+    // Opens a channel in the reader, presses New post and clicks into the body.
+    void StartComposing(const std::string& teamId, const std::string& channelId) {
+        app.GetSelection().OpenChannel(teamId, channelId);
+        Frame();
+        ClickRect(app.Reader().LastRects().newPost);
+        Frame();
+        ClickRect(app.Reader().LastRects().body);
+    }
     size_t Count(core::Command::Kind kind) const {
         size_t n = 0;
         for (const auto& c : submitted) n += c.kind == kind;
