@@ -167,6 +167,15 @@ TEST_CASE("no double post: a post whose answer is lost is found, not sent again"
     CHECK(copies("deploy window moved to 14:00") == 1);  // created exactly once
 
     // A gateway timeout before anything was stored: not found, so the caller may resend.
+    // The scripted fault hits the next request of any kind, so polling stops first (a
+    // paused engine sends only the user's own posts) and nothing may be in flight.
+    Command pause;
+    pause.kind = Command::Kind::kPauseAll;
+    pause.flag = true;
+    engine.Submit(std::move(pause));
+    REQUIRE(WaitFor([&] { return engine.Metrics().inFlight == 0; }, 10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(engine.Metrics().inFlight == 0);
     d.f.Control("/_sim/faults", {{"next_count", 1}, {"next_kind", "504"}});
     auto failed = postAndWait("second notice");
     CHECK_FALSE(failed.status.ok());
