@@ -4,6 +4,7 @@
 
 #include "moderation/export.hpp"
 #include "ui/theme.hpp"
+#include "ui/widgets.hpp"
 
 namespace cdeck::ui {
 
@@ -31,20 +32,7 @@ void AuditView::DrawContent(const UiContext& ctx) {
         m_actions.clear();
         for (const auto& r : s->audit) m_actions.insert(r.action);
     }
-    const std::set<std::string>& actions = m_actions;
-    ImGui::SetNextItemWidth(200);
-    if (ImGui::BeginCombo("action", m_action.empty() ? "all" : m_action.c_str())) {
-        if (ImGui::Selectable("all", m_action.empty())) {
-            m_action.clear();
-            m_dirty = true;
-        }
-        for (const auto& a : actions)
-            if (ImGui::Selectable(a.c_str(), a == m_action)) {
-                m_action = a;
-                m_dirty = true;
-            }
-        ImGui::EndCombo();
-    }
+    if (FilterCombo("action", m_action, m_actions, 200)) m_dirty = true;
     ImGui::SameLine();
     ImGui::SetNextItemWidth(300);
     if (ImGui::InputTextWithHint("##text", "message, channel, rule, request-id\xE2\x80\xA6", m_text,

@@ -149,24 +149,7 @@ void ReviewView::DrawFilters(const core::ReviewState& s) {
     const auto& [rules, channels, severities, authors] = m_options;
     auto combo = [&](const char* label, std::string& value, const std::set<std::string>& options) {
         ImGui::SameLine(0, 18);
-        ImGui::TextDisabled("%s", label);
-        ImGui::SameLine();
-        ImGui::SetNextItemWidth(170);
-        ImGui::PushID(label);
-        bool open = ImGui::BeginCombo("##filter", value.empty() ? "all" : value.c_str());
-        ImGui::PopID();
-        if (open) {
-            if (ImGui::Selectable("all", value.empty())) {
-                value.clear();
-                m_dirty = true;
-            }
-            for (const auto& o : options)
-                if (ImGui::Selectable(o.c_str(), o == value)) {
-                    value = o;
-                    m_dirty = true;
-                }
-            ImGui::EndCombo();
-        }
+        if (FilterCombo(label, value, options, 170)) m_dirty = true;
     };
     size_t resolved = s.items.size() - s.pendingCount;
     char label[64];

@@ -204,6 +204,29 @@ void TimeChart(const char* id, const ChartSeries* series, int count, float yMax,
     ImGui::PopID();
 }
 
+bool FilterCombo(const char* label, std::string& value, const std::set<std::string>& options,
+                 float width) {
+    bool changed = false;
+    ImGui::TextDisabled("%s", label);
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(width);
+    ImGui::PushID(label);
+    bool open = ImGui::BeginCombo("##filter", value.empty() ? "all" : value.c_str());
+    ImGui::PopID();
+    if (!open) return false;
+    if (ImGui::Selectable("all", value.empty())) {
+        value.clear();
+        changed = true;
+    }
+    for (const auto& o : options)
+        if (ImGui::Selectable(o.c_str(), o == value)) {
+            value = o;
+            changed = true;
+        }
+    ImGui::EndCombo();
+    return changed;
+}
+
 std::string FormatAge(double s) {
     char buf[32];
     if (s < 0) s = 0;

@@ -2,6 +2,7 @@
 // Small drawing helpers shared by views. UI thread only; no state of their own.
 #include <imgui.h>
 
+#include <set>
 #include <string>
 
 #include "store/store.hpp"
@@ -43,6 +44,11 @@ struct ChartSeries {
 };
 void TimeChart(const char* id, const ChartSeries* series, int count, float yMax, ImVec2 size,
                const char* yUnit);
+
+// A filter box: "all" (empty value) or one of `options`, with the label before it.
+// Returns true when the choice changed.
+bool FilterCombo(const char* label, std::string& value, const std::set<std::string>& options,
+                 float width);
 
 // "12 s", "4 min", "3 h": a compact age.
 std::string FormatAge(double seconds);
