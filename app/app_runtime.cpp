@@ -68,6 +68,7 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     if (m_demo && m_config.dbPath.empty())
         for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dbPath + suffix);
     bool cacheLoaded = true;
+    m_store.SetMemoryLimit(static_cast<size_t>(m_config.sync.memoryMaxMessages));
     auto db = core::Database::Open(dbPath);
     if (!db) {
         if (db.error().code == ErrorCode::kConfig)

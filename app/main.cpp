@@ -7,7 +7,11 @@
 #include <GLFW/glfw3.h>
 #include <imgui.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +31,28 @@ namespace {
 
 using cdeck::core::Log;
 using cdeck::core::LogLevel;
+
+// SIGTERM and SIGINT ask for a normal quit: the sync engine stops, the database closes and
+// the window goes away. The signals are blocked in every thread and taken by one thread with
+// sigwait, so nothing runs inside a signal handler.
+std::atomic<bool> g_quit{false};
+
+void BlockQuitSignals(sigset_t& set) {
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void StartQuitWatcher(const sigset_t& set) {
+    std::thread([set] {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) return;
+        Log(LogLevel::kInfo, "app", sig == SIGTERM ? "SIGTERM: quitting" : "SIGINT: quitting");
+        g_quit = true;
+        cdeck::platform::Window::Wake();
+    }).detach();
+}
 
 struct Args {
     std::string configPath;
@@ -241,7 +267,7 @@ int RunHeadless(cdeck::app::AppRuntime& rt, const Args& a) {
     auto start = std::chrono::steady_clock::now();
     auto deadline = start + std::chrono::milliseconds(static_cast<long long>(a.duration * 1000));
     auto nextProgress = start;
-    while (std::chrono::steady_clock::now() < deadline) {
+    while (std::chrono::steady_clock::now() < deadline && !g_quit) {
         if (std::chrono::steady_clock::now() >= nextProgress) {
             auto s = rt.Store().Current();
             std::fprintf(stderr, "channeldeck: %s, %d/%d channels, %llu messages, %llu requests\n",
@@ -312,6 +338,10 @@ int main(int argc, char** argv) {
     Args args;
     std::string err;
     if (!ParseArgs(argc, argv, args, err)) return Usage(err);
+    // Before any thread exists (GL drivers start their own), so that all of them inherit it.
+    sigset_t quitSignals;
+    BlockQuitSignals(quitSignals);
+    StartQuitWatcher(quitSignals);
 
     std::string path = args.configExplicit ? args.configPath : cdeck::core::DefaultConfigPath();
     auto cfg = cdeck::core::LoadConfig(path, args.configExplicit);
@@ -409,7 +439,7 @@ int main(int argc, char** argv) {
     constexpr double kInteractiveSeconds = 10.0;
     constexpr double kIdleRefresh = 30.0;
     std::string lastSignature;
-    while (!window.ShouldClose()) {
+    while (!window.ShouldClose() && !g_quit) {
         bool interactive = window.SecondsSinceInput() < kInteractiveSeconds;
         if (screenshotMode) {
             window.PollEvents();

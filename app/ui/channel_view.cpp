@@ -121,6 +121,11 @@ void ChannelView::DrawContent(const UiContext& ctx) {
         m_undoRequest = {};
     }
     DrawHeader(ctx, *data);
+    if (data->trimmedRoots > 0)
+        ImGui::TextDisabled(
+            "%zu older threads are kept in the local database only (memory limit, "
+            "sync.memory_max_messages); `channeldeck export` includes them.",
+            data->trimmedRoots);
     if (m_composing && m_composeChannel == m_channelId) DrawComposer(ctx, *data);
 
     float lh = ImGui::GetTextLineHeight();

@@ -168,6 +168,11 @@ void ReviewView::DrawFilters(const core::ReviewState& s) {
     combo("channel", m_channel, channels);
     combo("severity", m_severity, severities);
     combo("author", m_author, authors);
+    if (s.droppedPending > 0)
+        ImGui::TextColored(LevelColor(Level::kWarn),
+                           "The queue is full: %zu older pending items left it (it holds %zu). "
+                           "Backtest (b) finds them again in the cache.",
+                           s.droppedPending, core::ModerationEngine::kMaxItems);
 }
 
 void ReviewView::DrawContent(const UiContext& ctx) {

@@ -179,12 +179,14 @@ Result<Config> ParseConfig(const std::string& text) {
             } else if (k == "expand_replies") {
                 if (!v.is_boolean()) return KeyError(key, "must be true or false");
                 c.sync.expandReplies = v.get<bool>();
-            } else if (k == "retention_days" || k == "retention_max_messages") {
+            } else if (k == "retention_days" || k == "retention_max_messages" ||
+                       k == "memory_max_messages") {
                 if (!v.is_number_integer() || v.get<long long>() < 0 ||
                     v.get<long long>() > 100000000)
                     return KeyError(key, "must be a whole number, 0 for no limit");
-                (k == "retention_days" ? c.sync.retentionDays : c.sync.retentionMaxMessages) =
-                    v.get<int>();
+                (k == "retention_days"           ? c.sync.retentionDays
+                 : k == "retention_max_messages" ? c.sync.retentionMaxMessages
+                                                 : c.sync.memoryMaxMessages) = v.get<int>();
             } else {
                 return KeyError(key, "unknown key");
             }

@@ -31,6 +31,9 @@ struct SyncSettings {
     bool expandReplies = true;
     int retentionDays = 0;             // local cache: drop messages older than this; 0 keeps all
     int retentionMaxMessages = 20000;  // local cache: newest N per channel; 0 keeps all
+    // Memory: at most this many messages (roots and replies, all channels) are held in
+    // memory; older roots stay in the local cache only. 0: no limit.
+    int memoryMaxMessages = 100000;
 };
 
 // Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md

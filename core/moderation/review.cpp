@@ -177,11 +177,42 @@ void ModerationEngine::OnMessages(const std::string& channelId,
             m_items.push_back(std::move(item));
             ++added;
         }
+        if (m_items.size() > kMaxItems) TrimItems();
+        // One log line a minute at most, however busy the channels are.
+        m_flaggedUnlogged += added;
+        UnixMillis now = m_options.clock();
+        if (m_flaggedUnlogged > 0 && now - m_flagLoggedAt >= 60000) {
+            Log(LogLevel::kInfo, "moderation",
+                std::to_string(m_flaggedUnlogged) + " message(s) flagged for review" +
+                    (m_flagLoggedAt ? " in the last minute" : ""));
+            m_flaggedUnlogged = 0;
+            m_flagLoggedAt = now;
+        }
     }
-    if (added)
-        Log(LogLevel::kInfo, "moderation",
-            std::to_string(added) + " message(s) flagged for review");
     Publish();
+}
+
+// With m_mutex held. Resolved items leave first (their decisions are in the database),
+// oldest first, then the oldest pending ones, which are counted and shown. Items with an
+// action on its way to Graph stay. Trims to 95% so that this runs once per 5% of growth.
+void ModerationEngine::TrimItems() {
+    size_t excess = m_items.size() - kMaxItems + kMaxItems / 20;
+    std::vector<bool> drop(m_items.size(), false);
+    for (bool resolvedPass : {true, false})
+        for (size_t i = 0; i < m_items.size() && excess > 0; ++i) {
+            const ReviewItem& it = m_items[i];
+            if (drop[i] || it.pending || it.resolved != resolvedPass) continue;
+            drop[i] = true;
+            --excess;
+            if (!it.resolved) ++m_droppedPending;
+        }
+    std::vector<ReviewItem> kept;
+    kept.reserve(m_items.size());
+    for (size_t i = 0; i < m_items.size(); ++i)
+        if (!drop[i]) kept.push_back(std::move(m_items[i]));
+    m_items = std::move(kept);
+    m_byMessage.clear();
+    for (size_t i = 0; i < m_items.size(); ++i) m_byMessage[m_items[i].messageId].push_back(i);
 }
 
 void ModerationEngine::Publish() {
@@ -192,6 +223,7 @@ void ModerationEngine::Publish() {
         state->items = m_items;
         state->audit = m_audit;
         for (const auto& i : m_items) state->pendingCount += i.resolved ? 0 : 1;
+        state->droppedPending = m_droppedPending;
         state->packName = m_pack->name;
         state->packVersion = m_pack->version;
     }

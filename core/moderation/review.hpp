@@ -51,6 +51,7 @@ struct ReviewState {
     uint64_t version = 0;
     std::vector<ReviewItem> items;  // oldest first
     size_t pendingCount = 0;        // not resolved
+    size_t droppedPending = 0;      // pending items that left a full queue (oldest first)
     std::vector<AuditRow> audit;    // the most recent audit rows, newest first
     std::string packName;
     int packVersion = 0;
@@ -104,6 +105,9 @@ class ModerationEngine final : public StoreObserver {
     // The audit rows already in the database (newest first), shown before any new ones.
     void SeedAudit(std::vector<AuditRow> rows);
     static constexpr size_t kAuditShown = 1000;
+    // The queue held in memory; beyond it resolved items leave first, then the oldest
+    // pending ones (counted in ReviewState::droppedPending).
+    static constexpr size_t kMaxItems = 20000;
     ReviewStatePtr State() const;
 
   private:
@@ -114,6 +118,7 @@ class ModerationEngine final : public StoreObserver {
     void Each(const std::vector<uint64_t>& ids, F f);
     void SendDelete(uint64_t id, bool undo);
     void SaveState(const ReviewItem& item);  // without m_mutex held
+    void TrimItems();                        // with m_mutex held
 
     Store& m_store;
     Options m_options;
@@ -126,6 +131,9 @@ class ModerationEngine final : public StoreObserver {
     std::unordered_map<std::string, std::vector<size_t>> m_byMessage;  // message id -> items
     uint64_t m_nextId = 1;
     uint64_t m_version = 0;
+    size_t m_droppedPending = 0;
+    size_t m_flaggedUnlogged = 0;
+    UnixMillis m_flagLoggedAt = 0;
 };
 
 // A draft rule run over the cached history before it is enabled.

@@ -122,6 +122,9 @@ std::optional<Error> ParseCondition(const json& j, const std::string& where, Con
                 return RuleError(kat, "unknown key");
             }
         }
+        if (c.baselineHours > SurgeTracker::kHorizonHours)
+            return RuleError(at + ".baseline_hours",
+                             "must be at most " + std::to_string(SurgeTracker::kHorizonHours));
         if (c.baselineHours * 60 <= c.windowMinutes)
             return RuleError(at + ".baseline_hours", "must be longer than the window");
     } else if (key == "all" || key == "any") {
@@ -251,9 +254,15 @@ bool Eval(const Condition& c, EvalContext& ctx, RuleHit& hit) {
             UnixMillis at = m.createdDateTime;
             auto window = static_cast<UnixMillis>(c.windowMinutes * 60000);
             auto baseline = static_cast<UnixMillis>(c.baselineHours * 3600000);
+            // The usual rate is measured over what has been seen of the baseline, and only
+            // once at least an hour (or the whole baseline, if shorter) has been seen: with
+            // no history, "usual" is unknown, not zero.
+            UnixMillis since = std::max(at - baseline, ctx.in.surge->ObservedSince());
+            UnixMillis span = (at - window + 1) - since;
+            if (span < std::min<UnixMillis>(baseline - window, 3600000)) return false;
             int now = ctx.in.surge->Count(key, at - window + 1, at + 1);
-            int before = ctx.in.surge->Count(key, at - baseline, at - window + 1);
-            double perWindow = before / ((baseline - window) / static_cast<double>(window));
+            int before = ctx.in.surge->Count(key, since, at - window + 1);
+            double perWindow = before / (static_cast<double>(span) / static_cast<double>(window));
             if (now < c.minCount || now < c.factor * perWindow) return false;
             char buf[160];
             std::snprintf(buf, sizeof buf, "%d messages %s in %.0f min (usual %.1f)", now,
@@ -345,11 +354,37 @@ Result<RulePack> ParseRulePack(const std::string& text) {
 bool SurgeTracker::Add(const std::string& messageId, const std::string& authorId,
                        const std::string& channelId, UnixMillis at) {
     std::lock_guard lock(m_mutex);
-    if (!m_seen.emplace(messageId, true).second) return false;
     int64_t minute = at / 60000;
-    if (!authorId.empty()) m_perMinute["a:" + authorId][minute]++;
-    m_perMinute["c:" + channelId][minute]++;
+    if (minute < m_newestMinute - int64_t{kHorizonHours} * 60) return false;  // too old to matter
+    if (!m_seen.emplace(std::hash<std::string>{}(messageId), minute).second) return false;
+    auto bump = [minute](std::deque<std::pair<int64_t, int>>& d) {
+        if (!d.empty() && d.back().first == minute) {
+            d.back().second++;
+            return;
+        }
+        auto pos = std::lower_bound(d.begin(), d.end(), std::pair<int64_t, int>{minute, 0});
+        if (pos != d.end() && pos->first == minute)
+            pos->second++;
+        else
+            d.insert(pos, {minute, 1});
+    };
+    if (!authorId.empty()) bump(m_perMinute["a:" + authorId]);
+    bump(m_perMinute["c:" + channelId]);
+    if (minute > m_newestMinute) m_newestMinute = minute;
+    if (m_newestMinute - m_prunedAt >= 60) Prune(m_newestMinute);
     return true;
+}
+
+void SurgeTracker::Prune(int64_t newestMinute) {
+    m_prunedAt = newestMinute;
+    int64_t cutoff = newestMinute - int64_t{kHorizonHours} * 60;
+    for (auto it = m_perMinute.begin(); it != m_perMinute.end();) {
+        auto& d = it->second;
+        while (!d.empty() && d.front().first < cutoff) d.pop_front();
+        it = d.empty() ? m_perMinute.erase(it) : std::next(it);
+    }
+    for (auto it = m_seen.begin(); it != m_seen.end();)
+        it = it->second < cutoff ? m_seen.erase(it) : std::next(it);
 }
 
 int SurgeTracker::Count(const std::string& key, UnixMillis from, UnixMillis to) const {
@@ -358,10 +393,19 @@ int SurgeTracker::Count(const std::string& key, UnixMillis from, UnixMillis to) 
     if (it == m_perMinute.end()) return 0;
     int n = 0;
     // Whole minutes: a message counts in the minute it was created.
-    for (auto m = it->second.lower_bound(from / 60000);
-         m != it->second.end() && m->first * 60000 < to; ++m)
+    const auto& d = it->second;
+    for (auto m = std::lower_bound(d.begin(), d.end(), std::pair<int64_t, int>{from / 60000, 0});
+         m != d.end() && m->first * 60000 < to; ++m)
         n += m->second;
     return n;
+}
+
+UnixMillis SurgeTracker::ObservedSince() const {
+    std::lock_guard lock(m_mutex);
+    int64_t oldest = 0;
+    for (const auto& [k, d] : m_perMinute)
+        if (!d.empty() && (oldest == 0 || d.front().first < oldest)) oldest = d.front().first;
+    return oldest * 60000;
 }
 
 bool EvaluateRule(const Rule& rule, const RuleInput& in, RuleHit& hit) {

@@ -22,6 +22,7 @@
 //     {"surge": {"per": "author"|"channel", "window_minutes": 5, "baseline_hours": 24,
 //                "factor": 4, "min_count": 8}}
 //     {"all": [CONDITION...]}  {"any": [CONDITION...]}  {"not": CONDITION}
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,18 +87,29 @@ Result<RulePack> ParseRulePack(const std::string& json);
 int SeverityRank(const std::string& severity);  // low 1 .. critical 4; 0 unknown
 
 // Per-author and per-channel message counts per minute, for surge conditions. Any thread.
+// Counts are kept for kHorizonHours past the newest message seen, so memory stays bounded
+// however long the app runs; a surge's baseline is at most that long.
 class SurgeTracker {
   public:
+    static constexpr int kHorizonHours = 48;
     // Counts a message once (by id). Returns false when it was already counted.
     bool Add(const std::string& messageId, const std::string& authorId,
              const std::string& channelId, UnixMillis at);
     // Messages by `key` ("a:<author>" or "c:<channel>") in [from, to).
     int Count(const std::string& key, UnixMillis from, UnixMillis to) const;
+    // The start of the oldest minute counted (0 before any message): a baseline cannot
+    // reach further back than what has been seen.
+    UnixMillis ObservedSince() const;
 
   private:
+    void Prune(int64_t newestMinute);  // with m_mutex held
+
     mutable std::mutex m_mutex;
-    std::unordered_map<std::string, std::map<int64_t, int>> m_perMinute;  // key -> minute -> n
-    std::unordered_map<std::string, bool> m_seen;
+    // key -> (minute, count), in minute order
+    std::unordered_map<std::string, std::deque<std::pair<int64_t, int>>> m_perMinute;
+    std::unordered_map<uint64_t, int64_t> m_seen;  // hash of message id -> its minute
+    int64_t m_newestMinute = 0;
+    int64_t m_prunedAt = 0;
 };
 
 // What a message looks like to the rules.

@@ -128,11 +128,69 @@ void Store::Publish(const std::function<void(Snapshot&)>& edit) {
         next->publishedAt = NowMillis();
         uint64_t total = 0;
         for (const auto& [id, c] : next->channels) total += c->messages.size() + c->replyCount;
+        if (m_memoryLimit > 0 && total > m_memoryLimit) total = Trim(*next, total);
         next->totalMessages = total;
         SetCurrent(std::move(next));
         wake = m_wake;
     }
     if (wake) wake();
+}
+
+void Store::SetMemoryLimit(size_t maxMessages) {
+    std::lock_guard lock(m_writeMutex);
+    m_memoryLimit = maxMessages;
+}
+
+// Called by Publish with the write lock held. Finds the creation time below which dropping
+// every root (beyond each channel's newest kMinRootsKept) brings the total 2% under the
+// limit, then drops those prefixes. Runs once per 2% of the limit in new messages.
+uint64_t Store::Trim(Snapshot& s, uint64_t total) {
+    uint64_t target = m_memoryLimit - m_memoryLimit / 50;
+    std::vector<std::pair<UnixMillis, size_t>> candidates;  // root created, roots+replies
+    for (const auto& [id, c] : s.channels) {
+        if (c->messages.size() <= kMinRootsKept) continue;
+        for (size_t i = 0; i + kMinRootsKept < c->messages.size(); ++i)
+            candidates.emplace_back(c->messages[i]->message.createdDateTime,
+                                    1 + c->messages[i]->replies.size());
+    }
+    if (candidates.empty()) return total;
+    std::sort(candidates.begin(), candidates.end());
+    uint64_t dropping = 0;
+    UnixMillis cutoff = candidates.front().first;
+    for (const auto& [at, weight] : candidates) {
+        if (total - dropping <= target) break;
+        dropping += weight;
+        cutoff = at;
+    }
+    uint64_t after = 0;
+    for (auto& [id, cptr] : s.channels) {
+        const auto& c = *cptr;
+        size_t n = 0;
+        while (n + kMinRootsKept < c.messages.size() &&
+               c.messages[n]->message.createdDateTime <= cutoff)
+            ++n;
+        if (n > 0) {
+            auto cd = std::make_shared<ChannelData>(c);
+            for (size_t i = 0; i < n; ++i) {
+                const StoredMessage& m = *cd->messages[i];
+                cd->trimmedBefore = std::max(cd->trimmedBefore, m.message.createdDateTime + 1);
+                cd->replyCount -= std::min(cd->replyCount, m.replies.size());
+                auto forget = [&](const ChatMessage& msg) {
+                    if (msg.IsDeleted() && cd->deletedCount > 0) cd->deletedCount--;
+                    cd->mentionCount -= std::min(cd->mentionCount, msg.mentions.size());
+                };
+                forget(m.message);
+                for (const auto& r : m.replies) forget(r->message);
+            }
+            cd->messages.erase(cd->messages.begin(), cd->messages.begin() + static_cast<long>(n));
+            cd->trimmedRoots += n;
+            cd->version++;
+            m_index.erase(id);  // positions moved; the next merge rebuilds it
+            cptr = std::move(cd);
+        }
+        after += cptr->messages.size() + cptr->replyCount;
+    }
+    return after;
 }
 
 void Store::UpsertTeams(const std::vector<Team>& teams) {
@@ -243,6 +301,12 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
         };
         for (auto& m : incoming) {
             auto pos = index.find(m->message.id);
+            if (pos == index.end() && m->message.createdDateTime < cd->trimmedBefore) {
+                // A change to a root that left memory: the database takes it, memory does not.
+                rows.push_back(m);
+                rows.insert(rows.end(), m->replies.begin(), m->replies.end());
+                continue;
+            }
             if (pos == index.end()) {
                 if (!cd->messages.empty() && CreatedBefore(m, cd->messages.back())) needSort = true;
                 index.emplace(m->message.id, cd->messages.size());

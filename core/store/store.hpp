@@ -101,6 +101,10 @@ struct ChannelData {
     // Set from the UI through engine commands:
     bool pinned = false;
     bool paused = false;
+    // Roots created before this left memory under the store's memory limit (with their
+    // replies); the database still holds them. 0: nothing has left.
+    UnixMillis trimmedBefore = 0;
+    size_t trimmedRoots = 0;
     uint64_t version = 0;  // bumps whenever this channel's data changes
 };
 using ChannelDataPtr = std::shared_ptr<const ChannelData>;
@@ -194,6 +198,11 @@ class Store {
 
     // Called after every publish, on the publishing thread. Set before writers start.
     void SetWakeCallback(std::function<void()> wake);
+    // Bounds memory: when more than `maxMessages` roots and replies are held, the oldest
+    // roots (with their replies) leave memory until 2% below it. The database keeps them.
+    // Every channel keeps at least kMinRootsKept of its newest roots. 0: no limit.
+    void SetMemoryLimit(size_t maxMessages);
+    static constexpr size_t kMinRootsKept = 100;
     // Not owned; may be null. Set before writers start (after loading from the database).
     void SetObserver(StoreObserver* observer);
     static constexpr size_t kMaxHistory = 10;
@@ -235,6 +244,7 @@ class Store {
   private:
     // Copies the current snapshot shallowly, lets `edit` change it, publishes it.
     void Publish(const std::function<void(Snapshot&)>& edit);
+    uint64_t Trim(Snapshot& s, uint64_t total);
     static void Derive(ChannelData& c, UnixMillis now);
 
     void SetCurrent(SnapshotPtr next);
@@ -250,6 +260,7 @@ class Store {
     std::unordered_map<std::string, std::unordered_map<std::string, size_t>> m_index;
     std::function<void()> m_wake;
     StoreObserver* m_observer = nullptr;
+    size_t m_memoryLimit = 0;
 };
 
 }  // namespace cdeck::core

@@ -278,3 +278,34 @@ TEST_CASE("a draft rule backtests over the cached history: hits per channel and 
     CHECK(bad.status.error().message.find("keywords") != std::string::npos);
     CHECK_FALSE(Backtest("not json", *rig.store.Current()).status.ok());
 }
+
+TEST_CASE("a full queue lets resolved items go first, then the oldest pending, and says so") {
+    Rig rig;
+    const size_t cap = ModerationEngine::kMaxItems;
+    std::vector<ChatMessage> page;
+    for (size_t i = 0; i < cap; ++i) page.push_back(Msg("m" + std::to_string(i), "password"));
+    rig.store.MergeMessages("c1", page, true);
+    auto s = rig.State();
+    REQUIRE(s->items.size() == cap);
+    // The first 100 are resolved; one more page overflows the queue.
+    std::vector<uint64_t> ids;
+    for (size_t i = 0; i < 100; ++i) ids.push_back(s->items[i].id);
+    rig.mod->Resolve(ids, ModerationEngine::Tag::kCompliant, "");
+    page.clear();
+    for (size_t i = 0; i < 10; ++i) page.push_back(Msg("n" + std::to_string(i), "password"));
+    rig.store.MergeMessages("c1", page, true);
+    s = rig.State();
+    CHECK(s->items.size() == cap - cap / 20);
+    CHECK(s->pendingCount == s->items.size());  // every resolved item left first
+    CHECK(s->droppedPending == cap / 20 + 10 - 100);
+    // The newest stay, in order, and each message still maps to its own item.
+    CHECK(s->items.back().messageId == "n9");
+    CHECK(s->items.front().messageId == "m" + std::to_string(cap / 20 + 10));
+    rig.mod->Escalate({s->items.back().id});
+    CHECK(rig.State()->items.back().escalated);
+    ChatMessage edit = Msg("n9", "password again");
+    edit.lastModifiedDateTime = edit.createdDateTime + 1000;
+    rig.store.MergeMessages("c1", {edit}, true);
+    CHECK(rig.State()->items.back().text == "password again");
+    CHECK(rig.State()->items.size() == s->items.size());
+}

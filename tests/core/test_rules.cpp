@@ -241,3 +241,34 @@ TEST_CASE("the default rule pack parses and catches what it is meant to") {
     CHECK(ids(Message("Urgent: click here to verify your account")) == "phishing-words ");
     CHECK(ids(Message("lunch at noon?")) == "");
 }
+
+TEST_CASE("surge: no verdict before an hour of history, and old minutes are forgotten") {
+    auto pack = One(
+        R"({"surge":{"per":"author","window_minutes":5,"baseline_hours":24,"factor":3,"min_count":4}})");
+    SurgeTracker surge;
+    UnixMillis t0 = 1'700'000'000'000;
+    // A fresh start: ten messages in a minute, with nothing seen before. "Usual" is unknown.
+    for (int i = 0; i < 10; ++i) surge.Add("a" + std::to_string(i), "u-1", "c-1", t0 + i * 1000);
+    auto m = Message("hello");
+    m.createdDateTime = t0 + 10000;
+    surge.Add(m.id, "u-1", "c-1", m.createdDateTime);
+    CHECK(Run(pack, m, "c-1", &surge).empty());
+    CHECK(surge.ObservedSince() == t0 / 60000 * 60000);
+    // Over an hour later, with one quiet message a quarter hour, the same burst is a surge.
+    for (int i = 1; i <= 4; ++i) surge.Add("q" + std::to_string(i), "u-2", "c-2", t0 + i * 900000);
+    UnixMillis t1 = t0 + 4'200'000;  // 70 minutes on
+    for (int i = 0; i < 10; ++i) surge.Add("b" + std::to_string(i), "u-1", "c-1", t1 + i * 1000);
+    m.id = "late";
+    m.createdDateTime = t1 + 10000;
+    surge.Add(m.id, "u-1", "c-1", m.createdDateTime);
+    CHECK(Run(pack, m, "c-1", &surge).size() == 1);
+    // The same id is counted once; counts older than the horizon are dropped.
+    CHECK_FALSE(surge.Add("late", "u-1", "c-1", m.createdDateTime));
+    UnixMillis far = t1 + UnixMillis{SurgeTracker::kHorizonHours + 2} * 3600000;
+    CHECK(surge.Add("far", "u-3", "c-3", far));
+    CHECK(surge.Count("a:u-1", t0, t1 + 60000) == 0);
+    CHECK(surge.ObservedSince() == far / 60000 * 60000);
+    CHECK_FALSE(surge.Add("ancient", "u-1", "c-1", t0));  // older than the horizon
+    CHECK(ParseRulePack(One(R"({"surge":{"per":"author","baseline_hours":100}})")).error().message.find(
+              "at most 48") != std::string::npos);
+}

@@ -287,3 +287,66 @@ TEST_CASE("4 writers merging random pages while a reader checks every snapshot's
         }
     CHECK(seen == expected.size());
 }
+
+TEST_CASE("the memory limit drops the oldest roots, keeps each channel's newest, and holds") {
+    Store s;
+    Seed(s);
+    Channel quiet;
+    quiet.id = "chan-2";
+    quiet.displayName = "Quiet";
+    s.UpsertChannels("team-1", {quiet});
+    s.SetMemoryLimit(500);
+    // The quiet channel's 100 roots are the oldest of all, but each channel keeps its newest
+    // kMinRootsKept, so they stay.
+    std::vector<ChatMessage> old;
+    for (int i = 0; i < 100; ++i) old.push_back(Msg("q" + std::to_string(i), 1000 + i, 1000 + i, "q"));
+    s.MergeMessages("chan-2", old, true);
+    int next = 0;
+    for (int page = 0; page < 40; ++page) {
+        std::vector<ChatMessage> batch;
+        for (int i = 0; i < 50; ++i, ++next) {
+            ChatMessage m = Msg("m" + std::to_string(next), 100000 + next, 100000 + next, "x");
+            if (next % 10 == 0) {  // every tenth root arrives with a reply
+                m.replies.push_back(Msg("r" + std::to_string(next), 100000 + next, 100000 + next, "r"));
+                m.replies.back().replyToId = m.id;
+            }
+            batch.push_back(m);
+        }
+        s.MergeMessages("chan-1", batch, true);
+        CHECK(s.Current()->totalMessages <= 500);
+    }
+    auto snap = s.Current();
+    const ChannelData* busy = snap->FindChannel("chan-1");
+    const ChannelData* q = snap->FindChannel("chan-2");
+    CHECK(q->messages.size() == 100);
+    CHECK(q->trimmedRoots == 0);
+    REQUIRE(busy->messages.size() >= Store::kMinRootsKept);
+    // What is left in the busy channel is its newest roots, in order, ending with the last.
+    CHECK(busy->messages.back()->message.id == "m1999");
+    CHECK(busy->trimmedRoots + busy->messages.size() == 2000);
+    CHECK(busy->messages.front()->message.createdDateTime >= busy->trimmedBefore);
+    uint64_t counted = 0;
+    for (const auto& m : busy->messages) counted += 1 + m->replies.size();
+    CHECK(busy->replyCount + busy->messages.size() == counted);
+    CHECK(snap->totalMessages == counted + 100);
+
+    // An edit to a root that left memory goes to the observer (the database) but not back
+    // into memory; an edit to a kept root is merged as usual.
+    struct Rows : StoreObserver {
+        std::vector<std::string> ids;
+        void OnTeams(const std::vector<Team>&) override {}
+        void OnChannels(const std::string&, const std::vector<Channel>&) override {}
+        void OnMessages(const std::string&, const std::vector<StoredMessagePtr>& c) override {
+            for (const auto& m : c) ids.push_back(m->message.id);
+        }
+        void OnChannelSync(const std::string&, UnixMillis, bool, const std::string*) override {}
+    } rows;
+    s.SetObserver(&rows);
+    size_t before = busy->messages.size();
+    CHECK(s.MergeMessages("chan-1", {Msg("m3", 100003, 900000, "edited long ago")}, true) == 0);
+    CHECK(rows.ids == std::vector<std::string>{"m3"});
+    CHECK(s.Current()->FindChannel("chan-1")->messages.size() == before);
+    CHECK(s.MergeMessages("chan-1", {Msg("m1999", 101999, 900000, "edited now")}, true) == 1);
+    CHECK(s.Current()->FindChannel("chan-1")->messages.back()->text.text == "edited now");
+    s.SetObserver(nullptr);
+}
