@@ -162,6 +162,7 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         dc.cache = std::make_shared<core::TokenCache>(
             m_stateDir + (m_demo ? "/demo-tenant/tokens.json" : "/tokens.json"));
         m_delegated = std::make_shared<core::DelegatedTokenProvider>(dc, http);
+        m_delegated->SetSignInRequiredCallback([this] { OnSignInRequired(); });
         tokens = m_delegated;
     }
     core::GraphClientConfig gc;
@@ -339,8 +340,11 @@ void AppRuntime::Stop() {
         m_actionsCv.notify_one();
         m_actionsThread.join();
     }
-    m_cancelSignIn = true;
-    if (m_signInThread.joinable()) m_signInThread.join();
+    {
+        std::lock_guard signInLock(m_signInMutex);
+        m_cancelSignIn = true;
+        if (m_signInThread.joinable()) m_signInThread.join();
+    }
     if (m_metricsServer) m_metricsServer->Stop();  // before the engine it reads goes away
     m_metricsServer.reset();
     if (m_engine) m_engine->Stop();
@@ -372,10 +376,37 @@ void AppRuntime::SignOut() {
     if (!m_delegated) return;
     // Cancel a sign-in that is still waiting, then do the rest off the UI thread: stopping
     // the engine waits for the requests in flight.
+    std::lock_guard signInLock(m_signInMutex);
     m_cancelSignIn = true;
     if (m_signInThread.joinable()) m_signInThread.join();
     m_cancelSignIn = false;
+    m_reauthenticating = true;  // a refused token meanwhile is this sign-out's business
     m_signInThread = std::thread([this] {
+        SignInAgain("signed out");
+        m_reauthenticating = false;
+    });
+}
+
+void AppRuntime::OnSignInRequired() {
+    // Any thread (a sync worker found the refresh token refused). One at a time; the work
+    // happens on the sign-in thread, because stopping the engine waits for its workers.
+    if (m_reauthenticating.exchange(true)) return;
+    std::unique_lock signInLock(m_signInMutex, std::try_to_lock);
+    if (!signInLock || m_cancelSignIn) {  // signing out or shutting down already
+        m_reauthenticating = false;
+        return;
+    }
+    if (m_signInThread.joinable()) m_signInThread.join();
+    core::Log(core::LogLevel::kWarn, "auth",
+              "the sign-in was revoked or has expired; asking the user to sign in again");
+    m_signInThread = std::thread([this] {
+        SignInAgain("sign-in revoked or expired: sign in again");
+        m_reauthenticating = false;
+    });
+}
+
+void AppRuntime::SignInAgain(const std::string& reason) {
+    {
         std::unique_ptr<core::SyncEngine> old;
         {
             std::lock_guard lock(m_engineMutex);
@@ -387,17 +418,17 @@ void AppRuntime::SignOut() {
         old.reset();
         if (core::Status st = m_delegated->SignOut(); !st)
             core::Log(core::LogLevel::kWarn, "auth", "sign-out: " + st.error().message);
-        core::Log(core::LogLevel::kInfo, "auth", "signed out");
-        m_store.UpdateSyncStatus([](core::SyncStatus& s) {
+        core::Log(core::LogLevel::kInfo, "auth", reason);
+        m_store.UpdateSyncStatus([&](core::SyncStatus& s) {
             s.signedIn = false;
             s.phase = "signing-in";
             s.account.clear();
             s.grantedScopes.clear();
             s.userId.clear();
-            s.lastError = "signed out";
+            s.lastError = reason;
         });
         if (!m_cancelSignIn) RunInteractiveSignIn();
-    });
+    }
 }
 
 }  // namespace cdeck::app

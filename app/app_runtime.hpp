@@ -105,6 +105,10 @@ class AppRuntime {
     std::string m_configPath;  // loads the older part of the cache after start-up
     static constexpr size_t kFirstLoadRoots = 50;
     std::atomic<bool> m_cancelSignIn{false};
+    std::mutex m_signInMutex;  // guards m_signInThread (sign-out, sign-in again, Stop)
+    std::atomic<bool> m_reauthenticating{false};
+    void OnSignInRequired();                      // any thread
+    void SignInAgain(const std::string& reason);  // on the sign-in thread
 };
 
 // Default location of bundled assets (scenario files): $CDECK_ASSETS, else the source tree.

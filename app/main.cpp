@@ -7,6 +7,7 @@
 #include <GLFW/glfw3.h>
 #include <imgui.h>
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <atomic>
@@ -36,6 +37,19 @@ using cdeck::core::LogLevel;
 // the window goes away. The signals are blocked in every thread and taken by one thread with
 // sigwait, so nothing runs inside a signal handler.
 std::atomic<bool> g_quit{false};
+
+// Long runs: the allocator keeps pages freed by the worker threads' arenas. Handing them
+// back once a minute keeps the resident size flat (measured by tests/bench/soak.py).
+void TrimHeapEveryMinute(std::chrono::steady_clock::time_point& last) {
+#ifdef __GLIBC__
+    auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::seconds(60)) return;
+    last = now;
+    malloc_trim(0);
+#else
+    (void)last;
+#endif
+}
 
 void BlockQuitSignals(sigset_t& set) {
     sigemptyset(&set);
@@ -267,7 +281,9 @@ int RunHeadless(cdeck::app::AppRuntime& rt, const Args& a) {
     auto start = std::chrono::steady_clock::now();
     auto deadline = start + std::chrono::milliseconds(static_cast<long long>(a.duration * 1000));
     auto nextProgress = start;
+    auto lastTrim = start;
     while (std::chrono::steady_clock::now() < deadline && !g_quit) {
+        TrimHeapEveryMinute(lastTrim);
         if (std::chrono::steady_clock::now() >= nextProgress) {
             auto s = rt.Store().Current();
             std::fprintf(stderr, "channeldeck: %s, %d/%d channels, %llu messages, %llu requests\n",
@@ -439,7 +455,9 @@ int main(int argc, char** argv) {
     constexpr double kInteractiveSeconds = 10.0;
     constexpr double kIdleRefresh = 30.0;
     std::string lastSignature;
+    auto lastTrim = std::chrono::steady_clock::now();
     while (!window.ShouldClose() && !g_quit) {
+        TrimHeapEveryMinute(lastTrim);
         bool interactive = window.SecondsSinceInput() < kInteractiveSeconds;
         if (screenshotMode) {
             window.PollEvents();

@@ -97,6 +97,19 @@ void StatusStrip::Draw(const UiContext& ctx) {
             st.lastSyncOk ? core::FormatAgo(st.lastSyncOk, ctx.now).c_str() : "never");
     else if (st.lastSyncOk)
         ImGui::TextDisabled("last sync %s", core::FormatAgo(st.lastSyncOk, ctx.now).c_str());
+    // Channels whose last sync failed (cleared by their next success): how many, and why.
+    int failing = 0;
+    const core::ChannelData* newest = nullptr;
+    for (const auto& [id, c] : s.channels)
+        if (!c->lastError.empty()) {
+            ++failing;
+            if (!newest || c->lastSyncAttempt > newest->lastSyncAttempt) newest = c.get();
+        }
+    if (failing) {
+        ImGui::SameLine(0, 24);
+        ImGui::TextColored(colors::kWarn, "%d channel%s failing: %.90s", failing,
+                           failing == 1 ? "" : "s", newest->lastError.c_str());
+    }
     if (!st.persistError.empty()) {
         ImGui::SameLine(0, 24);
         ImGui::TextColored(colors::kBad, "not saving to disk (%zu waiting): %s", st.persistQueue,

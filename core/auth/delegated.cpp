@@ -147,6 +147,11 @@ Status DelegatedTokenProvider::Accept(const std::string& body) {
     return OkStatus();
 }
 
+void DelegatedTokenProvider::SetSignInRequiredCallback(std::function<void()> callback) {
+    std::lock_guard lock(m_mutex);
+    m_onSignInRequired = std::move(callback);
+}
+
 Result<AccessToken> DelegatedTokenProvider::RefreshLocked() {
     if (m_refresh.empty()) return MakeError(ErrorCode::kAuth, "sign-in required");
     auto body = PostToken({{"client_id", m_config.clientId},
@@ -162,6 +167,7 @@ Result<AccessToken> DelegatedTokenProvider::RefreshLocked() {
             m_refresh.clear();
             m_access.reset();
             e.message = "sign-in required: " + e.message;
+            m_refreshRefused = true;
         }
         Log(LogLevel::kWarn, "auth", "token refresh failed: " + e.Describe());
         return e;
@@ -173,13 +179,24 @@ Result<AccessToken> DelegatedTokenProvider::RefreshLocked() {
 }
 
 Result<AccessToken> DelegatedTokenProvider::Token(bool forceRefresh) {
-    std::lock_guard lock(m_mutex);
-    UnixMillis now = NowMillis();
-    if (m_access && !forceRefresh) {
-        UnixMillis margin = std::min<UnixMillis>(5 * 60 * 1000, (m_access->expiresAt - now) / 5);
-        if (now + std::max<UnixMillis>(margin, 1000) < m_access->expiresAt) return *m_access;
-    }
-    return RefreshLocked();
+    std::function<void()> notify;
+    Result<AccessToken> out = [&]() -> Result<AccessToken> {
+        std::lock_guard lock(m_mutex);
+        UnixMillis now = NowMillis();
+        if (m_access && !forceRefresh) {
+            UnixMillis margin =
+                std::min<UnixMillis>(5 * 60 * 1000, (m_access->expiresAt - now) / 5);
+            if (now + std::max<UnixMillis>(margin, 1000) < m_access->expiresAt) return *m_access;
+        }
+        auto r = RefreshLocked();
+        if (m_refreshRefused) {
+            m_refreshRefused = false;
+            notify = m_onSignInRequired;
+        }
+        return r;
+    }();
+    if (notify) notify();  // outside the lock: the callback may sign out
+    return out;
 }
 
 Result<DeviceCodePrompt> DelegatedTokenProvider::RequestDeviceCode() {

@@ -86,6 +86,10 @@ class DelegatedTokenProvider final : public TokenProvider {
     // Forgets the tokens and removes the cache entry.
     Status SignOut();
 
+    // Called (on the thread that found out, with no lock of the caller's held) when the
+    // refresh token is refused: revoked or expired, so the user has to sign in again.
+    void SetSignInRequiredCallback(std::function<void()> callback);
+
   private:
     Result<std::string> PostToken(const std::vector<std::pair<std::string, std::string>>& form,
                                   HttpResponse* raw);
@@ -100,6 +104,8 @@ class DelegatedTokenProvider final : public TokenProvider {
     std::string m_account;
     std::string m_homeId;
     std::string m_cacheKey;
+    std::function<void()> m_onSignInRequired;
+    bool m_refreshRefused = false;  // set by RefreshLocked, reported by Token()
 };
 
 // Opens a URL in the system browser (xdg-open) when there is one; returns false otherwise.

@@ -339,6 +339,7 @@ void ModerationEngine::SendDelete(uint64_t id, bool undo) {
                                    [&](const ReviewItem& i) { return i.id == id; });
             if (it == m_items.end()) return;
             it->pending = false;
+            it->lastError.clear();
             if (!out.status) {
                 it->deleted = undo;  // roll back
                 it->lastError = std::string(undo ? "undo" : "delete") +
@@ -350,6 +351,19 @@ void ModerationEngine::SendDelete(uint64_t id, bool undo) {
         Publish();
         Audit(after, undo ? "undo-delete" : "soft-delete",
               out.status ? "ok" : "failed: " + out.status.error().Describe(), out.requestId, "");
+    };
+    c.retrying = [this, id, undo](const Error& e, double delay) {
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = std::find_if(m_items.begin(), m_items.end(),
+                                   [&](const ReviewItem& i) { return i.id == id; });
+            if (it == m_items.end()) return;
+            char when[32];
+            std::snprintf(when, sizeof when, "%.0f s", delay);
+            it->lastError = std::string(undo ? "undo" : "delete") + " queued, sending again in " +
+                            when + ": " + e.Describe();
+        }
+        Publish();
     };
     if (!m_options.submit) {
         Command::Outcome out;

@@ -1,9 +1,14 @@
 #include "sim/graphsim.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "sim/sim_internal.hpp"
@@ -493,6 +498,22 @@ void GraphSim::Impl::RegisterRoutes() {
         clockOffsetSeconds = b["offset_seconds"].get<double>();
         Json(r, 200, {{"offset_seconds", clockOffsetSeconds}});
     });
+    router.Add("POST", "/_sim/restart", [this](SimRequest& q, SimResponse& r) {
+        json b = json::parse(q.body.empty() ? "{}" : q.body, nullptr, false);
+        if (!b.is_object() || (b.contains("down_ms") && !b["down_ms"].is_number_integer()))
+            return GraphError(q, r, 400, "BadRequest", "expected {\"down_ms\": N}");
+        int down = b.value("down_ms", 1000);
+        // After this answer: the server cannot stop from inside one of its own handlers.
+        {
+            std::lock_guard lock(restartMutex);
+            if (restarter.joinable()) restarter.join();  // the previous one has finished
+            restarter = std::thread([this, down] {
+                if (std::string err = RestartServer(down); !err.empty())
+                    std::fprintf(stderr, "graphsim: restart failed: %s\n", err.c_str());
+            });
+        }
+        Json(r, 202, {{"restarting", true}, {"down_ms", down}});
+    });
     router.Add("POST", "/_sim/tokens/revoke", [this](SimRequest&, SimResponse& r) {
         for (auto& [k, t] : tokens) t.revoked = true;
         refreshTokens.clear();
@@ -558,14 +579,41 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     std::filesystem::create_directories(stateDir, ec);
     if (ec) return "cannot create state directory '" + stateDir + "': " + ec.message();
 
-    TlsIdentity tls = GenerateTlsIdentity(options.bindHost);
-    if (!tls.error.empty()) return "TLS setup failed: " + tls.error;
+    // The CA stays the same across restarts with the same state directory, as a real
+    // service's does: clients trusting ca.pem keep working.
     d.info.caFile = (std::filesystem::path(stateDir) / "ca.pem").string();
-    {
-        std::ofstream out(d.info.caFile, std::ios::trunc);
-        out << tls.caPem;
-        if (!out) return "cannot write CA file '" + d.info.caFile + "'";
+    std::string caKeyFile = (std::filesystem::path(stateDir) / "ca-key.pem").string();
+    auto slurp = [](const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    std::string oldCa = slurp(d.info.caFile), oldKey = slurp(caKeyFile);
+    TlsIdentity tls = GenerateTlsIdentity(options.bindHost, oldCa, oldKey);
+    if (!tls.error.empty()) return "TLS setup failed: " + tls.error;
+    if (tls.caPem != oldCa || tls.caKeyPem != oldKey) {
+        {
+            std::ofstream out(d.info.caFile, std::ios::trunc);
+            out << tls.caPem;
+            if (!out) return "cannot write CA file '" + d.info.caFile + "'";
+        }
+        int fd = ::open(caKeyFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) return "cannot write CA key file '" + caKeyFile + "'";
+        ::fchmod(fd, 0600);
+        bool ok = ::write(fd, tls.caKeyPem.data(), tls.caKeyPem.size()) ==
+                  static_cast<ssize_t>(tls.caKeyPem.size());
+        ::close(fd);
+        if (!ok) return "cannot write CA key file '" + caKeyFile + "'";
     }
+    d.caPem = tls.caPem;
+    d.caKeyPem = tls.caKeyPem;
+    d.RegisterRoutes();
+    if (std::string err = d.Listen(tls, options.port); !err.empty()) return err;
+    if (options.generateTraffic) d.generator = std::thread([&d] { d.GeneratorLoop(); });
+    return {};
+}
+
+std::string GraphSim::Impl::Listen(const TlsIdentity& tls, int wantPort) {
+    Impl& d = *this;
     d.server = std::make_unique<httplib::SSLServer>(tls.serverCert, tls.serverKey);
     if (!d.server->is_valid()) return "TLS server setup failed";
     auto& s = *d.server;
@@ -577,7 +625,6 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     // 40 ms on every response.
     s.set_tcp_nodelay(true);
     s.set_payload_max_length(8 * 1024 * 1024);
-    d.RegisterRoutes();
     auto serve = [&d](const httplib::Request& q, httplib::Response& r) {
         if (q.path == "/_sim/stats" && IsLoopback(q.remote_addr)) {
             r.set_header("request-id", UuidV4());
@@ -592,9 +639,8 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     s.Put(".*", serve);
     s.Delete(".*", serve);
 
-    int port = options.port > 0
-                   ? (s.bind_to_port(options.bindHost, options.port) ? options.port : -1)
-                   : s.bind_to_any_port(options.bindHost);
+    int port = wantPort > 0 ? (s.bind_to_port(options.bindHost, wantPort) ? wantPort : -1)
+                            : s.bind_to_any_port(options.bindHost);
     if (port <= 0) return "cannot bind " + options.bindHost + ":" + std::to_string(options.port);
     d.info.port = port;
     std::string host = options.bindHost.find(':') != std::string::npos
@@ -606,8 +652,35 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     d.info.clientId = d.tenant.apps[0].clientId;
     d.info.clientSecret = d.tenant.apps[0].clientSecret;
     d.listener = std::thread([&s] { s.listen_after_bind(); });
-    if (options.generateTraffic) d.generator = std::thread([&d] { d.GeneratorLoop(); });
     return {};
+}
+
+void GraphSim::Impl::StopListening() {
+    if (server && listener.joinable()) {
+        // stop() is a no-op until listen_after_bind has started; wait for it briefly.
+        for (int i = 0; i < 500 && !server->is_running(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        server->stop();
+    }
+    if (listener.joinable()) listener.join();
+}
+
+std::string GraphSim::Restart(int downMillis) {
+    return m_impl->RestartServer(downMillis);
+}
+
+std::string GraphSim::Impl::RestartServer(int downMillis) {
+    Impl& d = *this;
+    std::lock_guard restartLock(d.restartMutex);
+    d.StopListening();  // in-flight requests finish; then nothing listens
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, downMillis)));
+    {
+        std::lock_guard lock(d.mutex);
+        d.epoch = RandomHex(4);  // no handler runs now: the server is stopped
+    }
+    TlsIdentity tls = GenerateTlsIdentity(d.options.bindHost, d.caPem, d.caKeyPem);
+    if (!tls.error.empty()) return "TLS setup failed: " + tls.error;
+    return d.Listen(tls, d.info.port);
 }
 
 void GraphSim::Stop() {
@@ -618,13 +691,14 @@ void GraphSim::Stop() {
     }
     d.cv.notify_all();
     if (d.generator.joinable()) d.generator.join();
-    if (d.server && d.listener.joinable()) {
-        // stop() is a no-op until listen_after_bind has started; wait for it briefly.
-        for (int i = 0; i < 500 && !d.server->is_running(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        d.server->stop();
+    std::thread restarter;
+    {
+        std::lock_guard restartLock(d.restartMutex);
+        restarter = std::move(d.restarter);
     }
-    if (d.listener.joinable()) d.listener.join();
+    if (restarter.joinable()) restarter.join();
+    std::lock_guard restartLock(d.restartMutex);
+    d.StopListening();
 }
 
 GraphSimInfo GraphSim::Info() const {

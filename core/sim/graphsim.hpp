@@ -55,6 +55,12 @@ class GraphSim {
     // Returns an empty string on success, else a one-line error.
     std::string Start(const GraphSimOptions& options);
     void Stop();
+    // A service restart: the listener closes (connections are refused, open ones dropped)
+    // for `downMillis`, then listens again on the same port with a new certificate from the
+    // same CA. Sync state does not survive it: delta and skip tokens issued before are
+    // answered with 410 syncStateNotFound. The tenant's data does, as a service's storage
+    // would. Also POST /_sim/restart {"down_ms": N}. Returns an error, or empty.
+    std::string Restart(int downMillis);
 
     GraphSimInfo Info() const;
     // Ground truth as JSON text (the same document GET /_sim/stats serves).

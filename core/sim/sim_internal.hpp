@@ -7,6 +7,8 @@
 // tenant. Latency and slow-drip faults are served outside the lock.
 #include <httplib.h>
 
+#include "sim/tls_cert.hpp"
+
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -173,6 +175,12 @@ struct GraphSim::Impl {
     GraphSimInfo info;
     std::unique_ptr<httplib::SSLServer> server;
     std::thread listener;
+    std::string caPem, caKeyPem;  // the CA, kept so that a restart serves the same chain
+    std::mutex restartMutex;      // one restart (or stop) at a time
+    std::thread restarter;        // runs a restart asked for over the control API
+    std::string Listen(const TlsIdentity& tls, int port);  // creates, binds and starts the server
+    void StopListening();
+    std::string RestartServer(int downMillis);
     std::thread generator;
     Router router;
     std::string epoch;  // changes on every start: delta tokens from an earlier run are unknown

@@ -85,25 +85,61 @@ TlsIdentity::~TlsIdentity() {
     if (serverKey) EVP_PKEY_free(serverKey);
 }
 
-TlsIdentity GenerateTlsIdentity(const std::string& ip) {
+namespace {
+
+std::string PemOf(int (*write)(BIO*, void*), void* object) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    write(bio, object);
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio, &data);
+    std::string out(data, static_cast<size_t>(len));
+    BIO_free(bio);
+    return out;
+}
+
+int WriteCert(BIO* b, void* x) {
+    return PEM_write_bio_X509(b, static_cast<X509*>(x));
+}
+int WriteKey(BIO* b, void* k) {
+    return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0, nullptr,
+                                    nullptr);
+}
+
+}  // namespace
+
+TlsIdentity GenerateTlsIdentity(const std::string& ip, const std::string& caCertPem,
+                                const std::string& caKeyPem) {
     TlsIdentity id;
-    EVP_PKEY* caKey = EVP_EC_gen("P-256");
+    X509* ca = nullptr;
+    EVP_PKEY* caKey = nullptr;
+    if (!caCertPem.empty() && !caKeyPem.empty()) {  // the CA of an earlier run
+        BIO* cb = BIO_new_mem_buf(caCertPem.data(), static_cast<int>(caCertPem.size()));
+        BIO* kb = BIO_new_mem_buf(caKeyPem.data(), static_cast<int>(caKeyPem.size()));
+        ca = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+        caKey = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+        BIO_free(cb);
+        BIO_free(kb);
+        if (!ca || !caKey || X509_check_private_key(ca, caKey) != 1) {
+            if (ca) X509_free(ca);
+            if (caKey) EVP_PKEY_free(caKey);
+            ca = nullptr;
+            caKey = nullptr;  // unreadable: a new CA below
+        }
+    }
+    if (!caKey) caKey = EVP_EC_gen("P-256");
     EVP_PKEY* srvKey = EVP_EC_gen("P-256");
     if (!caKey || !srvKey) {
         id.error = OpenSslError("key generation");
         if (caKey) EVP_PKEY_free(caKey);
         if (srvKey) EVP_PKEY_free(srvKey);
+        if (ca) X509_free(ca);
         return id;
     }
-    X509* ca = MakeCert(caKey, nullptr, caKey, "graphsim local CA", true, ip, id.error);
+    if (!ca) ca = MakeCert(caKey, nullptr, caKey, "graphsim local CA", true, ip, id.error);
     X509* srv = ca ? MakeCert(srvKey, ca, caKey, ip.c_str(), false, ip, id.error) : nullptr;
     if (ca && srv) {
-        BIO* bio = BIO_new(BIO_s_mem());
-        PEM_write_bio_X509(bio, ca);
-        char* data = nullptr;
-        long len = BIO_get_mem_data(bio, &data);
-        id.caPem.assign(data, static_cast<size_t>(len));
-        BIO_free(bio);
+        id.caPem = PemOf(WriteCert, ca);
+        id.caKeyPem = PemOf(WriteKey, caKey);
         id.serverCert = srv;
         id.serverKey = srvKey;
         srvKey = nullptr;

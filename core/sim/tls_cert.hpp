@@ -16,7 +16,8 @@ struct TlsIdentity {
     X509* serverCert = nullptr;
     EVP_PKEY* serverKey = nullptr;
     std::string caPem;
-    std::string error;  // non-empty when generation failed
+    std::string caKeyPem;  // kept in the state directory (0600) for the next start
+    std::string error;     // non-empty when generation failed
 
     TlsIdentity() = default;
     TlsIdentity(const TlsIdentity&) = delete;
@@ -25,7 +26,11 @@ struct TlsIdentity {
     ~TlsIdentity();
 };
 
-// commonName is informational; the subjectAltName is what clients verify.
-TlsIdentity GenerateTlsIdentity(const std::string& ipAddress = "127.0.0.1");
+// commonName is informational; the subjectAltName is what clients verify. Given the PEMs of
+// an earlier run's CA (certificate and key), the new server certificate is signed by it, so
+// clients that trust that CA keep working across a restart; otherwise a new CA is made.
+TlsIdentity GenerateTlsIdentity(const std::string& ipAddress = "127.0.0.1",
+                                const std::string& caCertPem = {},
+                                const std::string& caKeyPem = {});
 
 }  // namespace cdeck::sim

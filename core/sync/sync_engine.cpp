@@ -45,7 +45,15 @@ SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSe
       m_settings(settings),
       m_delegated(delegated),
       m_sdk(settings.policy == "sdk"),
-      m_clock(options.clock ? options.clock : [] { return NowMillis(); }),
+      // Scheduling must not follow the system clock when it jumps (a jump back would stall
+      // every channel until the clock caught up): the default clock is the wall time at
+      // start plus the monotonic time since.
+      m_clock(options.clock ? options.clock
+                            : [wall = NowMillis(), mono = std::chrono::steady_clock::now()] {
+                                  return wall + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::steady_clock::now() - mono)
+                                                    .count();
+                              }),
       m_random(options.random01),
       m_threads(options.startThreads),
       m_startedAt(m_clock()),
@@ -58,6 +66,12 @@ SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSe
 
 SyncEngine::~SyncEngine() {
     Stop();
+}
+
+UnixMillis SyncEngine::NewestHeld(const std::string& channelId, UnixMillis margin) const {
+    auto snap = m_store.Current();
+    const ChannelData* cd = snap->FindChannel(channelId);
+    return cd && cd->lastActivity > margin ? cd->lastActivity - margin : 0;
 }
 
 double SyncEngine::Random01() {
@@ -631,6 +645,20 @@ void SyncEngine::RunDiscoverTeams(Job& job) {
     m_cv.notify_all();
 }
 
+void SyncEngine::MaybeLive() {
+    bool allBackfilled = true;
+    {
+        std::lock_guard lock(m_mutex);
+        allBackfilled = !m_channels.empty() &&
+                        std::all_of(m_channels.begin(), m_channels.end(),
+                                    [](auto& kv) { return kv.second.phase != Phase::kBackfill; });
+    }
+    if (allBackfilled)
+        m_store.UpdateSyncStatus([](SyncStatus& s) {
+            if (s.phase == "backfilling") s.phase = "live";
+        });
+}
+
 void SyncEngine::RunDiscoverChannels(Job& job) {
     auto channels = WithSdkRetries([&] { return m_client->ListChannels(job.teamId); });
     if (!channels) {
@@ -675,6 +703,7 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     m_cv.notify_all();
     lock.unlock();
     m_store.UpdateSyncStatus([&](SyncStatus& s) { s.channelsTotal = total; });
+    MaybeLive();
 }
 
 std::string SyncEngine::PollLink(const ChannelState& st) {
@@ -772,8 +801,11 @@ void SyncEngine::HandleChannelPage(Job job, ChannelState st, Result<Page<ChatMes
             live.phase = Phase::kDeltaStart;
             live.nextLink.clear();
             live.deltaLink.clear();
-            live.deltaSince =
-                std::max<UnixMillis>(0, (live.lastPoll ? live.lastPoll : now) - Ms(15 * 60.0));
+            // Since shortly before the newest message held, in the server's own timestamps
+            // (our clock may be off, or have jumped).
+            live.deltaSince = NewestHeld(job.channelId, Ms(15 * 60.0));
+            if (live.deltaSince == 0 && live.lastPoll)
+                live.deltaSince = std::max<UnixMillis>(0, live.lastPoll - Ms(15 * 60.0));
             live.refreshNow = true;
             job.failures = 0;
             job.notBefore = 0;
@@ -862,7 +894,7 @@ void SyncEngine::HandleChannelPage(Job job, ChannelState st, Result<Page<ChatMes
         if (done) {
             live.phase = Phase::kDeltaStart;
             // The first delta round covers what changed since the backfill began.
-            live.deltaSince = st.backfillStarted - 60000;
+            live.deltaSince = NewestHeld(job.channelId, 60000);
             m_planner.Seed(job.channelId, recent, 6 * 3600.0, now);
             m_lastRebalance = 0;  // give the new channel its share at the next look
         }
@@ -1001,6 +1033,32 @@ void SyncEngine::RunCommand(Job& job) {
                    : c.kind == Command::Kind::kSoftDelete ? "soft delete"
                                                           : "undo delete";
             out.requestId = t_requestId;
+            UnixMillis now = Now();
+            if (job.firstTry == 0) job.firstTry = now;
+            if (!st &&
+                (st.error().code == ErrorCode::kTransient ||
+                 st.error().code == ErrorCode::kThrottled) &&
+                now - job.firstTry < Ms(Command::kCommandRetrySeconds)) {
+                // Still queued: sent again once Graph answers, nothing lost meanwhile.
+                const Error& e = st.error();
+                job.failures++;
+                double delay = e.retryAfterSeconds
+                                   ? *e.retryAfterSeconds * (1.0 + 0.1 * Random01())
+                                   : 0.5 + FullJitterBackoff(job.failures, 1.0, 30.0, Random01());
+                Log(LogLevel::kInfo, "sync",
+                    std::string(what) + " will be sent again in " +
+                        std::to_string(static_cast<int>(delay + 0.5)) + " s: " + e.Describe());
+                if (c.retrying) c.retrying(e, delay);
+                if (e.code == ErrorCode::kThrottled && Adaptive()) fail(e);  // closes the scopes
+                std::lock_guard lock(m_mutex);
+                if (!m_stopping) {
+                    m_metrics.OnRetry();
+                    job.notBefore = now + Ms(delay);
+                    Enqueue(std::move(job));
+                    m_cv.notify_all();
+                    return;
+                }
+            }
             if (!st) fail(st.error());
             if (st) {
                 // Show the change at once: the next delta round would bring it anyway.

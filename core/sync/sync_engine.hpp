@@ -79,6 +79,12 @@ struct Command {
         bool reconciled = false;
     };
     std::function<void(const Outcome&)> finished;
+    // Edits, deletes and undos are idempotent: when Graph is unavailable (5xx, 429, a reset
+    // or a timeout) they stay queued and are sent again with back-off, for up to
+    // kCommandRetrySeconds; `retrying` hears of each wait (any thread). Posts are not
+    // retried behind the user's back (see FindPosted).
+    std::function<void(const Error& error, double delaySeconds)> retrying;
+    static constexpr double kCommandRetrySeconds = 600;
 };
 
 struct EngineOptions {
@@ -129,6 +135,7 @@ class SyncEngine {
         int failures = 0;
         std::shared_ptr<Command> command;
         std::string clientRequestId;  // kept across this job's retries
+        UnixMillis firstTry = 0;      // kCommand: when it was first sent
         std::vector<Job> items;       // kBatch
     };
     struct ChannelState {
@@ -183,6 +190,12 @@ class SyncEngine {
     static std::vector<std::string> GuardedScopes(const std::vector<std::string>& scopes);
     void MaybePublish(bool force = false);
     UnixMillis Now() const { return m_clock(); }
+    // The newest createdDateTime the store holds for the channel (the server's clock), less
+    // `margin`; 0 when it holds none.
+    UnixMillis NewestHeld(const std::string& channelId, UnixMillis margin) const;
+    // Every known channel restored as already backfilled (a cache, or a new engine after
+    // signing in again): the phase is live without waiting for a backfill to finish.
+    void MaybeLive();  // without m_mutex held
     double Random01();
     bool Adaptive() const { return !m_sdk; }
 

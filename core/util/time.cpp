@@ -1,14 +1,25 @@
 #include "util/time.hpp"
 
+#include <atomic>
+
 #include <cstdio>
 #include <cstring>
 
 namespace cdeck::core {
 
+namespace {
+std::atomic<UnixMillis> g_skew{0};
+}
+
 UnixMillis NowMillis() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
-        .count();
+               .count() +
+           g_skew.load(std::memory_order_relaxed);
+}
+
+void SetClockSkewForTesting(UnixMillis ms) {
+    g_skew.store(ms, std::memory_order_relaxed);
 }
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {

@@ -13,6 +13,10 @@ using UnixMillis = int64_t;
 
 UnixMillis NowMillis();
 
+// Tests only: shifts NowMillis() by `ms` from now on, as a jump of the system clock would
+// (steady-clock timing is not affected, as it is not by a real jump).
+void SetClockSkewForTesting(UnixMillis ms);
+
 // Parses ISO 8601 / RFC 3339 as Graph writes it: "2021-03-28T21:11:12.395Z", with up to 7
 // fractional digits and a 'Z' or +hh:mm offset. Returns nullopt for anything else.
 std::optional<UnixMillis> ParseIso8601(std::string_view text);

@@ -66,6 +66,11 @@ def scrape(port):
 
 def app_pid(launcher_pid):
     """xvfb-run starts Xvfb and the app as children; find the app."""
+    try:
+        if os.readlink(f"/proc/{launcher_pid}/exe").endswith("/channeldeck"):
+            return launcher_pid  # --headless: no xvfb-run
+    except OSError:
+        pass
     deadline = time.time() + 30
     while time.time() < deadline:
         out = subprocess.run(["pgrep", "-f", "-P", str(launcher_pid), "channeldeck"],
@@ -88,6 +93,8 @@ def main():
     ap.add_argument("--scale", type=float, default=5)
     ap.add_argument("--interval", type=float, default=60)
     ap.add_argument("--memory-messages", type=int, default=6000)
+    ap.add_argument("--headless", action="store_true",
+                    help="no window: the core alone (to tell UI and GL memory from the core's)")
     ap.add_argument("--build", default="build/default")
     ap.add_argument("--out", default="build/soak")
     a = ap.parse_args()
@@ -124,10 +131,14 @@ def main():
     metrics_port = free_port()
     app_log = open(os.path.join(out, "app.log"), "w")
     env = dict(os.environ, XDG_STATE_HOME=state, XDG_CONFIG_HOME=os.path.join(out, "xdg-config"))
+    app = [os.path.join(a.build, "app/channeldeck"), "--config", config_path,
+           "--metrics-port", str(metrics_port)]
+    if a.headless:
+        app += ["--headless", "--duration", str(a.minutes * 60 + 3600)]
+    else:
+        app = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24"] + app + ["--size", "1920x1080"]
     launcher = subprocess.Popen(
-        ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24",
-         os.path.join(a.build, "app/channeldeck"), "--config", config_path, "--size", "1920x1080",
-         "--metrics-port", str(metrics_port)],
+        app,
         stdout=app_log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     pid = app_pid(launcher.pid)
     print(f"soak: app pid {pid}, graphsim pid {sim.pid}, {a.minutes:g} min, "
