@@ -117,6 +117,7 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
                   std::to_string(pack->rules.size()) + " rules");
     core::ModerationEngine::Options mo;
     mo.actor = m_demo ? "demo moderator" : "moderator";
+    mo.maxItems = static_cast<size_t>(m_config.sync.memoryMaxReviewItems);
     mo.submit = [this](core::Command c) { Submit(std::move(c)); };
     core::Persister* persister = m_persister.get();
     mo.audit = [persister](const core::AuditRow& row) {

@@ -172,7 +172,7 @@ void ReviewView::DrawFilters(const core::ReviewState& s) {
         ImGui::TextColored(LevelColor(Level::kWarn),
                            "The queue is full: %zu older pending items left it (it holds %zu). "
                            "Backtest (b) finds them again in the cache.",
-                           s.droppedPending, core::ModerationEngine::kMaxItems);
+                           s.droppedPending, s.maxItems);
 }
 
 void ReviewView::DrawContent(const UiContext& ctx) {

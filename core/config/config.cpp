@@ -179,6 +179,11 @@ Result<Config> ParseConfig(const std::string& text) {
             } else if (k == "expand_replies") {
                 if (!v.is_boolean()) return KeyError(key, "must be true or false");
                 c.sync.expandReplies = v.get<bool>();
+            } else if (k == "memory_max_review_items") {
+                if (!v.is_number_integer() || v.get<long long>() < 1 ||
+                    v.get<long long>() > 10000000)
+                    return KeyError(key, "must be a whole number from 1 to 10000000");
+                c.sync.memoryMaxReviewItems = v.get<int>();
             } else if (k == "retention_days" || k == "retention_max_messages" ||
                        k == "memory_max_messages") {
                 if (!v.is_number_integer() || v.get<long long>() < 0 ||

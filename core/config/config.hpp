@@ -34,6 +34,9 @@ struct SyncSettings {
     // Memory: at most this many messages (roots and replies, all channels) are held in
     // memory; older roots stay in the local cache only. 0: no limit.
     int memoryMaxMessages = 100000;
+    // The review queue held in memory (pending and resolved items); beyond it resolved items
+    // leave first, then the oldest pending ones, and the Review page says how many.
+    int memoryMaxReviewItems = 20000;
 };
 
 // Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md

@@ -53,6 +53,10 @@ class HttpTransport {
 struct CurlOptions {
     std::string caFile;  // extra CA bundle (PEM); empty: the system store
     std::chrono::milliseconds connectTimeout{10000};
+    // A response trickling in slower than this many bytes a second for lowSpeedSeconds is
+    // given up as a timeout (slow-drip defence: a stalled peer holds no worker for long).
+    long lowSpeedBytesPerSecond = 1024;
+    long lowSpeedSeconds = 10;
     std::string userAgent = "ChannelDeck/0.1.0";
 };
 

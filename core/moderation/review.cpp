@@ -177,7 +177,7 @@ void ModerationEngine::OnMessages(const std::string& channelId,
             m_items.push_back(std::move(item));
             ++added;
         }
-        if (m_items.size() > kMaxItems) TrimItems();
+        if (m_items.size() > std::max<size_t>(1, m_options.maxItems)) TrimItems();
         // One log line a minute at most, however busy the channels are.
         m_flaggedUnlogged += added;
         UnixMillis now = m_options.clock();
@@ -196,7 +196,8 @@ void ModerationEngine::OnMessages(const std::string& channelId,
 // oldest first, then the oldest pending ones, which are counted and shown. Items with an
 // action on its way to Graph stay. Trims to 95% so that this runs once per 5% of growth.
 void ModerationEngine::TrimItems() {
-    size_t excess = m_items.size() - kMaxItems + kMaxItems / 20;
+    const size_t cap = std::max<size_t>(1, m_options.maxItems);
+    size_t excess = m_items.size() - cap + cap / 20;
     std::vector<bool> drop(m_items.size(), false);
     for (bool resolvedPass : {true, false})
         for (size_t i = 0; i < m_items.size() && excess > 0; ++i) {
@@ -224,6 +225,7 @@ void ModerationEngine::Publish() {
         state->audit = m_audit;
         for (const auto& i : m_items) state->pendingCount += i.resolved ? 0 : 1;
         state->droppedPending = m_droppedPending;
+        state->maxItems = m_options.maxItems;
         state->packName = m_pack->name;
         state->packVersion = m_pack->version;
     }

@@ -52,6 +52,7 @@ struct ReviewState {
     std::vector<ReviewItem> items;  // oldest first
     size_t pendingCount = 0;        // not resolved
     size_t droppedPending = 0;      // pending items that left a full queue (oldest first)
+    size_t maxItems = 0;            // the queue's size limit
     std::vector<AuditRow> audit;    // the most recent audit rows, newest first
     std::string packName;
     int packVersion = 0;
@@ -64,6 +65,9 @@ std::string NearDuplicateKey(std::string_view text);
 
 class ModerationEngine final : public StoreObserver {
   public:
+    // The default queue held in memory; beyond it resolved items leave first, then the
+    // oldest pending ones (counted in ReviewState::droppedPending).
+    static constexpr size_t kMaxItems = 20000;
     struct Options {
         std::string actor = "moderator";  // who the audit log names
         // Sends a Graph command (the sync engine's Submit); may be empty in tests.
@@ -73,6 +77,8 @@ class ModerationEngine final : public StoreObserver {
         // Saves a moderator's decision on an item ("<message id>|<rule id>", JSON) so that
         // it survives a restart; the persister's SaveReviewState.
         std::function<void(const std::string& key, const std::string& json)> saveState;
+        size_t maxItems =
+            kMaxItems;  // the queue held in memory (config sync.memory_max_review_items)
     };
     ModerationEngine(Store& store, RulePack pack, Options options);
 
@@ -105,9 +111,6 @@ class ModerationEngine final : public StoreObserver {
     // The audit rows already in the database (newest first), shown before any new ones.
     void SeedAudit(std::vector<AuditRow> rows);
     static constexpr size_t kAuditShown = 1000;
-    // The queue held in memory; beyond it resolved items leave first, then the oldest
-    // pending ones (counted in ReviewState::droppedPending).
-    static constexpr size_t kMaxItems = 20000;
     ReviewStatePtr State() const;
 
   private:

@@ -146,10 +146,15 @@ void Store::SetMemoryLimit(size_t maxMessages) {
 // limit, then drops those prefixes. Runs once per 2% of the limit in new messages.
 uint64_t Store::Trim(Snapshot& s, uint64_t total) {
     uint64_t target = m_memoryLimit - m_memoryLimit / 50;
+    // Each channel keeps its newest kMinRootsKept roots, but those floors never take more
+    // than half the limit (a small limit over many channels).
+    const size_t keep = std::max<size_t>(
+        1, std::min<size_t>(kMinRootsKept,
+                            m_memoryLimit / (2 * std::max<size_t>(1, s.channels.size()))));
     std::vector<std::pair<UnixMillis, size_t>> candidates;  // root created, roots+replies
     for (const auto& [id, c] : s.channels) {
-        if (c->messages.size() <= kMinRootsKept) continue;
-        for (size_t i = 0; i + kMinRootsKept < c->messages.size(); ++i)
+        if (c->messages.size() <= keep) continue;
+        for (size_t i = 0; i + keep < c->messages.size(); ++i)
             candidates.emplace_back(c->messages[i]->message.createdDateTime,
                                     1 + c->messages[i]->replies.size());
     }
@@ -166,8 +171,7 @@ uint64_t Store::Trim(Snapshot& s, uint64_t total) {
     for (auto& [id, cptr] : s.channels) {
         const auto& c = *cptr;
         size_t n = 0;
-        while (n + kMinRootsKept < c.messages.size() &&
-               c.messages[n]->message.createdDateTime <= cutoff)
+        while (n + keep < c.messages.size() && c.messages[n]->message.createdDateTime <= cutoff)
             ++n;
         if (n > 0) {
             auto cd = std::make_shared<ChannelData>(c);

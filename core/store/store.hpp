@@ -200,7 +200,8 @@ class Store {
     void SetWakeCallback(std::function<void()> wake);
     // Bounds memory: when more than `maxMessages` roots and replies are held, the oldest
     // roots (with their replies) leave memory until 2% below it. The database keeps them.
-    // Every channel keeps at least kMinRootsKept of its newest roots. 0: no limit.
+    // Every channel keeps at least kMinRootsKept of its newest roots, or fewer when those
+    // floors would take more than half the limit. 0: no limit.
     void SetMemoryLimit(size_t maxMessages);
     static constexpr size_t kMinRootsKept = 100;
     // Not owned; may be null. Set before writers start (after loading from the database).

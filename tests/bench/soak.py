@@ -89,10 +89,11 @@ def app_pid(launcher_pid):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=60)
-    ap.add_argument("--warmup", type=float, default=10)
+    ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--scale", type=float, default=5)
     ap.add_argument("--interval", type=float, default=60)
     ap.add_argument("--memory-messages", type=int, default=6000)
+    ap.add_argument("--review-items", type=int, default=300)
     ap.add_argument("--headless", action="store_true",
                     help="no window: the core alone (to tell UI and GL memory from the core's)")
     ap.add_argument("--build", default="build/default")
@@ -121,7 +122,8 @@ def main():
         "auth_mode": "client_credentials",
         # A memory limit the run reaches within its warm-up, so that what follows is the
         # steady state: messages keep arriving and leaving memory (they stay in the database).
-        "sync": {"memory_max_messages": a.memory_messages},
+        "sync": {"memory_max_messages": a.memory_messages,
+                 "memory_max_review_items": a.review_items},
     }
     config_path = os.path.join(out, "config.json")
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

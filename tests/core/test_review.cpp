@@ -281,7 +281,7 @@ TEST_CASE("a draft rule backtests over the cached history: hits per channel and 
 
 TEST_CASE("a full queue lets resolved items go first, then the oldest pending, and says so") {
     Rig rig;
-    const size_t cap = ModerationEngine::kMaxItems;
+    const size_t cap = ModerationEngine::kMaxItems;  // the default Options::maxItems
     std::vector<ChatMessage> page;
     for (size_t i = 0; i < cap; ++i) page.push_back(Msg("m" + std::to_string(i), "password"));
     rig.store.MergeMessages("c1", page, true);

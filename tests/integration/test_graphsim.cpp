@@ -2,7 +2,10 @@
 // determinism, batch edge cases, headers, Prefer, faults, limits and the control API.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <thread>
 
@@ -382,4 +385,31 @@ TEST_CASE("a restart keeps the tenant's data and the CA, and loses every delta t
         again += page["value"].size();
     }
     CHECK(again == first);
+}
+
+TEST_CASE("graphsim binds to loopback by default, and nothing else") {
+    SimFixture f;
+    CHECK(f.info.authorityUrl.rfind("https://127.0.0.1:", 0) == 0);
+    // The listening socket, as the kernel has it: 127.0.0.1 (0100007F), never 0.0.0.0.
+    char port[8];
+    std::snprintf(port, sizeof port, "%04X", f.info.port);
+    std::ifstream tcp("/proc/net/tcp");
+    std::string line;
+    int listening = 0;
+    while (std::getline(tcp, line)) {
+        std::istringstream in(line);
+        std::string sl, local, remote, st;
+        in >> sl >> local >> remote >> st;
+        if (st != "0A" || local.size() < 6 || local.substr(local.size() - 4) != port) continue;
+        ++listening;
+        CHECK(local.substr(0, 8) == "0100007F");
+    }
+    CHECK(listening == 1);
+    std::ifstream tcp6("/proc/net/tcp6");
+    while (std::getline(tcp6, line)) {
+        std::istringstream in(line);
+        std::string sl, local, remote, st;
+        in >> sl >> local >> remote >> st;
+        CHECK_FALSE((st == "0A" && local.size() > 4 && local.substr(local.size() - 4) == port));
+    }
 }
