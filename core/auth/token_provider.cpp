@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -45,6 +46,8 @@ Result<AccessToken> ParseTokenResponse(const std::string& body, UnixMillis now) 
             return MakeError(ErrorCode::kParse, "token response: expires_in has the wrong type");
     }
     if (expiresIn <= 0) expiresIn = 60;
+    // A lifetime beyond a year is nonsense from the server; cap it (and the arithmetic).
+    expiresIn = std::min<long long>(expiresIn, 366LL * 86400);
     t.expiresAt = now + expiresIn * 1000;
     if (auto s = j.find("scope"); s != j.end() && s->is_string()) {
         const std::string& sc = s->get_ref<const std::string&>();

@@ -302,9 +302,14 @@ Result<RulePack> ParseRulePack(const std::string& text) {
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return RuleError("the pack", "is not a JSON object");
     RulePack pack;
-    pack.name = j.value("name", std::string("rules"));
+    pack.name = "rules";
+    if (j.contains("name")) {
+        if (!j["name"].is_string()) return RuleError("name", "must be a string");
+        pack.name = j["name"].get<std::string>();
+    }
     if (j.contains("version")) {
-        if (!j["version"].is_number_integer() || j["version"].get<long long>() < 1)
+        if (!j["version"].is_number_integer() || j["version"].get<long long>() < 1 ||
+            j["version"].get<long long>() > 1000000000)
             return RuleError("version", "must be a whole number, at least 1");
         pack.version = j["version"].get<int>();
     }

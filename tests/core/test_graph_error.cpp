@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "auth/token_provider.hpp"
 #include "graph/graph_error.hpp"
 
 using namespace cdeck::core;
@@ -80,4 +81,15 @@ TEST_CASE("OAuth error bodies keep the error code") {
     CHECK(e.code == ErrorCode::kAuth);
     CHECK(e.graphCode == "invalid_client");
     CHECK(e.message.find("AADSTS7000215") != std::string::npos);
+}
+
+TEST_CASE("a token response with an absurd lifetime is capped, not overflowed (found by fuzzing)") {
+    auto t = ParseTokenResponse(
+        R"({"token_type":"Bearer","expires_in":358888888888888888,"access_token":"b"})", 1000);
+    REQUIRE(t.ok());
+    CHECK(t->expiresAt == 1000 + 366LL * 86400 * 1000);
+    auto s =
+        ParseTokenResponse(R"({"token_type":"Bearer","expires_in":"-5","access_token":"b"})", 1000);
+    REQUIRE(s.ok());
+    CHECK(s->expiresAt == 1000 + 60 * 1000);
 }

@@ -269,6 +269,17 @@ TEST_CASE("surge: no verdict before an hour of history, and old minutes are forg
     CHECK(surge.Count("a:u-1", t0, t1 + 60000) == 0);
     CHECK(surge.ObservedSince() == far / 60000 * 60000);
     CHECK_FALSE(surge.Add("ancient", "u-1", "c-1", t0));  // older than the horizon
-    CHECK(ParseRulePack(One(R"({"surge":{"per":"author","baseline_hours":100}})")).error().message.find(
-              "at most 48") != std::string::npos);
+    CHECK(ParseRulePack(One(R"({"surge":{"per":"author","baseline_hours":100}})"))
+              .error()
+              .message.find("at most 48") != std::string::npos);
+}
+
+TEST_CASE(
+    "a pack whose name or version has the wrong type is an error, not a crash (found by fuzzing)") {
+    auto p = ParseRulePack(R"({"name":5,"rules":[]})");
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().message.find("name") != std::string::npos);
+    p = ParseRulePack(R"({"version":99999999999,"rules":[]})");
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().message.find("version") != std::string::npos);
 }
