@@ -478,8 +478,13 @@ TEST_CASE("fault: the database file made read-only") {
     std::string files = "'" + r.dbPath + "' '" + r.dbPath + "-wal'";
     // The immutable attribute refuses writes even through descriptors already open, and
     // even for root (file modes do not stop root).
-    REQUIRE_MESSAGE(std::system(("chattr +i " + files).c_str()) == 0,
-                    "chattr +i failed: this file system does not support it");
+    if (std::system(("chattr +i " + files + " 2>/dev/null").c_str()) != 0) {
+        // No immutable attribute on this file system (or no permission): reported as
+        // skipped by CTest rather than passing without the fault.
+        std::fprintf(stderr, "SKIPPED: chattr +i is not available for %s\n", r.dbPath.c_str());
+        r.rt->Stop();
+        std::_Exit(77);
+    }
     struct Undo {
         std::string files;
         ~Undo() { (void)std::system(("chattr -i " + files).c_str()); }
