@@ -915,11 +915,8 @@ void SyncEngine::HandleChannelPage(Job job, ChannelState st, Result<Page<ChatMes
     }
     Enqueue(std::move(job));
     m_cv.notify_all();
-    bool allBackfilled = std::all_of(m_channels.begin(), m_channels.end(),
-                                     [](auto& kv) { return kv.second.phase != Phase::kBackfill; });
     lock.unlock();
-    if (allBackfilled && st.phase == Phase::kBackfill && done)
-        m_store.UpdateSyncStatus([](SyncStatus& s) { s.phase = "live"; });
+    if (st.phase == Phase::kBackfill && done) MaybeLive();
 }
 
 void SyncEngine::RunReplies(Job& job) {

@@ -441,7 +441,7 @@ TEST_CASE("fault: truncated and malformed JSON") {
 
 TEST_CASE("fault: slow-drip responses") {
     // A dripping response is given up after 10 s below 1 KB/s (or at the 30 s timeout).
-    NetworkFault("drip", {{"rate_drip", 0.3}}, 30, nullptr);
+    NetworkFault("drip", {{"rate_drip", 1.0}}, 30, nullptr);
 }
 
 TEST_CASE("fault: the token revoked mid-sync leads to a sign-in prompt") {
