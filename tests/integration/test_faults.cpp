@@ -248,7 +248,8 @@ struct Rig {
     size_t MissingFromStore() const {
         auto ids = StoreIds();
         size_t missing = 0;
-        for (const auto& m : sim.Stats()["messages"])
+        const nlohmann::json stats = sim.Stats();  // held: the loop reads into it
+        for (const auto& m : stats["messages"])
             missing += ids.count(m["id"].get<std::string>()) ? 0 : 1;
         return missing;
     }
