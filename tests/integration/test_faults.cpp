@@ -284,6 +284,16 @@ struct Rig {
             },
             30));
     }
+    // Seeds the case's draft and audit row, then takes what must not be lost or change.
+    struct Baseline {
+        Counts db;
+        std::set<std::string> ids;
+        uint64_t resyncs = 0;
+    };
+    Baseline Begin(const std::string& name) {
+        Seed(name);
+        return {Db(), StoreIds(), Metric(&core::MetricsSnapshot::resyncs)};
+    }
     // A flagged message in the review queue that is neither deleted nor busy; 0 if none.
     uint64_t FlaggedItem(bool rootOnly) const {
         auto s = Snap();
@@ -399,10 +409,7 @@ bool ScreenShows(Rig& r, const std::string& text, double seconds) {
 void NetworkFault(const std::string& name, const nlohmann::json& faults, double seconds,
                   uint64_t core::MetricsSnapshot::*counter) {
     Rig r;
-    r.Seed(name);
-    Counts before = r.Db();
-    auto idsBefore = r.StoreIds();
-    uint64_t resyncs = r.Metric(&core::MetricsSnapshot::resyncs);
+    auto [before, idsBefore, resyncs] = r.Begin(name);
     uint64_t counted = counter ? r.Metric(counter) : 0;
     uint64_t failed = r.Snap()->sync.failures;
     r.ForgetSeen();
@@ -478,10 +485,7 @@ TEST_CASE("fault: the token revoked mid-sync leads to a sign-in prompt") {
 
 TEST_CASE("fault: the database file made read-only") {
     Rig r;
-    r.Seed("readonly");
-    Counts before = r.Db();
-    auto idsBefore = r.StoreIds();
-    uint64_t resyncs = r.Metric(&core::MetricsSnapshot::resyncs);
+    auto [before, idsBefore, resyncs] = r.Begin("readonly");
     std::string files = "'" + r.dbPath + "' '" + r.dbPath + "-wal'";
     // The immutable attribute refuses writes even through descriptors already open, and
     // even for root (file modes do not stop root).
@@ -525,10 +529,7 @@ TEST_CASE("fault: the disk full (a small tmpfs)") {
     } unmount{mnt.path.string()};
     {
         Rig r(mnt.path.string());
-        r.Seed("full");
-        Counts before = r.Db();
-        auto idsBefore = r.StoreIds();
-        uint64_t resyncs = r.Metric(&core::MetricsSnapshot::resyncs);
+        auto [before, idsBefore, resyncs] = r.Begin("full");
         r.ForgetSeen();
         // Fill the file system to the last byte.
         std::string filler = (mnt.path / "filler").string();
@@ -558,10 +559,7 @@ TEST_CASE("fault: the disk full (a small tmpfs)") {
 
 TEST_CASE("fault: the system clock jumps forward and back") {
     Rig r;
-    r.Seed("clock");
-    Counts before = r.Db();
-    auto idsBefore = r.StoreIds();
-    uint64_t resyncs = r.Metric(&core::MetricsSnapshot::resyncs);
+    auto [before, idsBefore, resyncs] = r.Begin("clock");
     QueuedDelete del;
     // The app's wall clock and graphsim's jump together, as one machine's clock would:
     // two hours ahead, back to the true time, then an hour behind it.
@@ -586,10 +584,7 @@ TEST_CASE("fault: the system clock jumps forward and back") {
 
 TEST_CASE("fault: graphsim restarted, so every delta token is lost and channels resync") {
     Rig r;
-    r.Seed("restart");
-    Counts before = r.Db();
-    auto idsBefore = r.StoreIds();
-    uint64_t resyncs = r.Metric(&core::MetricsSnapshot::resyncs);
+    auto [before, idsBefore, resyncs] = r.Begin("restart");
     r.ForgetSeen();
     std::string err = "not run";
     // Down for 4 s (connections refused), then up on the same port with a new sync epoch.
