@@ -376,6 +376,7 @@ bool SurgeTracker::Add(const std::string& messageId, const std::string& authorId
     if (!authorId.empty()) bump(m_perMinute["a:" + authorId]);
     bump(m_perMinute["c:" + channelId]);
     if (minute > m_newestMinute) m_newestMinute = minute;
+    if (m_oldestMinute == 0 || minute < m_oldestMinute) m_oldestMinute = minute;
     if (m_newestMinute - m_prunedAt >= 60) Prune(m_newestMinute);
     return true;
 }
@@ -390,6 +391,10 @@ void SurgeTracker::Prune(int64_t newestMinute) {
     }
     for (auto it = m_seen.begin(); it != m_seen.end();)
         it = it->second < cutoff ? m_seen.erase(it) : std::next(it);
+    m_oldestMinute = 0;
+    for (const auto& [k, d] : m_perMinute)
+        if (!d.empty() && (m_oldestMinute == 0 || d.front().first < m_oldestMinute))
+            m_oldestMinute = d.front().first;
 }
 
 int SurgeTracker::Count(const std::string& key, UnixMillis from, UnixMillis to) const {
@@ -407,10 +412,7 @@ int SurgeTracker::Count(const std::string& key, UnixMillis from, UnixMillis to) 
 
 UnixMillis SurgeTracker::ObservedSince() const {
     std::lock_guard lock(m_mutex);
-    int64_t oldest = 0;
-    for (const auto& [k, d] : m_perMinute)
-        if (!d.empty() && (oldest == 0 || d.front().first < oldest)) oldest = d.front().first;
-    return oldest * 60000;
+    return m_oldestMinute * 60000;
 }
 
 bool EvaluateRule(const Rule& rule, const RuleInput& in, RuleHit& hit) {

@@ -110,6 +110,7 @@ class SurgeTracker {
     std::unordered_map<uint64_t, int64_t> m_seen;  // hash of message id -> its minute
     int64_t m_newestMinute = 0;
     int64_t m_prunedAt = 0;
+    int64_t m_oldestMinute = 0;  // the oldest minute counted (kept by Add and Prune)
 };
 
 // What a message looks like to the rules.
