@@ -638,7 +638,12 @@ void SyncEngine::RunDiscoverTeams(Job& job) {
     });
     std::lock_guard lock(m_mutex);
     if (m_stopping) return;
-    for (const auto& t : teams.value()) Enqueue(Job{Job::Kind::kDiscoverChannels, t.id});
+    for (const auto& t : teams.value()) {
+        // Not live until each team's channels are known (cached channels of one team are
+        // not the whole wall).
+        m_teamsUnlisted.insert(t.id);
+        Enqueue(Job{Job::Kind::kDiscoverChannels, t.id});
+    }
     job.notBefore = Now() + Ms(m_settings.rediscoverSeconds);
     job.failures = 0;
     Enqueue(std::move(job));
@@ -649,7 +654,7 @@ void SyncEngine::MaybeLive() {
     bool allBackfilled = true;
     {
         std::lock_guard lock(m_mutex);
-        allBackfilled = !m_channels.empty() &&
+        allBackfilled = !m_channels.empty() && m_teamsUnlisted.empty() &&
                         std::all_of(m_channels.begin(), m_channels.end(),
                                     [](auto& kv) { return kv.second.phase != Phase::kBackfill; });
     }
@@ -663,7 +668,14 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     auto channels = WithSdkRetries([&] { return m_client->ListChannels(job.teamId); });
     if (!channels) {
         Log(LogLevel::kWarn, "sync", "channel discovery failed: " + channels.error().Describe());
-        if (channels.error().code == ErrorCode::kNotFound) return;  // team gone
+        if (channels.error().code == ErrorCode::kNotFound) {  // team gone
+            {
+                std::lock_guard lock(m_mutex);
+                m_teamsUnlisted.erase(job.teamId);
+            }
+            MaybeLive();
+            return;
+        }
         Retry(std::move(job), channels.error());
         return;
     }
@@ -698,11 +710,14 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
         }
         if (!st.queued) Enqueue(Job{Job::Kind::kSyncChannel, job.teamId, c.id});
     }
-    int total = static_cast<int>(m_channels.size());
+    m_teamsUnlisted.erase(job.teamId);
+    m_channelsKnown = static_cast<int>(m_channels.size());
     job.failures = 0;
     m_cv.notify_all();
     lock.unlock();
-    m_store.UpdateSyncStatus([&](SyncStatus& s) { s.channelsTotal = total; });
+    // Two teams' lists can finish at once: the count is read inside the publish, so the
+    // last publish shows the newest count whatever order the two threads publish in.
+    m_store.UpdateSyncStatus([&](SyncStatus& s) { s.channelsTotal = m_channelsKnown.load(); });
     MaybeLive();
 }
 

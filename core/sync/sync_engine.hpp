@@ -21,6 +21,7 @@
 //
 // Tests inject a clock and random source through EngineOptions and, with
 // startThreads=false, drive the engine one job at a time with RunOnce().
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -221,6 +222,7 @@ class SyncEngine {
     bool m_workWaiting = false;  // a ready job was refused by pacing at the last look
     bool m_pausedAll = false;
     std::set<std::string> m_visible;
+    std::set<std::string> m_teamsUnlisted;  // teams whose channel list has not arrived yet
     UnixMillis m_lastRebalance = 0;
     int m_inFlight = 0;
     std::unordered_map<std::string, int> m_inFlightByScope;       // class and team scopes
@@ -229,6 +231,9 @@ class SyncEngine {
     bool m_started = false;
     std::vector<std::thread> m_workers;
 
+    // Channels known, for the status line. Written under m_mutex, read when the status is
+    // published, so that the last of two racing publishes carries the newest count.
+    std::atomic<int> m_channelsKnown{0};
     SyncMetrics m_metrics;
     std::mutex m_publishMutex;
     UnixMillis m_lastPublish = 0;

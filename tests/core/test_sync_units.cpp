@@ -266,9 +266,21 @@ class ScriptedTransport final : public HttpTransport {
         } else if (req.url.find("/messages") != std::string::npos) {
             r.body = "{\"value\":[" + Message("m1", messageTime) + "," +
                      Message("m2", messageTime + 1000) + "]}";
+        } else if (secondTeam && req.url.find("/teams/T2/channels") != std::string::npos) {
+            if (team2ChannelFailures > 0) {
+                --team2ChannelFailures;
+                r.status = 503;
+                r.body = R"({"error":{"code":"ServiceUnavailable","message":"busy"}})";
+            } else {
+                r.body =
+                    R"({"value":[{"id":"C2","displayName":"Night","membershipType":"standard"}]})";
+            }
         } else if (req.url.find("/channels") != std::string::npos) {
             r.body =
                 R"({"value":[{"id":"C1","displayName":"General","membershipType":"standard"}]})";
+        } else if (secondTeam) {
+            r.body =
+                R"({"value":[{"id":"T1","displayName":"Ops"},{"id":"T2","displayName":"Night"}]})";
         } else {
             r.body = R"({"value":[{"id":"T1","displayName":"Ops"}]})";
         }
@@ -284,6 +296,8 @@ class ScriptedTransport final : public HttpTransport {
     std::vector<std::string> urls;
     std::deque<Canned> script;
     UnixMillis messageTime = 0;
+    bool secondTeam = false;       // a second team T2 with channel C2
+    int team2ChannelFailures = 0;  // T2's channel list answers 503 this many times
 };
 
 struct EngineRig {
@@ -339,6 +353,37 @@ TEST_CASE("engine: discovery, backfill and the first delta round on an injected 
     rig.Drain();
     CHECK(rig.http->urls.back() ==
           "https://graph.test/v1.0/teams/T1/channels/C1/messages/delta?$deltatoken=d1");
+}
+
+TEST_CASE("engine: not live while a team's channel list is missing, even if the cache is") {
+    // Regression: one team's cached channels, all backfilled, made the whole engine 'live'
+    // while the other team's channel list was still failing.
+    EngineRig rig;
+    rig.http->secondTeam = true;
+    rig.http->team2ChannelFailures = 1000;
+    rig.store.UpsertTeams({Team{"T1", "Ops", ""}});
+    rig.store.UpsertChannels("T1", {Channel{"C1", "T1", "General", "", "standard"}});
+    rig.store.RestoreChannelSync("C1", rig.now - 5000, true,
+                                 "https://graph.test/v1.0/teams/T1/channels/C1/messages/"
+                                 "delta?$deltatoken=d1");
+    rig.store.UpdateSyncStatus([](SyncStatus& s) { s.phase = "starting"; });
+    rig.Drain();
+    auto snap = rig.store.Current();
+    CHECK(snap->FindChannel("C1")->backfilled);
+    CHECK(snap->sync.channelsTotal == 1);  // only T1's channel is known yet
+    CHECK(snap->sync.phase == "backfilling");
+    // T2's list arrives; its channel backfills, and only then is the engine live.
+    rig.http->team2ChannelFailures = 0;
+    for (int i = 0; i < 40 && rig.store.Current()->sync.phase != "live"; ++i) {
+        rig.now += 5'000;
+        rig.Drain();
+    }
+    snap = rig.store.Current();
+    CHECK(snap->sync.phase == "live");
+    CHECK(snap->sync.channelsTotal == 2);
+    CHECK(snap->sync.channelsBackfilled == 2);
+    REQUIRE(snap->FindChannel("C2"));
+    CHECK(snap->FindChannel("C2")->backfilled);
 }
 
 TEST_CASE("engine: a 429 closes the scopes until Retry-After, cuts the rate, and nobody sleeps") {

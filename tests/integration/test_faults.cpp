@@ -102,6 +102,9 @@ struct Rig {
         oldSink = core::SetLogSink([this](core::LogLevel, std::string_view l) {
             std::lock_guard lock(logMu);
             logs.emplace_back(l);
+            // CDECK_TEST_LOGS=1 echoes the runtime's log while a case runs (for diagnosis).
+            if (std::getenv("CDECK_TEST_LOGS"))
+                std::fprintf(stderr, "%.*s\n", int(l.size()), l.data());
         });
         dbDir = dbDirectory.empty() ? dir.path.string() : dbDirectory;
         dbPath = dbDir + "/channeldeck.db";
@@ -207,6 +210,13 @@ struct Rig {
         for (const auto& e : errorsSeen)
             if (e.rfind(prefix, 0) == 0) return true;
         return false;
+    }
+    std::string LogTail(size_t n) {
+        std::lock_guard lock(logMu);
+        std::string out;
+        for (size_t i = logs.size() > n ? logs.size() - n : 0; i < logs.size(); ++i)
+            out += "\n    " + logs[i];
+        return out;
     }
     std::string Seen() {
         std::lock_guard lock(seenMu);
@@ -325,7 +335,7 @@ void CheckRecovered(Rig& r, const Counts& before, const std::set<std::string>& i
                     "not live again: phase "
                         << r.Snap()->sync.phase << ", signed in " << r.Snap()->sync.signedIn << ", "
                         << r.Snap()->sync.channelsBackfilled << "/" << r.Snap()->sync.channelsTotal
-                        << " backfilled; saw: " << r.Seen());
+                        << " backfilled; saw: " << r.Seen() << "; log:" << r.LogTail(40));
     size_t missing = 0;
     CHECK_MESSAGE(WaitFor(
                       [&] {
