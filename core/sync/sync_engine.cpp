@@ -668,13 +668,16 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     auto channels = WithSdkRetries([&] { return m_client->ListChannels(job.teamId); });
     if (!channels) {
         Log(LogLevel::kWarn, "sync", "channel discovery failed: " + channels.error().Describe());
-        if (channels.error().code == ErrorCode::kNotFound) {  // team gone
+        ErrorCode code = channels.error().code;
+        if (code == ErrorCode::kNotFound || code == ErrorCode::kPermission) {
+            // A team gone, or refused rather than failing: the rest of the wall need not
+            // wait for it. A refused team is still asked again slowly, in case access comes.
             {
                 std::lock_guard lock(m_mutex);
                 m_teamsUnlisted.erase(job.teamId);
             }
             MaybeLive();
-            return;
+            if (code == ErrorCode::kNotFound) return;
         }
         Retry(std::move(job), channels.error());
         return;

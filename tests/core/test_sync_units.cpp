@@ -269,8 +269,10 @@ class ScriptedTransport final : public HttpTransport {
         } else if (secondTeam && req.url.find("/teams/T2/channels") != std::string::npos) {
             if (team2ChannelFailures > 0) {
                 --team2ChannelFailures;
-                r.status = 503;
-                r.body = R"({"error":{"code":"ServiceUnavailable","message":"busy"}})";
+                r.status = team2ChannelStatus;
+                r.body = team2ChannelStatus == 403
+                             ? R"({"error":{"code":"Forbidden","message":"no access"}})"
+                             : R"({"error":{"code":"ServiceUnavailable","message":"busy"}})";
             } else {
                 r.body =
                     R"({"value":[{"id":"C2","displayName":"Night","membershipType":"standard"}]})";
@@ -297,7 +299,8 @@ class ScriptedTransport final : public HttpTransport {
     std::deque<Canned> script;
     UnixMillis messageTime = 0;
     bool secondTeam = false;       // a second team T2 with channel C2
-    int team2ChannelFailures = 0;  // T2's channel list answers 503 this many times
+    int team2ChannelFailures = 0;  // T2's channel list fails this many times
+    int team2ChannelStatus = 503;  // with this status
 };
 
 struct EngineRig {
@@ -384,6 +387,22 @@ TEST_CASE("engine: not live while a team's channel list is missing, even if the 
     CHECK(snap->sync.channelsBackfilled == 2);
     REQUIRE(snap->FindChannel("C2"));
     CHECK(snap->FindChannel("C2")->backfilled);
+}
+
+TEST_CASE("engine: a team whose channel list is refused (403) does not hold back the rest") {
+    EngineRig rig;
+    rig.http->secondTeam = true;
+    rig.http->team2ChannelFailures = 1000;
+    rig.http->team2ChannelStatus = 403;
+    for (int i = 0; i < 10 && rig.store.Current()->sync.phase != "live"; ++i) {
+        rig.Drain();
+        rig.now += 1'000;
+    }
+    auto snap = rig.store.Current();
+    CHECK(snap->sync.phase == "live");
+    CHECK(snap->sync.channelsTotal == 1);
+    CHECK(snap->FindChannel("C1")->backfilled);
+    CHECK_FALSE(snap->FindChannel("C2"));
 }
 
 TEST_CASE("engine: a 429 closes the scopes until Retry-After, cuts the rate, and nobody sleeps") {
