@@ -50,6 +50,35 @@ def proc_sample(pid):
     return rss_kb, threads, fds
 
 
+LEAK_SUMMARY = re.compile(r"SUMMARY: AddressSanitizer: (\d+) byte\(s\) leaked in (\d+) allocation")
+
+
+def fixed_gl_leak(a, out, log_text):
+    """Under a sanitizer build, Mesa's llvmpipe and glibc's dlerror buffers leave a few
+    allocations LeakSanitizer cannot attribute (frames in JIT code or unloaded modules). The
+    leak is accepted only when it is exactly what a 30-frame run of the same binary leaves (so
+    it does not grow with time) and no frame of it is in ChannelDeck; returns a description,
+    or None when the report must count as a failure."""
+    if re.search(r"ERROR: AddressSanitizer|runtime error:|WARNING: ThreadSanitizer", log_text):
+        return None
+    soak = LEAK_SUMMARY.findall(log_text)
+    leak_text = log_text[log_text.find("ERROR: LeakSanitizer"):]
+    if len(soak) != 1 or "channeldeck" in leak_text or ROOT in leak_text:
+        return None
+    ref = os.path.join(out, "reference")
+    os.makedirs(ref, exist_ok=True)
+    env = dict(os.environ, XDG_STATE_HOME=os.path.join(ref, "state"),
+               XDG_CONFIG_HOME=os.path.join(ref, "config"))
+    run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24",
+                          os.path.join(a.build, "app/channeldeck"), "--size", "1920x1080",
+                          "--frames", "30", "--screenshot", os.path.join(ref, "wall.png")],
+                         env=env, capture_output=True, text=True, errors="replace", timeout=300)
+    if LEAK_SUMMARY.findall(run.stderr + run.stdout) != soak:
+        return None
+    return (f"{soak[0][0]} bytes in {soak[0][1]} allocations outside ChannelDeck (GL stack), "
+            "the same as a 30-frame run leaves")
+
+
 def scrape(port):
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -189,14 +218,19 @@ def main():
     sim.wait(timeout=60)
     app_log.close()
     log_text = open(os.path.join(out, "app.log"), errors="replace").read()
+    gl_leak = None
     if SANITIZER.search(log_text):
-        failures.append("a sanitizer report is in app.log")
-    if code != 0:
+        gl_leak = None if a.headless else fixed_gl_leak(a, out, log_text)
+        if gl_leak is None:
+            failures.append("a sanitizer report is in app.log")
+    if code != 0 and not (gl_leak and code == 1):  # LeakSanitizer's exit status
         failures.append(f"the app exited with status {code}")
 
     after = [r for r in rows if r[0] >= a.warmup]
     summary = {"minutes": a.minutes, "warmup_minutes": a.warmup, "traffic_scale": a.scale,
                "samples": len(rows), "build": a.build, "exit_status": code}
+    if gl_leak:
+        summary["gl_stack_leak"] = gl_leak
     for i, name in ((1, "rss_mib"), (2, "threads"), (3, "fds")):
         vals = [r[i] for r in after]
         if not vals:
