@@ -415,7 +415,13 @@ void AppRuntime::SignInAgain(const std::string& reason) {
             m_engine = std::make_unique<core::SyncEngine>(m_client, m_store, m_config.sync, true,
                                                           m_config.limits);
         }
-        if (old) old->Stop();
+        if (old) {
+            old->Stop();
+            // Moderation actions still queued are sent by the new engine once signed in.
+            std::vector<core::Command> queued = old->TakeCommands();
+            std::lock_guard lock(m_engineMutex);
+            for (auto& c : queued) m_engine->Submit(std::move(c));
+        }
         old.reset();
         if (core::Status st = m_delegated->SignOut(); !st)
             core::Log(core::LogLevel::kWarn, "auth", "sign-out: " + st.error().message);

@@ -131,6 +131,20 @@ void SyncEngine::Stop() {
     m_client->SetObserver(nullptr);
 }
 
+std::vector<Command> SyncEngine::TakeCommands() {
+    std::lock_guard lock(m_mutex);
+    std::vector<Command> out;
+    auto keep = m_queue.begin();
+    for (auto& job : m_queue) {
+        if (job.kind == Job::Kind::kCommand && job.command)
+            out.push_back(std::move(*job.command));
+        else if (&*keep++ != &job)
+            *std::prev(keep) = std::move(job);
+    }
+    m_queue.erase(keep, m_queue.end());
+    return out;
+}
+
 void SyncEngine::Submit(Command command) {
     std::unique_lock lock(m_mutex);
     auto flagChannel = [&](bool ChannelState::*field) {
@@ -1052,7 +1066,7 @@ void SyncEngine::RunCommand(Job& job) {
             if (job.firstTry == 0) job.firstTry = now;
             if (!st &&
                 (st.error().code == ErrorCode::kTransient ||
-                 st.error().code == ErrorCode::kThrottled) &&
+                 st.error().code == ErrorCode::kThrottled || st.error().code == ErrorCode::kAuth) &&
                 now - job.firstTry < Ms(Command::kCommandRetrySeconds)) {
                 // Still queued: sent again once Graph answers, nothing lost meanwhile.
                 const Error& e = st.error();
@@ -1065,14 +1079,14 @@ void SyncEngine::RunCommand(Job& job) {
                         std::to_string(static_cast<int>(delay + 0.5)) + " s: " + e.Describe());
                 if (c.retrying) c.retrying(e, delay);
                 if (e.code == ErrorCode::kThrottled && Adaptive()) fail(e);  // closes the scopes
+                // Kept even while stopping (a revoked sign-in replaces the engine): the next
+                // engine takes it over through TakeCommands.
                 std::lock_guard lock(m_mutex);
-                if (!m_stopping) {
-                    m_metrics.OnRetry();
-                    job.notBefore = now + Ms(delay);
-                    Enqueue(std::move(job));
-                    m_cv.notify_all();
-                    return;
-                }
+                if (!m_stopping) m_metrics.OnRetry();
+                job.notBefore = now + Ms(delay);
+                Enqueue(std::move(job));
+                m_cv.notify_all();
+                return;
             }
             if (!st) fail(st.error());
             if (st) {

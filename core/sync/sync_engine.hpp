@@ -106,6 +106,9 @@ class SyncEngine {
     void Start();
     void Stop();  // idempotent; joins all workers
     void Submit(Command command);
+    // After Stop: the moderation and editing commands still queued, taken out of the engine
+    // so that a replacement engine can send them (nothing queued is dropped).
+    std::vector<Command> TakeCommands();
 
     // The figures as of now (also published in the store's SyncStatus::metrics).
     MetricsSnapshot Metrics() const;

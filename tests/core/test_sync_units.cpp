@@ -389,6 +389,33 @@ TEST_CASE("engine: not live while a team's channel list is missing, even if the 
     CHECK(snap->FindChannel("C2")->backfilled);
 }
 
+TEST_CASE("engine: commands still queued at Stop are handed over, not dropped") {
+    EngineRig rig;
+    rig.Drain();
+    Command c;
+    c.kind = Command::Kind::kSoftDelete;
+    c.teamId = "T1";
+    c.channelId = "C1";
+    c.messageId = "m1";
+    int finished = 0;
+    c.finished = [&](const Command::Outcome&) { ++finished; };
+    rig.engine->Submit(c);
+    Command refresh;
+    refresh.kind = Command::Kind::kRefreshAll;
+    rig.engine->Submit(refresh);
+    size_t queued = rig.engine->QueueSize();
+    rig.engine->Stop();
+    std::vector<Command> taken = rig.engine->TakeCommands();
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].kind == Command::Kind::kSoftDelete);
+    CHECK(taken[0].messageId == "m1");
+    CHECK(rig.engine->QueueSize() == queued - 1);  // the rest of the queue is untouched
+    CHECK(rig.engine->TakeCommands().empty());
+    // The callback travels with the command: the new engine reports through it.
+    taken[0].finished(Command::Outcome{});
+    CHECK(finished == 1);
+}
+
 TEST_CASE("engine: a team whose channel list is refused (403) does not hold back the rest") {
     EngineRig rig;
     rig.http->secondTeam = true;

@@ -478,9 +478,12 @@ TEST_CASE("fault: the token revoked mid-sync leads to a sign-in prompt") {
     // request gets 401, the refresh is refused, and the user is asked to sign in again. The
     // demo tenant approves the new device code by itself.
     r.sim.Control("/_sim/tokens/revoke", nlohmann::json::object());
+    QueuedDelete del;  // refused with the revoked token; sent again after the new sign-in
+    del.Send(r);
     CHECK_MESSAGE(WaitFor([&] { return r.Saw("sign-in prompt"); }, 90), "saw: " << r.Seen());
     CHECK(r.Saw("sync: sign-in revoked or expired"));
     CheckRecovered(r, before, idsBefore, 0, false);
+    del.CheckDone(r);
     CHECK_FALSE(r.Snap()->sync.account.empty());
     // The sign-in prompt is what the Account page shows while it is up.
     {
