@@ -54,7 +54,7 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
         if (!resp) {
             out.info.status = 0;
             out.info.timedOut = resp.error().timedOut;
-            if (m_observer) m_observer(method, out.info);
+            if (auto obs = Observer()) (*obs)(method, out.info);
             Error e = resp.error();
             e.message = method + " " + pathOrUrl + ": " + e.message;
             return e;
@@ -76,7 +76,7 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
                 out.info.rateLimitRemaining = r;
             }
         }
-        if (m_observer) m_observer(method, out.info);
+        if (auto obs = Observer()) (*obs)(method, out.info);
         if (resp->status == 401 && attempt == 0) {
             Log(LogLevel::kInfo, "graph", "401 from Graph; refreshing the token and retrying once");
             continue;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -151,7 +152,12 @@ class GraphClient {
 
     // Observer called after every HTTP exchange (including failures); must be thread-safe.
     using CallObserver = std::function<void(const std::string& method, const CallInfo&)>;
-    void SetObserver(CallObserver observer) { m_observer = std::move(observer); }
+    // Any thread, also while requests are running (a new engine replaces the old one's).
+    void SetObserver(CallObserver observer) {
+        auto next = observer ? std::make_shared<const CallObserver>(std::move(observer)) : nullptr;
+        std::lock_guard lock(m_observerMutex);
+        m_observer = std::move(next);
+    }
 
     const std::string& BaseUrl() const { return m_config.graphBaseUrl; }
     // What the signed-in token may do (scopes or app roles); empty when unknown.
@@ -211,7 +217,12 @@ class GraphClient {
     const GraphClientConfig m_config;
     const std::shared_ptr<HttpTransport> m_http;
     const std::shared_ptr<TokenProvider> m_tokens;
-    CallObserver m_observer;
+    std::shared_ptr<const CallObserver> Observer() const {
+        std::lock_guard lock(m_observerMutex);
+        return m_observer;
+    }
+    mutable std::mutex m_observerMutex;
+    std::shared_ptr<const CallObserver> m_observer;
 };
 
 }  // namespace cdeck::core
