@@ -22,8 +22,15 @@ ScopedClientRequestId::~ScopedClientRequestId() {
 }
 
 GraphClient::GraphClient(GraphClientConfig config, std::shared_ptr<HttpTransport> http,
-                         std::shared_ptr<TokenProvider> tokens)
-    : m_config(std::move(config)), m_http(std::move(http)), m_tokens(std::move(tokens)) {}
+                         std::shared_ptr<TokenProvider> tokens, CallObserver observer)
+    : m_config(std::move(config)),
+      m_http(std::move(http)),
+      m_tokens(std::move(tokens)),
+      m_observer(std::move(observer)) {}
+
+std::shared_ptr<GraphClient> GraphClient::WithObserver(CallObserver observer) const {
+    return std::make_shared<GraphClient>(m_config, m_http, m_tokens, std::move(observer));
+}
 
 std::string GraphClient::ChannelPath(const std::string& teamId, const std::string& channelId) {
     return "/teams/" + UrlEncode(teamId) + "/channels/" + UrlEncode(channelId);
@@ -54,7 +61,7 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
         if (!resp) {
             out.info.status = 0;
             out.info.timedOut = resp.error().timedOut;
-            if (auto obs = Observer()) (*obs)(method, out.info);
+            if (m_observer) m_observer(method, out.info);
             Error e = resp.error();
             e.message = method + " " + pathOrUrl + ": " + e.message;
             return e;
@@ -76,7 +83,7 @@ Result<GraphResponse> GraphClient::Send(const std::string& method, const std::st
                 out.info.rateLimitRemaining = r;
             }
         }
-        if (auto obs = Observer()) (*obs)(method, out.info);
+        if (m_observer) m_observer(method, out.info);
         if (resp->status == 401 && attempt == 0) {
             Log(LogLevel::kInfo, "graph", "401 from Graph; refreshing the token and retrying once");
             continue;

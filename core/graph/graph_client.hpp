@@ -11,7 +11,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -147,17 +146,19 @@ Result<std::vector<BatchItemResult>> SplitBatchResponse(const std::string& body,
 
 class GraphClient {
   public:
-    GraphClient(GraphClientConfig config, std::shared_ptr<HttpTransport> http,
-                std::shared_ptr<TokenProvider> tokens);
-
-    // Observer called after every HTTP exchange (including failures); must be thread-safe.
+    // Observer called after every HTTP exchange (including failures), on the calling
+    // thread; must be thread-safe.
     using CallObserver = std::function<void(const std::string& method, const CallInfo&)>;
-    // Any thread, also while requests are running (a new engine replaces the old one's).
-    void SetObserver(CallObserver observer) {
-        auto next = observer ? std::make_shared<const CallObserver>(std::move(observer)) : nullptr;
-        std::lock_guard lock(m_observerMutex);
-        m_observer = std::move(next);
-    }
+
+    GraphClient(GraphClientConfig config, std::shared_ptr<HttpTransport> http,
+                std::shared_ptr<TokenProvider> tokens, CallObserver observer = {});
+
+    // A client over the same transport and sign-in whose calls report to `observer`, and to
+    // nothing else. Each sync engine takes its own, so the per-call facts (status,
+    // request-id, throttling headers, timing) have one owner: an engine that replaces
+    // another (a re-sign-in) never shares or clears the other's hook. The observer must
+    // outlive every call made through the returned client. Any thread.
+    std::shared_ptr<GraphClient> WithObserver(CallObserver observer) const;
 
     const std::string& BaseUrl() const { return m_config.graphBaseUrl; }
     // What the signed-in token may do (scopes or app roles); empty when unknown.
@@ -217,12 +218,7 @@ class GraphClient {
     const GraphClientConfig m_config;
     const std::shared_ptr<HttpTransport> m_http;
     const std::shared_ptr<TokenProvider> m_tokens;
-    std::shared_ptr<const CallObserver> Observer() const {
-        std::lock_guard lock(m_observerMutex);
-        return m_observer;
-    }
-    mutable std::mutex m_observerMutex;
-    std::shared_ptr<const CallObserver> m_observer;
+    const CallObserver m_observer;  // immutable: set at construction, may be empty
 };
 
 }  // namespace cdeck::core

@@ -40,7 +40,9 @@ thread_local std::string t_requestId;
 
 SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSettings settings,
                        bool delegated, GraphLimits limits, EngineOptions options)
-    : m_client(std::move(client)),
+    // This engine's own view of the client: its calls report here and nowhere else.
+    : m_client(client->WithObserver(
+          [this](const std::string& m, const CallInfo& i) { OnCall(m, i); })),
       m_store(store),
       m_settings(settings),
       m_delegated(delegated),
@@ -61,7 +63,6 @@ SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSe
       m_retryBudget(options.retryBudget),
       m_metrics(settings.policy, limits.getMessage, m_startedAt) {
     ApplyLimits(limits);
-    m_client->SetObserver([this](const std::string& m, const CallInfo& i) { OnCall(m, i); });
 }
 
 SyncEngine::~SyncEngine() {
@@ -128,7 +129,6 @@ void SyncEngine::Stop() {
     }
     m_cv.notify_all();
     for (auto& t : workers) t.join();
-    m_client->SetObserver(nullptr);
 }
 
 std::vector<Command> SyncEngine::TakeCommands() {

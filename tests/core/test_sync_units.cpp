@@ -416,6 +416,66 @@ TEST_CASE("engine: commands still queued at Stop are handed over, not dropped") 
     CHECK(finished == 1);
 }
 
+TEST_CASE("engine: the engine that replaces another keeps its call facts (re-sign-in)") {
+    // Regression: every engine hooked its observer into the one shared GraphClient, and the
+    // old engine's Stop() cleared the hook after the new engine had set it. From then on the
+    // new engine counted no requests or 429s, lost Graph's request-id for the audit log and
+    // never slowed down near a limit.
+    EngineRig rig;
+    rig.Drain();
+    EngineOptions o;
+    o.clock = [&rig] { return rig.now.load(); };
+    o.random01 = [] { return 0.5; };
+    o.startThreads = false;
+    SyncEngine next(rig.client, rig.store, {}, false, GraphLimits{}, o);
+    next.Start();
+    rig.engine->Stop();  // as AppRuntime::SignInAgain does, after building the new one
+    rig.engine.reset();
+    auto drain = [&] {
+        while (next.RunOnce()) {
+        }
+    };
+    drain();
+    CHECK(next.Metrics().requests >= 2);  // teams and channels, counted by the new engine
+    // A 429 is counted and closes the class scope.
+    rig.http->script.push_back({429,
+                                R"({"error":{"code":"TooManyRequests","message":"slow down"}})",
+                                {{"retry-after", "2"}, {"request-id", "req-429"}}});
+    for (int i = 0; i < 50 && !rig.http->script.empty(); ++i) {
+        rig.now += 500;
+        drain();
+    }
+    REQUIRE(rig.http->script.empty());
+    CHECK(next.Metrics().throttled429 == 1);
+    CHECK(next.ScopeClosedUntil("class:get_message") > rig.now.load());
+    // A delete's outcome carries Graph's request-id (the audit log records it).
+    rig.now += 5'000;
+    rig.http->script.push_back({204, "", {{"request-id", "req-delete"}}});
+    Command del;
+    del.kind = Command::Kind::kSoftDelete;
+    del.teamId = "T1";
+    del.channelId = "C1";
+    del.messageId = "m1";
+    std::string requestId;
+    del.finished = [&](const Command::Outcome& out) { requestId = out.requestId; };
+    next.Submit(del);
+    drain();
+    CHECK(requestId == "req-delete");
+    // Near a limit (RateLimit-Remaining at 5% of RateLimit-Limit) the class rate is cut
+    // before any 429.
+    double before = next.ScopeRate("class:get_message");
+    rig.http->script.push_back({200,
+                                R"({"value":[],"@odata.deltaLink":"https://graph.test/v1.0/teams/T1/channels/C1/messages/delta?$deltatoken=d2"})",
+                                {{"ratelimit-limit", "20"}, {"ratelimit-remaining", "1"}}});
+    for (int i = 0; i < 50 && !rig.http->script.empty(); ++i) {
+        rig.now += 500;
+        drain();
+    }
+    REQUIRE(rig.http->script.empty());
+    CHECK(next.ScopeRate("class:get_message") < before);
+    next.Stop();
+}
+
 TEST_CASE("engine: a team whose channel list is refused (403) does not hold back the rest") {
     EngineRig rig;
     rig.http->secondTeam = true;

@@ -493,6 +493,35 @@ TEST_CASE("fault: the token revoked mid-sync leads to a sign-in prompt") {
             prompted = prompted || l.find("sign in again") != std::string::npos;
         CHECK(prompted);
     }
+    // The engine built for the new sign-in owns its per-call facts: the old engine's Stop()
+    // once cleared the shared client's hook and left the new one blind for the session.
+    // 1. The delete it sent is audited with Graph's request-id.
+    {
+        auto s = r.Snap();
+        const core::ReviewItem* i = r.Item(s, del.item);
+        REQUIRE(i);
+        CHECK(Scalar(r.dbPath,
+                     "SELECT count(*) FROM audit_log WHERE action = 'soft-delete' AND result = "
+                     "'ok' AND coalesce(request_id, '') <> '' AND message_id = '" +
+                         i->messageId + "'") == 1);
+    }
+    // 2. Its metrics keep counting.
+    uint64_t requests = r.Metric(&core::MetricsSnapshot::requests);
+    CHECK_MESSAGE(WaitFor([&] { return r.Metric(&core::MetricsSnapshot::requests) > requests + 5; },
+                          30),
+                  "the request count stopped after the re-sign-in");
+    // 3. A 429 is counted and closes its scope: graphsim's limits drop to a tenth for a while.
+    uint64_t throttled = r.Metric(&core::MetricsSnapshot::throttled429);
+    r.sim.Control("/_sim/limits", {{"scale", 0.1}});
+    bool gated = WaitFor(
+        [&] {
+            auto s = r.Snap();
+            return s->sync.metrics && !s->sync.metrics->gatedScopes.empty() &&
+                   s->sync.metrics->throttled429 > throttled;
+        },
+        30);
+    r.sim.Control("/_sim/limits", {{"scale", 10.0}});
+    CHECK_MESSAGE(gated, "no 429 counted, or no scope closed, after the re-sign-in");
     r.CheckNoSecrets();
 }
 
