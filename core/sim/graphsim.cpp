@@ -74,9 +74,7 @@ bool GraphSim::Impl::Admit(const SimRequest& req, SimResponse& res, const TokenI
                       std::to_string(static_cast<long long>(std::ceil(d.reset))));
     }
     if (!d.throttled) return true;
-    char ra[32];
-    std::snprintf(ra, sizeof ra, "%.3f", std::max(d.retryAfter, 0.001));
-    res.SetHeader("Retry-After", ra);
+    res.SetHeader("Retry-After", std::to_string(static_cast<long long>(d.retryAfter)));
     GraphError(req, res, 429, "TooManyRequests",
                d.dailyQuota
                    ? "Daily message quota for this channel has been exceeded."

@@ -5,6 +5,13 @@
 
 namespace cdeck::sim {
 
+namespace {
+// At least one second, rounded up (a hair of floating-point noise is not a second more).
+double WholeSeconds(double seconds) {
+    return std::max(1.0, std::ceil(seconds - 1e-9));
+}
+}  // namespace
+
 Limits Limits::Scaled(double f) const {
     Limits l = *this;
     for (double* v : {&l.app, &l.getMessage, &l.postMessage, &l.getChannels, &l.getTeams, &l.other,
@@ -81,8 +88,11 @@ ThrottleDecision Throttler::Charge(double now, const std::string& appId, Request
         }
         ScopeStats& st = m_stats[s.key];
         st.requests++;
-        bool wasBlocked = b.tokens < 0 || now < b.blockedUntil;
-        if (wasBlocked) st.penalties++;
+        // Before the time a 429 stated, the scope is closed: the request is refused and
+        // counted as a penalty. From that time on it is judged by its tokens alone.
+        const bool closed = now < b.blockedUntil;
+        if (closed) st.penalties++;
+        // Usage keeps counting while throttled, so early retries deepen the deficit.
         b.tokens -= cost;
         // Bound the deficit so a runaway client cannot push the block out forever.
         b.tokens = std::max(b.tokens, -10.0 * capacity);
@@ -93,18 +103,19 @@ ThrottleDecision Throttler::Charge(double now, const std::string& appId, Request
             d.remaining = std::max(0.0, std::floor(b.tokens));
             d.reset = b.tokens >= capacity ? 0 : (capacity - b.tokens) / b.rate;
         }
-        if (b.tokens < 0) {
-            double wait = -b.tokens / b.rate;
+        if (closed || b.tokens < 0) {
+            // Open again once one request's worth of tokens is back, stated in whole
+            // seconds and rounded up: a client that waits exactly that long and sends one
+            // request finds the token there unless others spent it meanwhile.
+            double wait = WholeSeconds((1.0 - b.tokens) / b.rate);
             double until = now + wait;
             if (until > b.blockedUntil) {
                 st.gatedSeconds += until - std::max(now, b.blockedUntil);
                 b.blockedUntil = until;
             }
             st.throttled++;
-            if (!d.throttled || wait > worstWait) {
-                if (!d.throttled) d.scope = s.key;
-                worstWait = std::max(worstWait, wait);
-            }
+            if (!d.throttled) d.scope = s.key;
+            worstWait = std::max(worstWait, wait);
             d.throttled = true;
         }
     }
@@ -125,8 +136,8 @@ ThrottleDecision Throttler::Charge(double now, const std::string& appId, Request
             count += cost;
         }
     }
-    // Graph sends Retry-After with decimals; keep millisecond precision.
-    d.retryAfter = std::ceil(worstWait * 1000.0) / 1000.0;
+    // Graph sends Retry-After as HTTP delay-seconds: a whole number, never rounded down.
+    d.retryAfter = WholeSeconds(worstWait);
     return d;
 }
 

@@ -1,7 +1,11 @@
 #pragma once
 // graphsim's throttling model: token buckets per scope, every applicable scope charged for
-// each request, Retry-After with decimals, and the penalty Microsoft documents: usage keeps
-// counting while throttled, so a request that arrives in a blocked scope deepens the block.
+// each request, and the penalty Microsoft documents: usage keeps counting while throttled.
+//
+// Retry-After is what Graph sends: whole delay-seconds, rounded up. It names the time the
+// refusing scope opens again (when one request's worth of tokens is back). Only requests
+// that arrive before that time are penalties and move it later; a client that waits the
+// stated time and sends one request is served unless the scope was really spent again.
 //
 // Pure arithmetic over an injected clock (seconds as double), so tests can script exact
 // sequences. Not thread-safe: GraphSim::Impl calls it with its mutex held.
@@ -46,7 +50,7 @@ const char* RequestClassName(RequestClass c);
 
 struct ThrottleDecision {
     bool throttled = false;
-    double retryAfter = 0;                       // seconds, when throttled
+    double retryAfter = 0;                       // whole seconds (>= 1), when throttled
     std::string scope;                           // the scope that refused (the first empty one)
     bool dailyQuota = false;                     // refused by the per-channel daily post quota
     bool nearLimit = false;                      // some scope above 80% usage (RateLimit-* headers)
@@ -56,7 +60,7 @@ struct ThrottleDecision {
 struct ScopeStats {
     uint64_t requests = 0;
     uint64_t throttled = 0;
-    uint64_t penalties = 0;   // requests that arrived while the scope was blocked
+    uint64_t penalties = 0;   // requests that arrived before the scope's stated open time
     double gatedSeconds = 0;  // total time the scope spent blocked
 };
 

@@ -2,11 +2,13 @@
 // for scripted request sequences.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "sim/throttle.hpp"
 
 using namespace cdeck::sim;
 
-TEST_CASE("a burst drains the per-channel bucket, then 429s carry a decimal Retry-After") {
+TEST_CASE("a burst drains the per-channel bucket, then 429s carry whole Retry-After seconds") {
     Throttler t;
     int ok = 0, refused = 0;
     double lastRetry = 0;
@@ -22,24 +24,51 @@ TEST_CASE("a burst drains the per-channel bucket, then 429s carry a decimal Retr
     }
     CHECK(ok == 4);  // capacity: one second of the 4 rps channel limit
     CHECK(refused == 2);
-    // Two requests over: the deficit is 2 tokens at 4/s.
-    CHECK(lastRetry == doctest::Approx(0.5));
+    // Two requests over: a token is back after (1 + 2) / 4 s, stated as a whole second.
+    CHECK(lastRetry == 1.0);
     const auto& st = t.Stats().at("channel:app:chan");
     CHECK(st.throttled == 2);
-    CHECK(st.penalties == 1);  // the sixth arrived while the scope was already blocked
+    CHECK(st.penalties == 1);  // the sixth arrived before the time the fifth was told
+}
+
+TEST_CASE("a client that honours Retry-After is served; only earlier requests extend the block") {
+    // Regression: the deficit a 429 left behind was still there when the stated time came,
+    // so a client that waited exactly Retry-After was refused again, forever (the Graph
+    // SDKs' behaviour, and our sdk baseline).
+    Throttler t;
+    double now = 50.0;
+    for (int i = 0; i < 4; ++i) CHECK_FALSE(t.Charge(now, "a", RequestClass::kGetMessage, "", "c").throttled);
+    for (int round = 0; round < 20; ++round) {
+        auto refused = t.Charge(now, "a", RequestClass::kGetMessage, "", "c");
+        REQUIRE(refused.throttled);
+        CHECK(refused.retryAfter == std::floor(refused.retryAfter));  // whole seconds
+        CHECK(refused.retryAfter >= 1.0);
+        now += refused.retryAfter;  // waits exactly as told, then sends one request
+        auto next = t.Charge(now, "a", RequestClass::kGetMessage, "", "c");
+        CHECK_FALSE(next.throttled);
+        // It spends the rest of the bucket at once, so the next round's request is refused.
+        for (int i = 0; i < 2; ++i)
+            CHECK_FALSE(t.Charge(now, "a", RequestClass::kGetMessage, "", "c").throttled);
+    }
+    CHECK(t.TotalPenalties() == 0);  // nobody came back early
 }
 
 TEST_CASE("early retries extend the block (penalty), patient ones succeed") {
     Throttler t;
     for (int i = 0; i < 5; ++i) t.Charge(0.0, "a", RequestClass::kGetMessage, "", "c");  // 1 over
+    // Told to come back after 1 s ((1 + 1) / 4 s, rounded up).
     auto early = t.Charge(0.1, "a", RequestClass::kGetMessage, "", "c");
     CHECK(early.throttled);
-    // At 0.1 s the deficit was -1 + 0.4 = -0.6; the early retry made it -1.6.
-    CHECK(early.retryAfter == doctest::Approx(0.4));
+    // At 0.1 s the deficit was -1 + 0.4 = -0.6; the early retry made it -1.6: a token is
+    // back 0.65 s later, stated as 1 s, so the block now ends at 1.1 s instead of 1.0 s.
+    CHECK(early.retryAfter == 1.0);
     CHECK(t.Stats().at("channel:a:c").penalties == 1);
-    auto patient = t.Charge(0.1 + 0.4 + 0.25 + 0.01, "a", RequestClass::kGetMessage, "", "c");
+    auto stillEarly = t.Charge(1.05, "a", RequestClass::kGetMessage, "", "c");
+    CHECK(stillEarly.throttled);  // before the time the early retry was told
+    CHECK(t.Stats().at("channel:a:c").penalties == 2);
+    auto patient = t.Charge(1.05 + stillEarly.retryAfter, "a", RequestClass::kGetMessage, "", "c");
     CHECK_FALSE(patient.throttled);
-    CHECK(t.TotalPenalties() == 1);
+    CHECK(t.TotalPenalties() == 2);
 }
 
 TEST_CASE("a steady 3.6 rps on one channel is never throttled; 4.4 rps is") {
