@@ -10,7 +10,7 @@
 #include "auth/token_cache.hpp"
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
-#include "graph/http.hpp"
+#include "net/http.hpp"
 #include "moderation/review.hpp"
 #include "persist/persister.hpp"
 #include "sim/graphsim.hpp"

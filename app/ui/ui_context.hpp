@@ -6,9 +6,9 @@
 #include <unordered_map>
 
 #include "config/config.hpp"
-#include "persist/persister.hpp"
+#include "model/records.hpp"
 #include "store/store.hpp"
-#include "sync/sync_engine.hpp"
+#include "sync/command.hpp"
 
 struct ImFont;
 

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "auth/loopback_redirect.hpp"
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
 

@@ -12,7 +12,7 @@
 
 #include "util/encoding.hpp"
 
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 #include "util/log.hpp"
 
 namespace cdeck::core {

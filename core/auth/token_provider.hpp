@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/http.hpp"
+#include "net/http.hpp"
 #include "util/result.hpp"
 #include "util/time.hpp"
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 #include "model/parse.hpp"
 #include "util/log.hpp"
 
@@ -192,33 +192,6 @@ nlohmann::json MessageJson(const NewMessage& m) {
     return body;
 }
 
-std::string EscapeHtml(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '&':
-                out += "&amp;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\n':
-                out += "<br>";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 Result<ChatMessage> ParseMessageResponse(const GraphResponse& resp) {
     auto j = ParseJson(resp.http.body);
     if (!j) return j.error();
@@ -234,33 +207,6 @@ std::string MessagePath(const std::string& teamId, const std::string& channelId,
 }
 
 }  // namespace
-
-MessageComposer& MessageComposer::Text(const std::string& plain) {
-    m_html += EscapeHtml(plain);
-    return *this;
-}
-
-MessageComposer& MessageComposer::Html(const std::string& html) {
-    m_html += html;
-    return *this;
-}
-
-MessageComposer& MessageComposer::Mention(const MentionTarget& who, const std::string& text) {
-    std::string shown = text.empty() ? who.displayName : text;
-    m_html += "<at id=\"" + std::to_string(m_mentions.size()) + "\">" + EscapeHtml(shown) + "</at>";
-    m_mentions.push_back({shown, who});
-    return *this;
-}
-
-NewMessage MessageComposer::Build(const std::string& subject, const std::string& importance) const {
-    NewMessage m;
-    m.contentType = "html";
-    m.content = m_html;
-    m.subject = subject;
-    m.importance = importance;
-    m.mentions = m_mentions;
-    return m;
-}
 
 Result<ChatMessage> GraphClient::PostMessage(const std::string& teamId,
                                              const std::string& channelId,
@@ -339,12 +285,22 @@ Result<Page<ChatMessage>> GraphClient::DeltaPage(const std::string& teamId,
                                                  std::optional<UnixMillis> modifiedSince) {
     if (top < 1 || top > 50) return MakeError(ErrorCode::kClient, "$top must be between 1 and 50");
     if (!link.empty()) return NextMessagesPage(link);
+    return NextMessagesPage(DeltaStartPath(teamId, channelId, top, modifiedSince));
+}
+
+std::string GraphClient::DeltaStartPath(const std::string& teamId, const std::string& channelId,
+                                        int top, std::optional<UnixMillis> modifiedSince) {
     std::string url =
         ChannelPath(teamId, channelId) + "/messages/delta?$top=" + std::to_string(top);
     // The only filter delta allows; it bounds the first round to a recent window.
     if (modifiedSince)
         url += "&$filter=lastModifiedDateTime%20gt%20" + FormatIso8601(*modifiedSince);
-    return NextMessagesPage(url);
+    return url;
+}
+
+std::string GraphClient::RelativePath(const std::string& link) const {
+    const std::string& base = m_config.graphBaseUrl;
+    return link.rfind(base + "/", 0) == 0 ? link.substr(base.size()) : std::string();
 }
 
 Result<DeltaRound> GraphClient::Delta(const std::string& teamId, const std::string& channelId,

@@ -15,7 +15,8 @@
 #include <string>
 
 #include "auth/token_provider.hpp"
-#include "graph/http.hpp"
+#include "graph/outgoing.hpp"
+#include "net/http.hpp"
 #include "model/types.hpp"
 #include "util/result.hpp"
 
@@ -58,44 +59,6 @@ class ScopedClientRequestId {
 struct GraphResponse {
     HttpResponse http;
     CallInfo info;
-};
-
-// Who a mention points at. Channel and team mentions use conversation identities.
-struct MentionTarget {
-    enum class Kind { kUser, kChannel, kTeam } kind = Kind::kUser;
-    std::string id;
-    std::string displayName;
-};
-
-struct NewMessage {
-    std::string subject;
-    std::string contentType = "html";
-    std::string content;
-    std::string importance;  // empty: server default
-    // mentions[i] is written as {"id": i, ...}; the body must hold a matching <at id="i">.
-    std::vector<std::pair<std::string, MentionTarget>> mentions;  // (mentionText, target)
-};
-
-// Builds an HTML body with mentions whose <at id> tags match the mentions array by
-// construction. Plain text is HTML-escaped; nothing the user typed becomes markup.
-class MessageComposer {
-  public:
-    MessageComposer& Text(const std::string& plain);
-    MessageComposer& Html(const std::string& trustedHtml);  // markup the app generated itself
-    MessageComposer& Mention(const MentionTarget& who, const std::string& text = {});
-    NewMessage Build(const std::string& subject = {}, const std::string& importance = {}) const;
-
-  private:
-    std::string m_html;
-    std::vector<std::pair<std::string, MentionTarget>> m_mentions;
-};
-
-// A PATCH of one's own message. Unset fields are left alone.
-struct MessageEdit {
-    std::optional<std::string> htmlBody;
-    std::optional<std::string> subject;
-    std::optional<std::string> importance;
-    std::vector<std::pair<std::string, MentionTarget>> mentions;
 };
 
 // One delta round's outcome. resyncRequired is a result, not an error: the caller drops
@@ -210,6 +173,14 @@ class GraphClient {
     Result<std::vector<BatchItemResult>> Batch(const BatchBuilder& batch);
 
     static std::string ChannelPath(const std::string& teamId, const std::string& channelId);
+    // The first page of a new delta round, relative to the version root (what $batch takes):
+    // `top` per page, and changes since `modifiedSince` when given (the only filter delta
+    // allows). DeltaPage sends the same.
+    static std::string DeltaStartPath(const std::string& teamId, const std::string& channelId,
+                                      int top, std::optional<UnixMillis> modifiedSince);
+    // A link Graph gave (a nextLink or deltaLink) relative to this client's version root,
+    // for $batch; empty when it points elsewhere.
+    std::string RelativePath(const std::string& link) const;
 
   private:
     template <typename T, typename F>

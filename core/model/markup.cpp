@@ -1,9 +1,8 @@
 #include "model/markup.hpp"
 
 namespace cdeck::core {
-namespace {
 
-void Escape(std::string_view s, std::string& out) {
+void AppendHtmlEscaped(std::string_view s, std::string& out) {
     for (char c : s) {
         switch (c) {
             case '&':
@@ -26,6 +25,8 @@ void Escape(std::string_view s, std::string& out) {
         }
     }
 }
+
+namespace {
 
 // Inline markup within one line.
 void Inline(std::string_view s, std::string& out) {
@@ -54,7 +55,7 @@ void Inline(std::string_view s, std::string& out) {
             size_t end = s.find('`', i + 1);
             if (end != std::string_view::npos && end > i + 1) {
                 out += "<code>";
-                Escape(s.substr(i + 1, end - i - 1), out);  // no markup inside code
+                AppendHtmlEscaped(s.substr(i + 1, end - i - 1), out);  // no markup inside code
                 out += "</code>";
                 i = end + 1;
                 continue;
@@ -69,16 +70,16 @@ void Inline(std::string_view s, std::string& out) {
                            url.find_first_of(" \t") == std::string_view::npos;
                 if (web && !label.empty()) {
                     out += "<a href=\"";
-                    Escape(url, out);
+                    AppendHtmlEscaped(url, out);
                     out += "\">";
-                    Escape(label, out);
+                    AppendHtmlEscaped(label, out);
                     out += "</a>";
                     i = end + 1;
                     continue;
                 }
             }
         }
-        Escape(s.substr(i, 1), out);
+        AppendHtmlEscaped(s.substr(i, 1), out);
         ++i;
     }
 }
@@ -110,7 +111,7 @@ std::string ApplyMentions(const std::string& html, const std::vector<PickedMenti
     size_t pos = 0;
     for (const auto& p : picked) {
         std::string name;
-        Escape(p.displayName, name);
+        AppendHtmlEscaped(p.displayName, name);
         std::string token = "@" + name;
         size_t at = html.find(token, pos);
         if (at == std::string::npos || p.displayName.empty()) continue;

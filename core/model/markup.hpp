@@ -13,6 +13,11 @@
 
 namespace cdeck::core {
 
+// HTML-escapes text for an element's content or a quoted attribute value: & < > " and '
+// become entities. The client's one HTML escaper (graphsim keeps its own: it shares no code
+// with the client).
+void AppendHtmlEscaped(std::string_view text, std::string& out);
+
 std::string MarkupToHtml(std::string_view text);
 
 // A person picked in the composer's @-mention list.

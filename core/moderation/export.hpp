@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "persist/persister.hpp"
+#include "model/records.hpp"
 #include "store/store.hpp"
 
 namespace cdeck::core {

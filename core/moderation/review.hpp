@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "moderation/rules.hpp"
-#include "persist/persister.hpp"
+#include "model/records.hpp"
 #include "store/store.hpp"
-#include "sync/sync_engine.hpp"
+#include "sync/command.hpp"
 
 namespace cdeck::core {
 

@@ -23,22 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "model/records.hpp"
 #include "persist/database.hpp"
 #include "store/store.hpp"
 
 namespace cdeck::core {
-
-struct Draft {
-    std::string key;  // "channel:<id>" or "reply:<channel>:<root>"
-    std::string teamId, channelId, replyToId, subject, body;
-    UnixMillis updatedAt = 0;
-};
-
-struct AuditRow {
-    int64_t seq = 0;  // assigned by the database
-    UnixMillis at = 0;
-    std::string actor, action, teamId, channelId, messageId, rule, result, requestId, detail;
-};
 
 struct PersistStats {
     size_t queued = 0;

@@ -21,6 +21,15 @@
 //
 // Tests inject a clock and random source through EngineOptions and, with
 // startThreads=false, drive the engine one job at a time with RunOnce().
+//
+// The engine takes its own view of the GraphClient (GraphClient::WithObserver): the facts
+// of each call (status, request-id, throttling headers, timing) reach this engine only, so
+// an engine that replaces another after a re-sign-in never loses them.
+//
+// Source files: sync_engine.cpp (life cycle, workers, figures), sync_schedule.cpp (what
+// runs next, pacing, $batch packing), sync_channel.cpp (discovery, backfill, delta,
+// replies), sync_commands.cpp (posts, edits, deletes), sync_gates.cpp (429 gates, back-off,
+// the call observer).
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -36,57 +45,11 @@
 #include "graph/graph_client.hpp"
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
+#include "sync/command.hpp"
 #include "sync/pacer.hpp"
 #include "sync/planner.hpp"
 
 namespace cdeck::core {
-
-struct Command {
-    enum class Kind {
-        kRefreshChannel,  // poll this channel now, ahead of everything else
-        kRefreshAll,
-        kPostMessage,
-        kPin,         // flag: pinned channels are polled more often
-        kPause,       // flag: a paused channel sends nothing
-        kPauseAll,    // flag: nothing is sent except the user's own posts
-        kSetVisible,  // channelIds: what the UI shows now (boosted)
-        kSetLimits,   // limits: new budgets at run time
-        // Moderation and editing; each reports through `finished`:
-        kPostReply,    // message, as a reply to messageId
-        kEditMessage,  // edit of messageId (replyId: a reply of it)
-        kSoftDelete,   // messageId (replyId: a reply of it)
-        kUndoDelete,
-    };
-    Kind kind = Kind::kRefreshAll;
-    std::string teamId;
-    std::string channelId;
-    bool flag = false;
-    std::vector<std::string> channelIds;
-    GraphLimits limits;
-    NewMessage message;  // kPostMessage, kPostReply
-    std::string messageId,
-        replyId;       // kPostReply (messageId), kEditMessage, kSoftDelete, kUndoDelete
-    MessageEdit edit;  // kEditMessage
-    // kPostMessage: called on a worker thread with the created message or the error.
-    std::function<void(const Result<ChatMessage>&)> done;
-    // Every command that talks to Graph: called on a worker thread when it is over.
-    struct Outcome {
-        Status status = OkStatus();
-        std::string requestId;               // Graph's request-id of the (last) call
-        std::optional<ChatMessage> message;  // kPostMessage, kPostReply: what Graph created
-        bool sentButUnanswered = false;      // no answer after sending, and not found since
-        // A post or reply whose answer was lost, found in the channel afterwards: it was
-        // created once, and `message` is it. Never sent again.
-        bool reconciled = false;
-    };
-    std::function<void(const Outcome&)> finished;
-    // Edits, deletes and undos are idempotent: when Graph is unavailable (5xx, 429, a reset
-    // or a timeout) they stay queued and are sent again with back-off, for up to
-    // kCommandRetrySeconds; `retrying` hears of each wait (any thread). Posts are not
-    // retried behind the user's back (see FindPosted).
-    std::function<void(const Error& error, double delaySeconds)> retrying;
-    static constexpr double kCommandRetrySeconds = 600;
-};
 
 struct EngineOptions {
     std::function<UnixMillis()> clock;  // default: NowMillis
@@ -157,41 +120,89 @@ class SyncEngine {
     };
     enum class Take { kJob, kIdle, kStop };
 
-    // ---- with m_mutex held ----
+    // ---- scheduling (sync_schedule.cpp), with m_mutex held ----
+    struct Candidate {
+        double priority;
+        size_t index;  // into m_queue
+    };
+    struct QueueScan {
+        std::vector<Candidate> ready;  // may run now, best first
+        std::vector<Candidate> soon;   // $batch riders: due within a second
+        UnixMillis earliest = INT64_MAX;
+        int busyReady = 0;  // ready backlog (not plain polls)
+    };
     void Enqueue(Job job);
     Take TakeReady(Job& out, std::unique_lock<std::mutex>& lock, bool block);
+    void RebalanceIfDue(UnixMillis now);
+    QueueScan ScanQueue(UnixMillis now) const;
+    // The best ready job every scope of which has a token now; -1 if none (tokenWait: the
+    // soonest a refused one could go).
+    long Choose(const QueueScan& scan, UnixMillis now, UnixMillis& tokenWait);
+    std::vector<size_t> PackBatch(size_t chosen, const QueueScan& scan, UnixMillis now);
+    void TakeJobs(std::vector<size_t> taken, UnixMillis now, Job& out);  // counts in flight
     std::vector<std::string> ScopesOf(const Job& job) const;
     void EnsureChannelScopes(const Job& job);
     // When a job may run (not-before, poll schedule, pause), and its priority.
     bool Ready(const Job& job, UnixMillis now, UnixMillis& readyAt, double& priority) const;
+    bool PollReady(const std::string& channelId, const ChannelState& st, double boost,
+                   UnixMillis now, UnixMillis& readyAt, double& priority) const;
     bool IsBusyWork(const Job& job) const;
     void ApplyLimits(const GraphLimits& limits);
 
+    // ---- running jobs (sync_engine.cpp) ----
     void WorkerLoop();
+    void RunAndRelease(Job& job);  // runs a taken job, then ends its in-flight count
     void Run(Job& job);
+
+    // ---- per-channel sync (sync_channel.cpp) ----
     void RunDiscoverTeams(Job& job);
     void RunDiscoverChannels(Job& job);
+    void RestoreChannel(const std::string& id, ChannelState& st, const Snapshot& snap);
     void RunSyncChannel(Job& job);
     void RunBatch(Job& batch);
     // What a channel's page (or its error) means: merge, phase changes, re-queue.
+    struct PageFacts {
+        int received = 0;       // backfill: messages the page brought (before the age cut)
+        int recent = 0;         // backfill: of the last 6 hours, to seed the rate estimate
+        bool done = false;      // this page ends the backfill or the delta round
+        std::string deltaLink;  // set when a delta round ends
+        std::vector<std::string> threadsChanged;  // roots whose replies to fetch
+    };
+    PageFacts ReadPage(const ChannelState& st, Page<ChatMessage>& page, UnixMillis now) const;
     void HandleChannelPage(Job job, ChannelState st, Result<Page<ChatMessage>> page);
+    void HandleChannelError(Job job, const Error& e);
+    void CountArrivals(const std::string& channelId, const std::vector<UnixMillis>& arrived,
+                       size_t changed, UnixMillis now);
     static std::string PollLink(const ChannelState& st);
     void RunReplies(Job& job);
+
+    // ---- the user's commands (sync_commands.cpp) ----
     void RunCommand(Job& job);
+    void RunPost(Job& job, Command::Outcome& out);
+    bool RunChange(Job& job, Command::Outcome& out);  // true: queued again
+    void RequeueChange(Job job, const Error& e, UnixMillis now, Command::Outcome& out);
+    void FailCommand(const Job& job, const Error& e, Command::Outcome& out);
     // After a post or reply got no answer: the message, if Graph created it after all.
     std::optional<ChatMessage> FindPosted(const Command& c, UnixMillis sentAt);
-    // sdk policy: retries 429/503/504 in place like the Graph SDK, sleeping in the worker.
+
+    // ---- gates and back-off (sync_gates.cpp) ----
+    // sdk policy: retries 429/503/504 in place like the Graph SDK, sleeping in the worker
+    // (defined in engine_internal.hpp).
     template <typename F>
     auto WithSdkRetries(F call) -> decltype(call());
     // Re-queues after a failure: a 429 closes the job's scopes until Retry-After (+0-10%)
     // and cuts the adaptive rate; 5xx and timeouts draw on the retry budget.
     void Retry(Job job, const Error& error);
+    double RetryDelay(const Job& job, const Error& error);
+    // Closes the scopes (all but "app") until `until`, counting the time gated. m_mutex held.
+    void CloseScopes(const std::vector<std::string>& scopes, UnixMillis until, UnixMillis now);
     void OnCall(const std::string& method, const CallInfo& info);
     // Which of a request's scopes a 429 (or a near-limit warning) refers to.
     std::vector<std::string> RefusingScopes(const std::vector<std::string>& scopes,
                                             std::optional<double> headerLimit) const;
     // The scopes cautious mode counts in-flight requests in: request classes and teams.
     static std::vector<std::string> GuardedScopes(const std::vector<std::string>& scopes);
+
     void MaybePublish(bool force = false);
     UnixMillis Now() const { return m_clock(); }
     // The newest createdDateTime the store holds for the channel (the server's clock), less

@@ -23,7 +23,7 @@
 
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
-#include "graph/http.hpp"
+#include "net/http.hpp"
 #include "sim/graphsim.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"

@@ -8,7 +8,7 @@
 
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 #include "model/parse.hpp"
 #include "support/test_util.hpp"
 

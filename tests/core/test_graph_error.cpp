@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "auth/token_provider.hpp"
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 
 using namespace cdeck::core;
 

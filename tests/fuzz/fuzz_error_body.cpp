@@ -4,7 +4,7 @@
 #include <string>
 
 #include "auth/token_provider.hpp"
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string body(reinterpret_cast<const char*>(data), size);

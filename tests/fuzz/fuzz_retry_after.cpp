@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 #include "util/time.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

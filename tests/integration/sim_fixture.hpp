@@ -9,7 +9,7 @@
 #include "auth/delegated.hpp"
 #include "auth/token_provider.hpp"
 #include "graph/graph_client.hpp"
-#include "graph/http.hpp"
+#include "net/http.hpp"
 #include "sim/graphsim.hpp"
 #include "support/test_util.hpp"
 

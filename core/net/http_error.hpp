@@ -1,9 +1,11 @@
 #pragma once
-// Graph's error model: turns an HTTP response into an Error. Pure; any thread.
+// The error model of the services the client talks to (Graph and Entra ID): turns an HTTP
+// response into an Error, and reads Retry-After. Below auth/ and graph/, which both use
+// it. Pure; any thread.
 #include <optional>
 #include <string_view>
 
-#include "graph/http.hpp"
+#include "net/http.hpp"
 #include "util/result.hpp"
 #include "util/time.hpp"
 

@@ -1,4 +1,4 @@
-#include "graph/http.hpp"
+#include "net/http.hpp"
 
 #include <curl/curl.h>
 

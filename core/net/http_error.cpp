@@ -1,4 +1,4 @@
-#include "graph/graph_error.hpp"
+#include "net/http_error.hpp"
 
 #include <cmath>
 #include <nlohmann/json.hpp>

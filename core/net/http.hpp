@@ -1,5 +1,6 @@
 #pragma once
-// HTTP transport for Graph and Entra ID.
+// HTTP transport for Graph and Entra ID: the lowest layer of the client (net/ includes
+// nothing from auth/ or graph/).
 //
 // HttpTransport is the seam the sync engine's unit tests replace with a scripted fake;
 // CurlTransport is the real one. CurlTransport::Send is thread-safe: any number of
