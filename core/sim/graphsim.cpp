@@ -248,57 +248,6 @@ void GraphSim::Impl::Serve(const httplib::Request& in, httplib::Response& out) {
 
 // ---------------------------------------------------------------- control and stats
 
-std::string GraphSim::Impl::Stats() const {
-    std::lock_guard lock(mutex);
-    json j;
-    j["messages_created"] = tenant.messagesCreated;
-    json msgs = json::array();
-    for (const auto& c : created)
-        msgs.push_back({{"id", c.id},
-                        {"channelId", tenant.channels[c.channel].id},
-                        {"createdDateTime", SimIso(c.created)}});
-    j["messages"] = std::move(msgs);
-    j["requests_total"] = requestsTotal;
-    j["requests"] = requestsByClass;
-    j["faults_injected"] = faultsInjected;
-    j["limits_profile"] = limitsProfile;
-    const Limits& lim = throttler.GetLimits();
-    j["limits"] = {{"app", lim.app},
-                   {"get_message", lim.getMessage},
-                   {"post_message", lim.postMessage},
-                   {"get_channels", lim.getChannels},
-                   {"get_teams", lim.getTeams},
-                   {"other", lim.other},
-                   {"per_team", lim.perTeam},
-                   {"per_channel", lim.perChannel}};
-    json scopes = json::object();
-    for (const auto& [k, s] : throttler.Stats())
-        scopes[k] = {{"requests", s.requests},
-                     {"throttled", s.throttled},
-                     {"penalties", s.penalties},
-                     {"gated_seconds", s.gatedSeconds}};
-    j["scopes"] = std::move(scopes);
-    j["throttled_total"] = throttler.TotalThrottled();
-    j["penalties_total"] = throttler.TotalPenalties();
-    json ch = json::array();
-    for (const auto& c : tenant.channels) {
-        size_t replies = 0, deleted = 0;
-        for (const auto& r : c.roots) {
-            replies += r.replies.size();
-            deleted += r.deleted.has_value();
-        }
-        ch.push_back({{"id", c.id},
-                      {"teamId", tenant.teams[c.team].id},
-                      {"displayName", c.displayName},
-                      {"roots", c.roots.size()},
-                      {"replies", replies},
-                      {"deleted_roots", deleted},
-                      {"weight", c.weight}});
-    }
-    j["channels"] = std::move(ch);
-    return j.dump();
-}
-
 std::string GraphSim::Impl::LoadSchedule(const json& sc) {
     auto channelOf = [&](const json& e) -> int {
         if (e.contains("channel") && e["channel"].is_string())
@@ -336,25 +285,6 @@ std::string GraphSim::Impl::LoadSchedule(const json& sc) {
         [](const ScheduledEvent& a, const ScheduledEvent& b) { return a.atSeconds < b.atSeconds; });
     if (sc.contains("faults") && sc["faults"].is_object()) ApplyFaults(sc["faults"]);
     return {};
-}
-
-void GraphSim::Impl::ApplyFaults(const json& b) {
-    FaultSettings f;
-    f.rate503 = b.value("rate_503", 0.0);
-    f.rate503NoRetryAfter = b.value("rate_503_no_retry_after", 0.0);
-    f.rate504 = b.value("rate_504", 0.0);
-    f.rate500 = b.value("rate_500", 0.0);
-    f.rateReset = b.value("rate_reset", 0.0);
-    f.rateTruncate = b.value("rate_truncate", 0.0);
-    f.rateMalformed = b.value("rate_malformed", 0.0);
-    f.rateDrip = b.value("rate_drip", 0.0);
-    f.rate429NoRetryAfter = b.value("rate_429_no_retry_after", 0.0);
-    f.scripted = b.value("next_count", 0);
-    f.scriptedKind = b.value("next_kind", std::string());
-    f.dropAfterWrite = b.value("drop_response_after_write", 0);
-    faults = f;
-    if (b.contains("latency_median_ms")) latency.medianMs = b["latency_median_ms"].get<double>();
-    if (b.contains("latency_p99_ms")) latency.p99Ms = b["latency_p99_ms"].get<double>();
 }
 
 void GraphSim::Impl::GeneratorLoop() {
@@ -403,121 +333,6 @@ void GraphSim::Impl::GeneratorLoop() {
         int ci = -1;
         if (const SimMessage* m = tenant.GenerateArrival(now, -1, &ci)) NoteCreated(ci, *m);
     }
-}
-
-void GraphSim::Impl::RegisterRoutes() {
-    // Identity (sim_identity.cpp)
-    router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/token)",
-               [this](SimRequest& q, SimResponse& r) { HandleToken(q, r); });
-    router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/devicecode)",
-               [this](SimRequest& q, SimResponse& r) { HandleDeviceCode(q, r); });
-    router.Add("GET", R"(/([^/]+)/oauth2/v2\.0/authorize)",
-               [this](SimRequest& q, SimResponse& r) { HandleAuthorize(q, r); });
-    router.Add("POST", R"(/([^/]+)/oauth2/v2\.0/authorize/decision)",
-               [this](SimRequest& q, SimResponse& r) { HandleAuthorizeDecision(q, r); });
-    // The device login page a person opens (verification_uri): enter the code, approve.
-    router.Add("GET", "/devicelogin", [this](SimRequest&, SimResponse& r) {
-        r.status = 200;
-        r.contentType = "text/html; charset=utf-8";
-        r.body = "<!doctype html><title>graphsim device login</title><h1>Sign in to " +
-                 tenant.tenantName +
-                 " (graphsim)</h1><form method=post action=/devicelogin><label>Code <input "
-                 "name=user_code></label> "
-                 "<button name=decision value=approve>Approve</button> <button name=decision "
-                 "value=decline>Decline"
-                 "</button></form>";
-    });
-    router.Add("POST", "/devicelogin", [this](SimRequest& q, SimResponse& r) {
-        auto uc = userCodes.find(q.Param("user_code"));
-        r.contentType = "text/html; charset=utf-8";
-        if (uc == userCodes.end()) {
-            r.status = 400;
-            r.body = "<!doctype html><p>That code is not valid. Check it and try again.</p>";
-            return;
-        }
-        DeviceCodeState& dc = deviceCodes[uc->second];
-        dc.user = tenant.defaultUser;
-        dc.state = q.Param("decision") == "approve" ? DeviceCodeState::State::kApproved
-                                                    : DeviceCodeState::State::kDeclined;
-        r.status = 200;
-        r.body = "<!doctype html><p>Done. You can return to the app.</p>";
-    });
-    router.Add("GET", R"(/([^/]+)/v2\.0/\.well-known/openid-configuration)",
-               [this](SimRequest& q, SimResponse& r) { HandleOpenIdConfig(q, r); });
-    // Control
-    router.Add("POST", "/_sim/devicecode/approve",
-               [this](SimRequest& q, SimResponse& r) { HandleApproveDeviceCode(q, r); });
-    router.Add("POST", "/_sim/limits", [this](SimRequest& q, SimResponse& r) {
-        json b = json::parse(q.body, nullptr, false);
-        if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
-        Limits l = throttler.GetLimits();
-        if (b.contains("profile")) {
-            std::string p = b["profile"].is_string() ? b["profile"].get<std::string>() : "";
-            if (p == "graph-2025")
-                l = Limits::Graph2025();
-            else if (p == "graph-strict")
-                l = Limits::GraphStrict();
-            else
-                return GraphError(q, r, 400, "BadRequest", "unknown profile");
-            limitsProfile = p;
-        }
-        if (b.contains("scale")) {
-            if (!b["scale"].is_number() || b["scale"].get<double>() <= 0)
-                return GraphError(q, r, 400, "BadRequest", "scale must be a positive number");
-            l = l.Scaled(b["scale"].get<double>());
-        }
-        if (b.contains("limits") && b["limits"].is_object()) {
-            const json& x = b["limits"];
-            l.app = x.value("app", l.app);
-            l.getMessage = x.value("get_message", l.getMessage);
-            l.postMessage = x.value("post_message", l.postMessage);
-            l.getChannels = x.value("get_channels", l.getChannels);
-            l.getTeams = x.value("get_teams", l.getTeams);
-            l.other = x.value("other", l.other);
-            l.perTeam = x.value("per_team", l.perTeam);
-            l.perChannel = x.value("per_channel", l.perChannel);
-        }
-        throttler.SetLimits(l);
-        Json(r, 200,
-             {{"profile", limitsProfile},
-              {"get_message", l.getMessage},
-              {"per_channel", l.perChannel}});
-    });
-    router.Add("POST", "/_sim/faults", [this](SimRequest& q, SimResponse& r) {
-        json b = json::parse(q.body, nullptr, false);
-        if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
-        ApplyFaults(b);
-        Json(r, 200, {{"ok", true}});
-    });
-    router.Add("POST", "/_sim/clock", [this](SimRequest& q, SimResponse& r) {
-        json b = json::parse(q.body, nullptr, false);
-        if (!b.is_object() || !b.contains("offset_seconds") || !b["offset_seconds"].is_number())
-            return GraphError(q, r, 400, "BadRequest", "expected {\"offset_seconds\": N}");
-        clockOffsetSeconds = b["offset_seconds"].get<double>();
-        Json(r, 200, {{"offset_seconds", clockOffsetSeconds}});
-    });
-    router.Add("POST", "/_sim/restart", [this](SimRequest& q, SimResponse& r) {
-        json b = json::parse(q.body.empty() ? "{}" : q.body, nullptr, false);
-        if (!b.is_object() || (b.contains("down_ms") && !b["down_ms"].is_number_integer()))
-            return GraphError(q, r, 400, "BadRequest", "expected {\"down_ms\": N}");
-        int down = b.value("down_ms", 1000);
-        // After this answer: the server cannot stop from inside one of its own handlers.
-        {
-            std::lock_guard lock(restartMutex);
-            if (restarter.joinable()) restarter.join();  // the previous one has finished
-            restarter = std::thread([this, down] {
-                if (std::string err = RestartServer(down); !err.empty())
-                    std::fprintf(stderr, "graphsim: restart failed: %s\n", err.c_str());
-            });
-        }
-        Json(r, 202, {{"restarting", true}, {"down_ms", down}});
-    });
-    router.Add("POST", "/_sim/tokens/revoke", [this](SimRequest&, SimResponse& r) {
-        for (auto& [k, t] : tokens) t.revoked = true;
-        refreshTokens.clear();
-        Json(r, 200, {{"revoked", tokens.size()}});
-    });
-    RegisterGraphRoutes();
 }
 
 // ---------------------------------------------------------------- GraphSim

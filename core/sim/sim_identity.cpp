@@ -85,6 +85,13 @@ bool VerifyRs256(const std::string& jwt, const std::string& certPem) {
     return ok;
 }
 
+std::string WithQuery(const std::string& uri, const std::string& query) {
+    return uri + (uri.find('?') == std::string::npos ? "?" : "&") + query;
+}
+
+}  // namespace
+
+// graphsim's own escaper, on purpose: it shares no code with the client (sim_internal.hpp).
 std::string HtmlEscape(const std::string& s) {
     std::string out;
     for (char c : s) {
@@ -107,12 +114,6 @@ std::string HtmlEscape(const std::string& s) {
     }
     return out;
 }
-
-std::string WithQuery(const std::string& uri, const std::string& query) {
-    return uri + (uri.find('?') == std::string::npos ? "?" : "&") + query;
-}
-
-}  // namespace
 
 const SimApp* GraphSim::Impl::FindApp(const std::string& clientId) const {
     for (const auto& a : tenant.apps)

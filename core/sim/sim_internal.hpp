@@ -170,6 +170,18 @@ class Router {
     std::vector<Route> m_routes;
 };
 
+// The ids a Graph path names, resolved against the tenant (-1 / null: not in the path).
+struct Resolved {
+    int team = -1;
+    int channel = -1;
+    SimMessage* root = nullptr;
+    SimMessage* reply = nullptr;
+};
+
+// HTML-escapes text for graphsim's own pages. graphsim keeps its own escaper on purpose:
+// it shares no code with the client (DESIGN.md section 2), whose escaper is in model/.
+std::string HtmlEscape(const std::string& s);
+
 struct GraphSim::Impl {
     GraphSimOptions options;
     GraphSimInfo info;
@@ -260,9 +272,92 @@ struct GraphSim::Impl {
                      bool withRefresh);
     const SimApp* FindApp(const std::string& clientId) const;
 
-    // ---- Graph (sim_messages.cpp) ----
+    // ---- control (sim_control.cpp): the route table, /_sim/*, the device login page ----
+    void HandleDeviceLoginPage(SimRequest& req, SimResponse& res);
+    void HandleDeviceLoginSubmit(SimRequest& req, SimResponse& res);
+    void HandleSimLimits(SimRequest& req, SimResponse& res);
+    void HandleSimFaults(SimRequest& req, SimResponse& res);
+    void HandleSimClock(SimRequest& req, SimResponse& res);
+    void HandleSimRestart(SimRequest& req, SimResponse& res);
+    void HandleSimRevokeTokens(SimRequest& req, SimResponse& res);
+
+    // ---- Graph routes (sim_routes.cpp): the table and the preamble every handler runs ----
+    // Who may call an endpoint and what it costs: the request class, how many ids of the
+    // path to resolve (1 team .. 4 reply), and the delegated scopes or application roles
+    // that allow it (any one of them).
+    struct Access {
+        RequestClass cls = RequestClass::kOther;
+        int depth = 0;
+        std::initializer_list<const char*> delegatedScopes;
+        std::initializer_list<const char*> appRoles;
+    };
     void RegisterGraphRoutes();
+    // Authenticates, checks the permission, resolves the path and charges the throttler;
+    // false when it has written the error (401, 403, 404 or 429). Requires mutex.
+    bool Begin(SimRequest& req, SimResponse& res, const Access& access, TokenInfo& tok,
+               Resolved& r);
+    bool ResolvePath(const SimRequest& req, SimResponse& res, int depth, Resolved& r);
+    int TopParam(const SimRequest& req, SimResponse& res, int def);  // -1: 400 written
+    static bool UnknownEnums(const SimRequest& req);  // Prefer: include-unknown-enum-members
+    // An absolute https:// link to `path` with `params` ($ names sent as %24).
+    std::string Link(const std::string& path,
+                     const std::vector<std::pair<std::string, std::string>>& params) const;
+
+    // ---- directory (sim_directory.cpp) ----
+    json TeamList(const std::vector<int>& which) const;
+    std::vector<int> TeamsOf(int user) const;
+    void HandleMyJoinedTeams(SimRequest& req, SimResponse& res);
+    void HandleUserJoinedTeams(SimRequest& req, SimResponse& res);
+    void HandleListTeams(SimRequest& req, SimResponse& res);
+    void HandleListUsers(SimRequest& req, SimResponse& res);
+    void HandleListChannels(SimRequest& req, SimResponse& res);
+
+    // ---- delta (sim_delta.cpp) ----
+    struct DeltaPage {
+        int channel = -1;
+        int top = 20;
+        Millis now = 0;
+        bool unknownEnums = false;
+        std::string path;                // the delta URL's path, for links
+        std::vector<std::string> parts;  // the round's cursor (see sim_delta.cpp)
+    };
+    void HandleDelta(SimRequest& req, SimResponse& res);
+    // The cursor from the request's token, or a new first round; false: error written.
+    bool DeltaCursor(const SimRequest& req, SimResponse& res, DeltaPage& page);
+    void DeltaFirstRound(DeltaPage& page, json& value, json& body) const;
+    void DeltaChanges(DeltaPage& page, json& value, json& body);
+    std::string DeltaLinkFor(const DeltaPage& page, uint64_t seq) const;
+
+    // ---- messages (sim_messages.cpp) ----
+    void HandleListMessages(SimRequest& req, SimResponse& res);
+    void HandlePostMessage(SimRequest& req, SimResponse& res);
+    void HandlePostReply(SimRequest& req, SimResponse& res);
+    void PostMessage(SimRequest& req, SimResponse& res, bool reply);
+    // Reads a body's mentions into m; with checkTags, each needs its <at id> in the HTML.
+    // Returns the error text, or empty.
+    std::string ReadMentions(const json& body, SimMessage& m, bool checkTags) const;
+    void HandleGetMessage(SimRequest& req, SimResponse& res);
+    void HandleListReplies(SimRequest& req, SimResponse& res);
+    void HandleGetReply(SimRequest& req, SimResponse& res);
+    void HandlePatchMessage(SimRequest& req, SimResponse& res);
+    void HandlePatchReply(SimRequest& req, SimResponse& res);
+    void Patch(SimRequest& req, SimResponse& res, int depth);
+    // What a PATCH may change, by who sends it; "403 ..." or "400 ..." when refused.
+    std::string PatchAsApp(const json& body, SimMessage& m);
+    std::string PatchAsSender(const json& body, SimMessage& m, const TokenInfo& t);
+    void HandleSoftDeleteMessage(SimRequest& req, SimResponse& res);
+    void HandleUndoDeleteMessage(SimRequest& req, SimResponse& res);
+    void HandleSoftDeleteReply(SimRequest& req, SimResponse& res);
+    void HandleUndoDeleteReply(SimRequest& req, SimResponse& res);
+    void SoftDelete(SimRequest& req, SimResponse& res, int depth, bool undo);
     void HandleBatch(SimRequest& req, SimResponse& res);
+    json BatchItem(const SimRequest& req, const SimResponse& res, const json& item,
+                   std::unordered_map<std::string, int>& statusById);
 };
+
+// Ids in links are sent as Graph sends them (':' and '@' escaped).
+std::string EncodeId(const std::string& id);
+// The @odata.context of a channel's collection or entity.
+std::string ODataContext(const Tenant& t, const SimChannel& c, const std::string& tail);
 
 }  // namespace cdeck::sim
