@@ -21,6 +21,13 @@ int Fail(int code, const std::string& msg) {
     return code;
 }
 
+constexpr const char* kUsage =
+    "usage: channeldeck export --team TEAM --channel CHANNEL [--since DATE] [--until DATE]\n"
+    "                          --format csv|json --out FILE|- [--config FILE]\n"
+    "Writes a channel's messages from the local cache (no network) to CSV or JSON. TEAM and\n"
+    "CHANNEL are display names or ids; DATE is YYYY-MM-DD or an ISO 8601 time (UTC); --out -\n"
+    "writes to standard output.\n";
+
 std::optional<core::UnixMillis> ParseDate(const std::string& s) {
     if (s.size() == 10) return core::ParseIso8601(s + "T00:00:00Z");
     return core::ParseIso8601(s);
@@ -33,6 +40,18 @@ int RunExport(int argc, char** argv) {
     bool configExplicit = false;
     for (int i = 2; i < argc; ++i) {
         std::string k = argv[i];
+        if (k == "--help" || k == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (k == "--version") {
+            std::printf("channeldeck %s\n", CDECK_VERSION);
+            return 0;
+        }
+        if (k.rfind("--", 0) != 0) return Fail(2, "unexpected argument " + k);
+        if (k != "--team" && k != "--channel" && k != "--since" && k != "--until" &&
+            k != "--format" && k != "--out" && k != "--config")
+            return Fail(2, "unknown option " + k + " (see channeldeck export --help)");
         if (i + 1 >= argc) return Fail(2, k + " needs a value");
         std::string v = argv[++i];
         if (k == "--team")
@@ -50,13 +69,10 @@ int RunExport(int argc, char** argv) {
         else if (k == "--config") {
             configPath = v;
             configExplicit = true;
-        } else
-            return Fail(2, "unknown option " + k);
+        }
     }
     if (team.empty() || channel.empty() || out.empty())
-        return Fail(2,
-                    "usage: channeldeck export --team TEAM --channel CHANNEL [--since DATE] "
-                    "[--until DATE] --format csv|json --out FILE|-");
+        return Fail(2, "--team, --channel and --out are required (see channeldeck export --help)");
     if (format != "csv" && format != "json") return Fail(2, "--format must be csv or json");
     std::optional<core::UnixMillis> from = since.empty() ? core::UnixMillis{0} : ParseDate(since);
     std::optional<core::UnixMillis> to = until.empty() ? core::UnixMillis{0} : ParseDate(until);

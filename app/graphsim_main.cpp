@@ -19,13 +19,18 @@ void OnSignal(int) {
     g_stop = 1;
 }
 
-int Usage(const char* msg) {
-    if (msg) std::fprintf(stderr, "graphsim: %s\n", msg);
+void PrintUsage(std::FILE* to) {
     std::fprintf(
-        stderr,
+        to,
         "usage: graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR]\n"
         "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n"
-        "                [--auto-approve] [--limits-scale X] [--latency-ms MEDIAN,P99]\n");
+        "                [--auto-approve] [--limits-scale X] [--latency-ms MEDIAN,P99]\n"
+        "       graphsim --help | --version\n");
+}
+
+// A bad command line: one line on stderr naming the problem, exit code 2.
+int Usage(const char* msg) {
+    std::fprintf(stderr, "graphsim: %s (see graphsim --help)\n", msg);
     return 2;
 }
 
@@ -55,7 +60,10 @@ int main(int argc, char** argv) {
         };
         double num = 0;
         if (a == "--help" || a == "-h") {
-            Usage(nullptr);
+            PrintUsage(stdout);
+            return 0;
+        } else if (a == "--version") {
+            std::printf("graphsim %s\n", CDECK_VERSION);
             return 0;
         } else if (a == "--port") {
             const char* v = need("--port");
