@@ -103,6 +103,8 @@ double AppUi::SecondsUntilDue(core::UnixMillis now) const {
     double due = 1e9;
     if (m_kiosk && !m_kioskPaused && m_kioskPageSince != 0)
         due = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
+    // A wall too big for the screen turns its pages on time.
+    if (m_selection.page == Page::kWall) due = std::min(due, m_dashboard.SecondsUntilNextPage(now));
     // The STALE banner must go up on time even when nothing else changes.
     if (!m_staleShown && m_lastSyncOk != 0)
         due = std::min(due, m_config.ui.staleAfterSeconds - (now - m_lastSyncOk) / 1000.0 + 0.05);

@@ -10,7 +10,6 @@
 namespace cdeck::ui {
 
 namespace {
-constexpr float kCardMinWidth = 440.0f;
 constexpr float kCardNarrowest = 340.0f;  // the narrowest a card gets to fit the screen
 
 // Row and header heights are fixed so that card heights can be computed before drawing
@@ -19,8 +18,9 @@ float RowHeight(bool dense) {
     return ImGui::GetTextLineHeight() * (dense ? 1.0f : 2.0f) +
            ImGui::GetStyle().ItemSpacing.y * 2.0f;
 }
-float HeaderHeight() {
-    return ImGui::GetTextLineHeightWithSpacing() * 2.0f + ImGui::GetStyle().ItemSpacing.y + 2.0f;
+float HeaderHeight(bool compact) {
+    return ImGui::GetTextLineHeightWithSpacing() * (compact ? 1.0f : 2.0f) +
+           ImGui::GetStyle().ItemSpacing.y + 2.0f;
 }
 }  // namespace
 
@@ -71,6 +71,7 @@ DashboardView::Throttle DashboardView::ThrottleOf(const core::ChannelData& c) co
 
 void DashboardView::DrawContent(const UiContext& ctx) {
     m_rowRects.clear();
+    m_cardRects.clear();
     m_rowsDrawn = 0;
     m_visibleNow.clear();
     RebuildThrottle(ctx);
@@ -81,59 +82,34 @@ void DashboardView::DrawContent(const UiContext& ctx) {
                                                     : "Waiting for the first sync\xE2\x80\xA6");
         return;
     }
-    float avail = ImGui::GetContentRegionAvail().x;
-    float spacing = ImGui::GetStyle().ItemSpacing.x;
-    float headH = HeaderHeight() + ImGui::GetStyle().WindowPadding.y * 2.0f;
-    // Fit the screen: the fewest columns (widest cards) whose cards all fit the height, first
-    // with full rows, then with dense ones. A wall that cannot fit scrolls at the default.
-    float availH = ImGui::GetContentRegionAvail().y;
-    auto totalHeight = [&](int c, bool dense) {
-        float h = 0;
-        for (size_t i = 0; i < snap.teams.size(); i += static_cast<size_t>(c)) {
-            size_t most = 0;
-            for (size_t k = i; k < std::min(snap.teams.size(), i + static_cast<size_t>(c)); ++k)
-                most = std::max(most, snap.teams[k]->channelIds.size());
-            h += headH + RowHeight(dense) * static_cast<float>(most) + spacing;
-        }
-        return h;
-    };
-    int cols = std::max(1, static_cast<int>((avail + spacing) / (kCardMinWidth + spacing)));
-    int maxCols = std::max(1, static_cast<int>((avail + spacing) / (kCardNarrowest + spacing)));
-    m_dense = false;
-    bool fitted = false;
-    for (bool dense : {false, true}) {
-        for (int c = 1; c <= maxCols && !fitted; ++c)
-            if (totalHeight(c, dense) <= availH) {
-                cols = c;
-                m_dense = dense;
-                fitted = true;
-            }
-        if (fitted) break;
+    // Fit the screen (ui/wall_layout.hpp); when even one-line rows cannot, show the teams a
+    // page at a time, in turn, and say how many are off screen.
+    const float pageLine = ImGui::GetTextLineHeightWithSpacing();
+    ImVec2 avail = ImGui::GetContentRegionAvail();
+    UpdateLayout(snap, avail);
+    if (m_layout.Paged()) {
+        AdvancePage(ctx);
+        avail.y -= pageLine;
     }
-    float cardW = std::floor((avail - spacing * (cols - 1)) / cols);
-    float rowH = RowHeight(m_dense);
-    for (size_t i = 0; i < snap.teams.size(); i += static_cast<size_t>(cols)) {
-        size_t end = std::min(snap.teams.size(), i + static_cast<size_t>(cols));
-        size_t maxChannels = 0;
-        for (size_t k = i; k < end; ++k)
-            maxChannels = std::max(maxChannels, snap.teams[k]->channelIds.size());
-        float cardH = headH + rowH * static_cast<float>(maxChannels);
-        for (size_t k = i; k < end; ++k) {
-            if (k > i) ImGui::SameLine();
-            const core::TeamData& team = *snap.teams[k];
-            if (ctx.selection && ctx.selection->scrollToTeam == team.team.id) {
-                ImGui::SetScrollHereY(0.0f);
-                ctx.selection->scrollToTeam.clear();
-            }
-            // Cards wholly off screen are a placeholder of the same size: a wall of 500
-            // channels costs what is visible, not what exists.
-            if (!ImGui::IsRectVisible(ImVec2(cardW, cardH))) {
-                ImGui::Dummy(ImVec2(cardW, cardH));
-                continue;
-            }
-            DrawTeamCard(ctx, team, ImVec2(cardW, cardH));
+    m_dense = m_layout.dense;
+    const WallPage& page = m_layout.pages[m_page];
+    DrawPageLine(ctx, page);
+    const ImVec2 origin = ImGui::GetCursorPos();
+    for (const CardPlace& place : page.cards) {
+        const core::TeamData& team = *snap.teams[place.team];
+        ImGui::SetCursorPos(ImVec2(origin.x + place.x, origin.y + place.y));
+        if (ctx.selection && ctx.selection->scrollToTeam == team.team.id) {
+            ImGui::SetScrollHereY(0.0f);
+            ctx.selection->scrollToTeam.clear();
         }
+        // Cards wholly off screen (a team taller than the screen) are skipped.
+        if (!ImGui::IsRectVisible(ImVec2(place.w, place.h))) continue;
+        ImVec2 at = ImGui::GetCursorScreenPos();
+        m_cardRects[team.team.id] = {at, ImVec2(at.x + place.w, at.y + place.h)};
+        DrawTeamCard(ctx, team, ImVec2(place.w, place.h));
     }
+    ImGui::SetCursorPos(origin);
+    ImGui::Dummy(ImVec2(avail.x, page.height));  // the scroll extent of this page
     // Tell the engine which channels are on screen (and open in the reader) when that
     // changes: it polls them sooner.
     if (ctx.selection && !ctx.selection->channelId.empty())
@@ -147,6 +123,62 @@ void DashboardView::DrawContent(const UiContext& ctx) {
         cmd.channelIds = m_visibleSent;
         ctx.submit(std::move(cmd));
     }
+}
+
+void DashboardView::UpdateLayout(const core::Snapshot& snap, ImVec2 avail) {
+    std::vector<size_t> channels;
+    channels.reserve(snap.teams.size());
+    for (const auto& t : snap.teams) channels.push_back(t->channelIds.size());
+    WallMetrics m;
+    m.cardNarrowest = kCardNarrowest;
+    m.spacing = ImGui::GetStyle().ItemSpacing.x;
+    m.headerHeight = HeaderHeight(false) + ImGui::GetStyle().WindowPadding.y * 2.0f;
+    m.compactHeaderHeight = HeaderHeight(true) + ImGui::GetStyle().WindowPadding.y * 2.0f;
+    m.rowHeight = RowHeight(false);
+    m.denseRowHeight = RowHeight(true);
+    LayoutKey key{std::move(channels), avail.x, avail.y, m.rowHeight};
+    if (key == m_layoutKey && !m_layout.pages.empty()) return;
+    m_layout = LayoutWall(key.channels, avail.x, avail.y, m);
+    if (m_layout.Paged())  // the page line takes a line of the height
+        m_layout =
+            LayoutWall(key.channels, avail.x, avail.y - ImGui::GetTextLineHeightWithSpacing(), m);
+    m_layoutKey = std::move(key);
+    if (m_page >= m_layout.pages.size()) m_page = 0;
+}
+
+void DashboardView::AdvancePage(const UiContext& ctx) {
+    const core::UnixMillis now = ctx.now;
+    // A team asked for (the tree, the switcher) brings its page up and restarts the turn.
+    if (ctx.selection && !ctx.selection->scrollToTeam.empty())
+        for (size_t p = 0; p < m_layout.pages.size(); ++p)
+            for (const CardPlace& c : m_layout.pages[p].cards)
+                if (ctx.snapshot->teams[c.team]->team.id == ctx.selection->scrollToTeam) {
+                    m_page = p;
+                    m_pageSince = now;
+                }
+    if (m_pageSince == 0 || now < m_pageSince) m_pageSince = now;
+    if (now - m_pageSince >= kPageMillis) {
+        m_page = (m_page + 1) % m_layout.pages.size();
+        m_pageSince = now;
+    }
+}
+
+void DashboardView::DrawPageLine(const UiContext& ctx, const WallPage& page) {
+    if (!m_layout.Paged()) return;
+    const size_t total = ctx.snapshot->teams.size();
+    const size_t first = page.cards.empty() ? 0 : page.cards.front().team + 1;
+    const size_t last = page.cards.empty() ? 0 : page.cards.back().team + 1;
+    double next = std::max<double>(0, (kPageMillis - (ctx.now - m_pageSince)) / 1000.0);
+    ImGui::TextColored(colors::kWarn,
+                       "Teams %zu\xE2\x80\x93%zu of %zu  \xC2\xB7  %zu teams off screen  "
+                       "\xC2\xB7  page %zu of %zu, next in %.0f s",
+                       first, last, total, total - page.cards.size(), m_page + 1,
+                       m_layout.pages.size(), std::ceil(next));
+}
+
+double DashboardView::SecondsUntilNextPage(core::UnixMillis now) const {
+    if (!m_layout.Paged() || m_pageSince == 0) return 1e9;
+    return std::max(0.0, (kPageMillis - (now - m_pageSince)) / 1000.0);
 }
 
 void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& team, ImVec2 size) {
@@ -169,22 +201,11 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
         ImGui::TextColored(recent > 0 ? colors::kAccent : colors::kDim, "%d in 15 min", recent);
         ImGui::SameLine(size.x - 90);
         ImGui::TextDisabled("%zu msgs", total);
-        // Second line: the team's throttle state, else its description.
-        bool gated = m_classGated || m_gatedTeams.count(team.team.id);
-        auto t429 = m_429Team.find(team.team.id);
-        if (gated || t429 != m_429Team.end()) {
-            LevelMarker(gated ? Level::kBad : Level::kWarn, 4.0f);
-            ImGui::SameLine();
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "%s%d \xC3\x97 429 in the last minute",
-                          gated ? "GATED (waiting out Retry-After)  \xC2\xB7  " : "",
-                          t429 == m_429Team.end() ? 0 : t429->second);
-            TextClipped(buf, size.x - 40, gated ? colors::kBad : colors::kWarn);
-        } else {
-            TextClipped(team.team.description, size.x - 24, colors::kDim);
-        }
+        // Second line (unless the wall needs one-line headers to fit): the team's throttle
+        // state, else its description. The tiles show the throttle state either way.
+        if (!m_layout.compactHeaders) DrawTeamStateLine(team, size.x);
         ImGui::Separator();
-        ImGui::SetCursorScreenPos(ImVec2(top.x, top.y + HeaderHeight()));
+        ImGui::SetCursorScreenPos(ImVec2(top.x, top.y + HeaderHeight(m_layout.compactHeaders)));
         float width = ImGui::GetContentRegionAvail().x;
         for (const auto& id : team.channelIds)
             if (const core::ChannelData* c = ctx.snapshot->FindChannel(id))
@@ -193,6 +214,22 @@ void DashboardView::DrawTeamCard(const UiContext& ctx, const core::TeamData& tea
     ImGui::EndChild();
     ImGui::PopStyleColor();
     ImGui::PopID();
+}
+
+void DashboardView::DrawTeamStateLine(const core::TeamData& team, float width) {
+    bool gated = m_classGated || m_gatedTeams.count(team.team.id);
+    auto t429 = m_429Team.find(team.team.id);
+    if (gated || t429 != m_429Team.end()) {
+        LevelMarker(gated ? Level::kBad : Level::kWarn, 4.0f);
+        ImGui::SameLine();
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s%d \xC3\x97 429 in the last minute",
+                      gated ? "GATED (waiting out Retry-After)  \xC2\xB7  " : "",
+                      t429 == m_429Team.end() ? 0 : t429->second);
+        TextClipped(buf, width - 40, gated ? colors::kBad : colors::kWarn);
+    } else {
+        TextClipped(team.team.description, width - 24, colors::kDim);
+    }
 }
 
 void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData& c, float width) {

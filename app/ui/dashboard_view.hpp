@@ -1,14 +1,18 @@
 #pragma once
 // The wall: one card per team with a tile row per channel (sparkline of the last hour,
-// 15-minute count, last message, freshness, throttle state). Cards flow into as many
-// columns as fit; cards off screen are skipped. Clicking a row opens the channel in the
-// reader; right-clicking offers refresh, pin and pause.
+// 15-minute count, last message, freshness, throttle state). Every card is on screen:
+// ui/wall_layout.hpp chooses columns and row height to fit, or, when nothing fits
+// (hundreds of channels), pages of teams shown in turn with a line saying how many are off
+// screen. Clicking a row opens the channel in the reader; right-clicking offers refresh,
+// pin and pause.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "ui/view.hpp"
+#include "ui/wall_layout.hpp"
 
 namespace cdeck::ui {
 
@@ -22,8 +26,16 @@ class DashboardView final : public View {
     };
     const std::unordered_map<std::string, RowRect>& LastRowRects() const { return m_rowRects; }
     int LastChannelRowsDrawn() const { return m_rowsDrawn; }
+    // Where each team card was drawn last frame (screen space), by team id.
+    const std::unordered_map<std::string, RowRect>& LastCardRects() const { return m_cardRects; }
     // Whether the last frame used one-line rows to fit every team on screen.
     bool Dense() const { return m_dense; }
+    // The layout in use: its pages (one when every team fits), and the page on screen.
+    const WallLayout& Layout() const { return m_layout; }
+    size_t PageShown() const { return m_page; }
+    // Seconds until the next page of a paged wall is due (a large number when not paged).
+    double SecondsUntilNextPage(core::UnixMillis now) const;
+    static constexpr core::UnixMillis kPageMillis = 15000;  // each page of teams is shown 15 s
 
     // Throttle state of a channel as the tiles show it (derived from the metrics).
     struct Throttle {
@@ -36,7 +48,11 @@ class DashboardView final : public View {
     void DrawContent(const UiContext& ctx) override;
 
   private:
+    void UpdateLayout(const core::Snapshot& snap, ImVec2 avail);  // when sizes change
+    void AdvancePage(const UiContext& ctx);
+    void DrawPageLine(const UiContext& ctx, const WallPage& page);
     void DrawTeamCard(const UiContext& ctx, const core::TeamData& team, ImVec2 size);
+    void DrawTeamStateLine(const core::TeamData& team, float width);
     void DrawChannelRow(const UiContext& ctx, const core::ChannelData& channel, float width);
     void RebuildThrottle(const UiContext& ctx);
 
@@ -44,8 +60,19 @@ class DashboardView final : public View {
                      bool flag = false);
 
     std::unordered_map<std::string, RowRect> m_rowRects;
+    std::unordered_map<std::string, RowRect> m_cardRects;
     int m_rowsDrawn = 0;
     bool m_dense = false;  // rows of one line, to fit the screen
+    // The layout, rebuilt only when what it depends on changes.
+    struct LayoutKey {
+        std::vector<size_t> channels;  // rows per team card
+        float width = 0, height = 0, rowHeight = 0;
+        bool operator==(const LayoutKey&) const = default;
+    };
+    LayoutKey m_layoutKey;
+    WallLayout m_layout;
+    size_t m_page = 0;                 // the page of teams on screen
+    core::UnixMillis m_pageSince = 0;  // when it came up
     // Channels on screen this frame, and the set last told to the engine (it boosts them).
     std::vector<std::string> m_visibleNow, m_visibleSent;
     // Derived from the metrics snapshot; rebuilt when it changes (or a second passes).

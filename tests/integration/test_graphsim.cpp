@@ -20,7 +20,16 @@ using cdeck::test::SimFixture;
 using cdeck::test::SimOptions;
 using nlohmann::json;
 
-namespace {}  // namespace
+namespace {
+// The first channel's messages, one at a time: each GET is one request to throttle.
+std::string FirstChannelMessages(SimFixture& f) {
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    auto chans = f.client->ListChannels(teams->front().id);
+    REQUIRE(chans.ok());
+    return GraphClient::ChannelPath(teams->front().id, chans->front().id) + "/messages?%24top=1";
+}
+}  // namespace
 
 TEST_CASE("the same seed gives the same tenant and messages") {
     auto digest = [](const json& stats) {
@@ -105,12 +114,7 @@ TEST_CASE(
 
 TEST_CASE("headers: request-id, echoed client-request-id, Date, and RateLimit near the limit") {
     SimFixture f(cdeck::test::Documented());
-    auto teams = f.client->ListAllTeams();
-    REQUIRE(teams.ok());
-    auto chans = f.client->ListChannels(teams->front().id);
-    REQUIRE(chans.ok());
-    std::string path =
-        GraphClient::ChannelPath(teams->front().id, chans->front().id) + "/messages?%24top=1";
+    std::string path = FirstChannelMessages(f);
     HttpResponse r;
     Get(f, path, &r, {{"client-request-id", "abc-123"}});
     CHECK(r.Header("client-request-id") == "abc-123");
@@ -140,12 +144,7 @@ TEST_CASE("a client that waits exactly Retry-After and sends one request is serv
     // the fifth is refused. Honouring the stated time must get the next request through;
     // graphsim used to answer 429 with a fresh ~0.24 s for as long as the client obeyed.
     SimFixture f(cdeck::test::Documented());
-    auto teams = f.client->ListAllTeams();
-    REQUIRE(teams.ok());
-    auto chans = f.client->ListChannels(teams->front().id);
-    REQUIRE(chans.ok());
-    std::string path =
-        GraphClient::ChannelPath(teams->front().id, chans->front().id) + "/messages?%24top=1";
+    std::string path = FirstChannelMessages(f);
     HttpResponse r;
     int served = 0;
     while (served < 10) {
@@ -155,7 +154,8 @@ TEST_CASE("a client that waits exactly Retry-After and sends one request is serv
         ++served;
     }
     REQUIRE(r.status == 429);
-    CHECK(served >= 4);  // the 4 rps per-channel limit's one second of burst
+    // The 4 rps per-team limit's one second of burst, less the channel listing just made.
+    CHECK(served >= 3);
     for (int round = 0; round < 3; ++round) {
         std::string ra = r.Header("retry-after");
         REQUIRE(!ra.empty());

@@ -407,6 +407,88 @@ TEST_CASE("the wall fits every team on screen, with one-line rows when it must")
     CHECK_FALSE(rig.app.Dashboard().Dense());
 }
 
+namespace {
+// A store shaped like the demo tenant: 7 teams with 6, 5, 5, 6, 4, 5 and 5 channels.
+void SeedDemoShape(core::Store& store, int teams = 7, int channelsEach = 0) {
+    const int demo[] = {6, 5, 5, 6, 4, 5, 5};
+    std::vector<core::Team> ts;
+    for (int t = 0; t < teams; ++t)
+        ts.push_back({"t" + std::to_string(t), "Team " + std::to_string(t), "", "", "", false});
+    store.UpsertTeams(ts);
+    for (int t = 0; t < teams; ++t) {
+        std::vector<core::Channel> cs;
+        int n = channelsEach > 0 ? channelsEach : demo[t % 7];
+        for (int k = 0; k < n; ++k) {
+            core::Channel c;
+            c.id = "c" + std::to_string(t) + "-" + std::to_string(k);
+            c.displayName = "Channel " + std::to_string(k);
+            cs.push_back(c);
+        }
+        store.UpsertChannels(ts[t].id, cs);
+    }
+}
+
+// Every channel row and every card of the page shown lies inside the screen.
+void CheckAllOnScreen(const ui::AppUi& app, ImVec2 screen, size_t rows) {
+    CHECK(app.Dashboard().LastChannelRowsDrawn() == static_cast<int>(rows));
+    CHECK(app.Dashboard().LastRowRects().size() == rows);
+    for (const auto& [id, r] : app.Dashboard().LastRowRects()) {
+        CAPTURE(id);
+        CHECK(r.min.x >= 0.0f);
+        CHECK(r.min.y >= 0.0f);
+        CHECK(r.max.x <= screen.x);
+        CHECK(r.max.y <= screen.y);
+    }
+}
+}  // namespace
+
+TEST_CASE("the demo tenant's wall fits a 1366x768 laptop and the 1600x900 window") {
+    for (ImVec2 screen : {ImVec2(1366, 768), ImVec2(1600, 900)}) {
+        CAPTURE(screen.x);
+        HeadlessImGui imgui(screen);
+        // The app draws with a 17 px font where ImGui's built-in one is 13 px: lay out at the
+        // app's line height, or the wall would fit here and not in the real window.
+        ImGui::GetIO().FontGlobalScale = 17.0f / 13.0f;
+        core::Store store;
+        SeedDemoShape(store);
+        ui::AppUi app(ui::AppUiOptions{});
+        core::UnixMillis now = core::NowMillis();
+        imgui.Frame(app, store.Current(), now);
+        imgui.Frame(app, store.Current(), now);
+        CHECK_FALSE(app.Dashboard().Layout().Paged());
+        CheckAllOnScreen(app, screen, 36);
+        // Every team's card is drawn, none scrolled away.
+        CHECK(app.Dashboard().Layout().pages.front().cards.size() == 7);
+    }
+}
+
+TEST_CASE("a wall too big for the screen pages through its teams and says how many are off") {
+    HeadlessImGui imgui(ImVec2(1366, 768));
+    core::Store store;
+    SeedDemoShape(store, 50, 10);  // 500 channels
+    ui::AppUi app(ui::AppUiOptions{});
+    core::UnixMillis now = core::NowMillis();
+    imgui.Frame(app, store.Current(), now);
+    imgui.Frame(app, store.Current(), now);
+    const ui::WallLayout& layout = app.Dashboard().Layout();
+    REQUIRE(layout.Paged());
+    CHECK(layout.dense);
+    size_t teams = 0;
+    for (const auto& p : layout.pages) teams += p.cards.size();
+    CHECK(teams == 50);  // every team is on exactly one page
+    size_t first = layout.pages.front().cards.size();
+    CheckAllOnScreen(app, ImVec2(1366, 768), first * 10);
+    std::string screen = test::ScreenText(app, store.Current(), now);
+    CHECK(screen.find(std::to_string(50 - first) + " teams off screen") != std::string::npos);
+    CHECK(screen.find("page 1 of " + std::to_string(layout.pages.size())) != std::string::npos);
+    // The next page comes up on time, and the UI asks to be drawn then.
+    CHECK(app.SecondsUntilDue(now) <= 15.0);
+    now += ui::DashboardView::kPageMillis;
+    imgui.Frame(app, store.Current(), now);
+    CHECK(app.Dashboard().PageShown() == 1);
+    CHECK(app.Dashboard().LastRowRects().count("c" + std::to_string(first) + "-0") == 1);
+}
+
 TEST_CASE("hostile message bodies render as bounded plain text in the reader") {
     HeadlessImGui imgui(ImVec2(1920, 1080));
     core::Store store;

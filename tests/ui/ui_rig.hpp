@@ -10,6 +10,7 @@
 
 #include "ui/app_ui.hpp"
 #include "ui/keys.hpp"
+#include "support/screen_text.hpp"
 
 namespace cdeck::test {
 
