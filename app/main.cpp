@@ -2,9 +2,6 @@
 //   channeldeck                                  dashboard; demo tenant when no tenant is
 //   configured channeldeck --frames N --screenshot FILE     render N frames, save a PNG, exit
 //   channeldeck --headless --duration S --report FILE
-#include <glad/gl.h>
-#define GLFW_INCLUDE_NONE
-#include <GLFW/glfw3.h>
 #include <imgui.h>
 
 #include <malloc.h>
@@ -51,28 +48,45 @@ void TrimHeapEveryMinute(std::chrono::steady_clock::time_point& last) {
 #endif
 }
 
-void BlockQuitSignals(sigset_t& set) {
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
+// Takes SIGTERM and SIGINT on a thread of its own. Built first in main(), before any other
+// thread exists (GL drivers start their own), so that every thread inherits the blocked
+// mask and nothing runs inside a signal handler. Joined when main() returns: SIGUSR1, sent
+// to the watcher alone, ends its wait.
+class QuitWatcher {
+  public:
+    QuitWatcher() {
+        sigemptyset(&m_set);
+        sigaddset(&m_set, SIGTERM);
+        sigaddset(&m_set, SIGINT);
+        sigaddset(&m_set, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
+        m_thread = std::thread([this] { Run(); });
+    }
+    ~QuitWatcher() {
+        pthread_kill(m_thread.native_handle(), SIGUSR1);
+        m_thread.join();
+    }
+    QuitWatcher(const QuitWatcher&) = delete;
+    QuitWatcher& operator=(const QuitWatcher&) = delete;
 
-void StartQuitWatcher(const sigset_t& set) {
-    std::thread([set] {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) return;
-        Log(LogLevel::kInfo, "app", sig == SIGTERM ? "SIGTERM: quitting" : "SIGINT: quitting");
-        g_quit = true;
-        cdeck::platform::Window::Wake();
-    }).detach();
-}
+  private:
+    void Run() {
+        for (int sig = 0; sigwait(&m_set, &sig) == 0 && sig != SIGUSR1;) {
+            Log(LogLevel::kInfo, "app", sig == SIGTERM ? "SIGTERM: quitting" : "SIGINT: quitting");
+            g_quit = true;
+            cdeck::platform::Window::Wake();
+        }
+    }
+    sigset_t m_set;
+    std::thread m_thread;
+};
 
 struct Args {
     std::string configPath;
     bool configExplicit = false;
     int frames = 0;
     std::string screenshot;
+    std::string layoutReport;  // --frames: where the wall's cards were drawn, as JSON
     bool headless = false;
     double duration = 10;
     std::string report;
@@ -88,16 +102,16 @@ struct Args {
     int metricsPort = -1;    // -1: the configuration's
     // Overrides of config keys
     std::vector<std::pair<std::string, std::string>> overrides;
+    std::string info;  // "help" or "version": print it on stdout and exit 0
 };
 
-int Usage(const std::string& msg) {
-    if (!msg.empty()) std::fprintf(stderr, "channeldeck: %s\n", msg.c_str());
+void PrintUsage(std::FILE* to) {
     std::fprintf(
-        stderr,
+        to,
         "usage: channeldeck [--config FILE] [--frames N --screenshot FILE] [--size WxH] "
         "[--fullscreen] [--wall]\n"
         "                   [--page wall|activity|reader|metrics|account|settings|review|audit]\n"
-        "                   [--compose TEXT]\n"
+        "                   [--compose TEXT] [--layout-report FILE]\n"
         "                   [--headless --duration SECONDS --report FILE] [--select TEAM/CHANNEL]\n"
         "                   [--graph-url URL] [--authority-url URL] [--tenant ID] [--client-id "
         "ID]\n"
@@ -105,7 +119,13 @@ int Usage(const std::string& msg) {
         "[--verbose]\n"
         "                   [--sync-policy adaptive|sdk] [--metrics-port PORT]\n"
         "       channeldeck export --team TEAM --channel CHANNEL [--since DATE] [--until DATE]\n"
-        "                   --format csv|json --out FILE|- [--config FILE]\n");
+        "                   --format csv|json --out FILE|- [--config FILE]\n"
+        "       channeldeck --help | --version\n");
+}
+
+// A bad command line: one line on stderr naming the problem, exit code 2.
+int UsageError(const std::string& msg) {
+    std::fprintf(stderr, "channeldeck: %s (see channeldeck --help)\n", msg.c_str());
     return 2;
 }
 
@@ -149,6 +169,10 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
         } else if (k == "--duration") {
             if (!number(0.1, 7 * 86400, n)) return false;
             a.duration = n;
+        } else if (k == "--layout-report") {
+            const char* v = value();
+            if (!v) return false;
+            a.layoutReport = v;
         } else if (k == "--report") {
             const char* v = value();
             if (!v) return false;
@@ -209,9 +233,9 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             const char* v = value();
             if (!v) return false;
             a.overrides.push_back({k.substr(2), v});
-        } else if (k == "--help" || k == "-h") {
-            err = "";
-            return false;
+        } else if (k == "--help" || k == "-h" || k == "--version") {
+            a.info = k == "--version" ? "version" : "help";
+            return true;  // answered before anything else happens
         } else {
             err = "unknown option " + k;
             return false;
@@ -348,16 +372,41 @@ void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std
 
 }  // namespace
 
+// The wall's layout in the last frame, for the screenshot tests: the window size, the team
+// count, the pages, and where each team card was drawn (screen pixels).
+std::string WriteLayoutReport(const std::string& path, const cdeck::ui::AppUi& ui,
+                              const cdeck::core::Snapshot& snap, int width, int height) {
+    const auto& wall = ui.Dashboard();
+    nlohmann::json cards = nlohmann::json::array();
+    for (const auto& [team, r] : wall.LastCardRects())
+        cards.push_back({{"team", team},
+                         {"x", r.min.x},
+                         {"y", r.min.y},
+                         {"right", r.max.x},
+                         {"bottom", r.max.y}});
+    nlohmann::json j = {{"window", {width, height}},           {"teams", snap.teams.size()},
+                        {"pages", wall.Layout().pages.size()}, {"dense", wall.Dense()},
+                        {"columns", wall.Layout().columns},    {"cards", cards}};
+    std::ofstream out(path, std::ios::trunc);
+    out << j.dump(2) << "\n";
+    return out.good() ? std::string() : "cannot write " + path;
+}
+
 int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();  // for "time to first data frame"
     if (argc > 1 && std::string(argv[1]) == "export") return cdeck::app::RunExport(argc, argv);
     Args args;
     std::string err;
-    if (!ParseArgs(argc, argv, args, err)) return Usage(err);
-    // Before any thread exists (GL drivers start their own), so that all of them inherit it.
-    sigset_t quitSignals;
-    BlockQuitSignals(quitSignals);
-    StartQuitWatcher(quitSignals);
+    if (!ParseArgs(argc, argv, args, err)) return UsageError(err);
+    if (args.info == "help") {
+        PrintUsage(stdout);
+        return 0;
+    }
+    if (args.info == "version") {
+        std::printf("channeldeck %s\n", CDECK_VERSION);
+        return 0;
+    }
+    QuitWatcher quitWatcher;  // before any other thread exists
 
     std::string path = args.configExplicit ? args.configPath : cdeck::core::DefaultConfigPath();
     auto cfg = cdeck::core::LoadConfig(path, args.configExplicit);
@@ -510,6 +559,15 @@ int main(int argc, char** argv) {
                         exitCode = 1;
                     } else {
                         Log(LogLevel::kInfo, "app", "screenshot written to " + args.screenshot);
+                    }
+                }
+                if (!args.layoutReport.empty()) {
+                    int w, h;
+                    window.FramebufferSize(w, h);
+                    std::string lerr = WriteLayoutReport(args.layoutReport, ui, *snap, w, h);
+                    if (!lerr.empty()) {
+                        std::fprintf(stderr, "channeldeck: layout report: %s\n", lerr.c_str());
+                        exitCode = 1;
                     }
                 }
                 window.Present();

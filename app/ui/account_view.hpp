@@ -2,6 +2,7 @@
 // Account: sign-in progress (the device code and address, each with a copy button), who
 // is signed in to which tenant, the permissions the token holds and which actions they
 // allow, and sign-out.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <functional>
 
 #include "ui/view.hpp"

@@ -3,6 +3,7 @@
 // active now" table (channels by messages in the last 15 minutes). Both are derived
 // caches rebuilt only when the snapshot version changes. Clicking a table row or a heatmap
 // row opens that channel or team.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <array>
 #include <string>
 #include <vector>

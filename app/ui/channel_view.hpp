@@ -5,6 +5,7 @@
 // derived cache rebuilt only when the channel's data version or the expanded set changes.
 //
 // It also holds the composer for a new post, offered only when the token may post.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <string>
 #include <unordered_set>
 #include <vector>

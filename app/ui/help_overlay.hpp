@@ -1,5 +1,6 @@
 #pragma once
 // The shortcut list, over everything (? or F1). Escape or another ? closes it.
+// Threads: UI thread only, like every view.
 #include "ui/ui_context.hpp"
 
 namespace cdeck::ui {

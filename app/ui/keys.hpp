@@ -3,6 +3,7 @@
 // function keys. They are GLFW's key codes (letters and digits are their ASCII capitals);
 // platform/window.cpp static_asserts that they match, so app/ui never includes GLFW.
 // Headless tests press them by setting io.KeysDown[k].
+// Threads: constants only; any thread.
 namespace cdeck::ui::keys {
 inline constexpr int kA = 'A';
 inline constexpr int kF = 'F';

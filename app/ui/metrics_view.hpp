@@ -7,6 +7,7 @@
 // The engine publishes a MetricsSnapshot about four times a second; Sample() keeps one
 // point per second of it, every frame whatever page is shown, so the charts have history
 // when the page is opened.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <map>
 #include <string>
 #include <vector>

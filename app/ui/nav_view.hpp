@@ -2,6 +2,7 @@
 // Navigation: a team and channel tree with unread counts, a text filter and a "Pinned"
 // group. Clicking a channel opens it in the reader; clicking a team shows its card on the
 // wall. The order the channels are listed in (after filtering) is what Ctrl+Up/Down walk.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <string>
 #include <unordered_map>
 #include <vector>

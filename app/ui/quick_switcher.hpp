@@ -3,6 +3,7 @@
 // Up/Down move, Enter opens, Escape closes. A channel opens in the reader; a team shows
 // its card on the wall. The candidate list is rebuilt when the snapshot version changes,
 // the ranking when the query does.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <string>
 #include <vector>
 

@@ -7,6 +7,7 @@
 // resolved tabs; filters by rule, channel, severity and author.
 //
 // The rows are a derived cache rebuilt when the queue's version or a filter changes.
+// Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
 #include <optional>
 #include <set>
 #include <string>

@@ -4,7 +4,8 @@
 // These are immutable-after-construction values: the store shares them between threads
 // through shared_ptr<const ...>, so nothing may mutate one after it has been published.
 // Field names follow Graph's JSON (camelCase there, m-less here because these are
-// aggregates, not classes with invariants).
+// aggregates, not classes with invariants). Threads: any thread may read a published
+// value; only its builder writes it, before publication.
 #include <optional>
 #include <string>
 #include <vector>
