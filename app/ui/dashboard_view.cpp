@@ -82,15 +82,11 @@ void DashboardView::DrawContent(const UiContext& ctx) {
                                                     : "Waiting for the first sync\xE2\x80\xA6");
         return;
     }
-    // Fit the screen (ui/wall_layout.hpp); when even one-line rows cannot, show the teams a
-    // page at a time, in turn, and say how many are off screen.
-    const float pageLine = ImGui::GetTextLineHeightWithSpacing();
-    ImVec2 avail = ImGui::GetContentRegionAvail();
+    // Fit the screen (ui/wall_layout.hpp); when nothing fits, show the teams a page at a
+    // time, in turn, and say how many are off screen.
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
     UpdateLayout(snap, avail);
-    if (m_layout.Paged()) {
-        AdvancePage(ctx);
-        avail.y -= pageLine;
-    }
+    if (m_layout.Paged()) AdvancePage(ctx);
     m_dense = m_layout.dense;
     const WallPage& page = m_layout.pages[m_page];
     DrawPageLine(ctx, page);

@@ -104,10 +104,10 @@ ThrottleDecision Throttler::Charge(double now, const std::string& appId, Request
             d.reset = b.tokens >= capacity ? 0 : (capacity - b.tokens) / b.rate;
         }
         if (closed || b.tokens < 0) {
-            // Open again once one request's worth of tokens is back, stated in whole
-            // seconds and rounded up: a client that waits exactly that long and sends one
-            // request finds the token there unless others spent it meanwhile.
-            double wait = WholeSeconds((1.0 - b.tokens) / b.rate);
+            // Open again once one request's worth of tokens is back. The header states that
+            // time in whole seconds, rounded up, so a client that waits as told and sends
+            // one request finds the token there unless others spent it meanwhile.
+            double wait = std::max(0.0, (1.0 - b.tokens) / b.rate);
             double until = now + wait;
             if (until > b.blockedUntil) {
                 st.gatedSeconds += until - std::max(now, b.blockedUntil);

@@ -2,10 +2,11 @@
 // graphsim's throttling model: token buckets per scope, every applicable scope charged for
 // each request, and the penalty Microsoft documents: usage keeps counting while throttled.
 //
-// Retry-After is what Graph sends: whole delay-seconds, rounded up. It names the time the
-// refusing scope opens again (when one request's worth of tokens is back). Only requests
-// that arrive before that time are penalties and move it later; a client that waits the
-// stated time and sends one request is served unless the scope was really spent again.
+// A refusing scope opens again when one request's worth of tokens is back. Retry-After
+// states that time as Graph does: whole delay-seconds, rounded up, never down. Requests
+// that arrive while the scope is closed are penalties and move the opening later; a client
+// that waits as told and sends one request is served unless the scope was really spent
+// again meanwhile.
 //
 // Pure arithmetic over an injected clock (seconds as double), so tests can script exact
 // sequences. Not thread-safe: GraphSim::Impl calls it with its mutex held.
@@ -60,7 +61,7 @@ struct ThrottleDecision {
 struct ScopeStats {
     uint64_t requests = 0;
     uint64_t throttled = 0;
-    uint64_t penalties = 0;   // requests that arrived before the scope's stated open time
+    uint64_t penalties = 0;   // requests that arrived while the scope was closed
     double gatedSeconds = 0;  // total time the scope spent blocked
 };
 

@@ -56,17 +56,17 @@ TEST_CASE("a client that honours Retry-After is served; only earlier requests ex
 TEST_CASE("early retries extend the block (penalty), patient ones succeed") {
     Throttler t;
     for (int i = 0; i < 5; ++i) t.Charge(0.0, "a", RequestClass::kGetMessage, "", "c");  // 1 over
-    // Told to come back after 1 s ((1 + 1) / 4 s, rounded up).
+    // Closed until a token is back: (1 + 1) / 4 = 0.5 s, stated as 1 s.
     auto early = t.Charge(0.1, "a", RequestClass::kGetMessage, "", "c");
     CHECK(early.throttled);
-    // At 0.1 s the deficit was -1 + 0.4 = -0.6; the early retry made it -1.6: a token is
-    // back 0.65 s later, stated as 1 s, so the block now ends at 1.1 s instead of 1.0 s.
+    // At 0.1 s the deficit was -1 + 0.4 = -0.6; the early retry made it -1.6, so the scope
+    // now opens 2.6 / 4 = 0.65 s later, at 0.75 s (stated: 1 s).
     CHECK(early.retryAfter == 1.0);
     CHECK(t.Stats().at("channel:a:c").penalties == 1);
-    auto stillEarly = t.Charge(1.05, "a", RequestClass::kGetMessage, "", "c");
-    CHECK(stillEarly.throttled);  // before the time the early retry was told
+    auto stillEarly = t.Charge(0.7, "a", RequestClass::kGetMessage, "", "c");
+    CHECK(stillEarly.throttled);  // the scope had not opened again
     CHECK(t.Stats().at("channel:a:c").penalties == 2);
-    auto patient = t.Charge(1.05 + stillEarly.retryAfter, "a", RequestClass::kGetMessage, "", "c");
+    auto patient = t.Charge(0.7 + stillEarly.retryAfter, "a", RequestClass::kGetMessage, "", "c");
     CHECK_FALSE(patient.throttled);
     CHECK(t.TotalPenalties() == 2);
 }
