@@ -151,7 +151,15 @@ std::optional<FaultKind> GraphSim::Impl::PickFault(SimResponse& res) {
 
 void GraphSim::Impl::Execute(SimRequest& req, SimResponse& res) {
     bool wrongMethod = false;
-    if (!router.Dispatch(req, res, wrongMethod)) {
+    bool handled = false;
+    try {
+        handled = router.Dispatch(req, res, wrongMethod);
+    } catch (const json::exception& e) {
+        // A JSON body whose values have the wrong type (handlers read them with value()).
+        return GraphError(req, res, 400, "BadRequest",
+                          std::string("Invalid request body: ") + e.what());
+    }
+    if (!handled) {
         if (wrongMethod)
             GraphError(req, res, 405, "BadRequest",
                        "The HTTP method '" + req.method + "' is not allowed.");

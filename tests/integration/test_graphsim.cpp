@@ -171,6 +171,25 @@ TEST_CASE("a client that waits exactly Retry-After and sends one request is serv
     CHECK(stats["penalties_total"].get<int>() == 0);  // nobody came back early
 }
 
+TEST_CASE("a control body with a value of the wrong type is a 400 naming it, not a crash") {
+    SimFixture f(cdeck::test::Documented());
+    for (const char* body : {R"({"rate_503": "often"})", R"({"limits": {"get_message": "x"}})"}) {
+        CAPTURE(body);
+        HttpRequest req;
+        req.method = "POST";
+        req.url = f.info.authorityUrl + (std::string(body).find("limits") != std::string::npos
+                                             ? "/_sim/limits"
+                                             : "/_sim/faults");
+        req.headers = {{"Content-Type", "application/json"}};
+        req.body = body;
+        auto r = f.http->Send(req);
+        REQUIRE(r.ok());
+        CHECK(r->status == 400);
+        CHECK(r->body.find("Invalid request body") != std::string::npos);
+    }
+    CHECK(f.client->ListAllTeams().ok());  // still serving
+}
+
 TEST_CASE("fault injection: each kind reaches the client as the right error") {
     SimFixture f;
     auto teams = f.client->ListAllTeams();  // sign in before faults start
