@@ -7,7 +7,9 @@ mkdir -p "$out"
 export XDG_STATE_HOME="$out/state" XDG_CONFIG_HOME="$out/config"
 # A free port for the Prometheus endpoint, scraped while the run is under way.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$app" --headless --duration 6 --metrics-port "$port" --report "$out/report.json" &
+# Long enough for the whole demo tenant to backfill on a loaded machine under TSan (it took
+# more than 6 s there once while the rest of the suite ran beside it).
+"$app" --headless --duration 15 --metrics-port "$port" --report "$out/report.json" &
 pid=$!
 scraped=""
 for _ in $(seq 1 50); do
