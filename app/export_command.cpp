@@ -49,27 +49,17 @@ int RunExport(int argc, char** argv) {
             return 0;
         }
         if (k.rfind("--", 0) != 0) return Fail(2, "unexpected argument " + k);
-        if (k != "--team" && k != "--channel" && k != "--since" && k != "--until" &&
-            k != "--format" && k != "--out" && k != "--config")
-            return Fail(2, "unknown option " + k + " (see channeldeck export --help)");
+        const std::pair<const char*, std::string*> options[] = {
+            {"--team", &team},        {"--channel", &channel}, {"--since", &since},
+            {"--until", &until},      {"--format", &format},   {"--out", &out},
+            {"--config", &configPath}};
+        std::string* target = nullptr;
+        for (const auto& [name, field] : options)
+            if (k == name) target = field;
+        if (!target) return Fail(2, "unknown option " + k + " (see channeldeck export --help)");
         if (i + 1 >= argc) return Fail(2, k + " needs a value");
-        std::string v = argv[++i];
-        if (k == "--team")
-            team = v;
-        else if (k == "--channel")
-            channel = v;
-        else if (k == "--since")
-            since = v;
-        else if (k == "--until")
-            until = v;
-        else if (k == "--format")
-            format = v;
-        else if (k == "--out")
-            out = v;
-        else if (k == "--config") {
-            configPath = v;
-            configExplicit = true;
-        }
+        *target = argv[++i];
+        if (target == &configPath) configExplicit = true;
     }
     if (team.empty() || channel.empty() || out.empty())
         return Fail(2, "--team, --channel and --out are required (see channeldeck export --help)");

@@ -102,7 +102,7 @@ struct Args {
     int metricsPort = -1;    // -1: the configuration's
     // Overrides of config keys
     std::vector<std::pair<std::string, std::string>> overrides;
-    std::string info;  // "help" or "version": print it on stdout and exit 0
+    enum class Info { kNone, kHelp, kVersion } info = Info::kNone;  // printed on stdout, exit 0
 };
 
 void PrintUsage(std::FILE* to) {
@@ -234,7 +234,7 @@ bool ParseArgs(int argc, char** argv, Args& a, std::string& err) {
             if (!v) return false;
             a.overrides.push_back({k.substr(2), v});
         } else if (k == "--help" || k == "-h" || k == "--version") {
-            a.info = k == "--version" ? "version" : "help";
+            a.info = k == "--version" ? Args::Info::kVersion : Args::Info::kHelp;
             return true;  // answered before anything else happens
         } else {
             err = "unknown option " + k;
@@ -370,8 +370,6 @@ void ApplySelect(cdeck::ui::AppUi& ui, const cdeck::core::Snapshot& s, const std
     }
 }
 
-}  // namespace
-
 // The wall's layout in the last frame, for the screenshot tests: the window size, the team
 // count, the pages, and where each team card was drawn (screen pixels).
 std::string WriteLayoutReport(const std::string& path, const cdeck::ui::AppUi& ui,
@@ -392,17 +390,19 @@ std::string WriteLayoutReport(const std::string& path, const cdeck::ui::AppUi& u
     return out.good() ? std::string() : "cannot write " + path;
 }
 
+}  // namespace
+
 int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();  // for "time to first data frame"
     if (argc > 1 && std::string(argv[1]) == "export") return cdeck::app::RunExport(argc, argv);
     Args args;
     std::string err;
     if (!ParseArgs(argc, argv, args, err)) return UsageError(err);
-    if (args.info == "help") {
+    if (args.info == Args::Info::kHelp) {
         PrintUsage(stdout);
         return 0;
     }
-    if (args.info == "version") {
+    if (args.info == Args::Info::kVersion) {
         std::printf("channeldeck %s\n", CDECK_VERSION);
         return 0;
     }

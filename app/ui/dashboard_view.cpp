@@ -87,7 +87,6 @@ void DashboardView::DrawContent(const UiContext& ctx) {
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     UpdateLayout(snap, avail);
     if (m_layout.Paged()) AdvancePage(ctx);
-    m_dense = m_layout.dense;
     const WallPage& page = m_layout.pages[m_page];
     DrawPageLine(ctx, page);
     const ImVec2 origin = ImGui::GetCursorPos();
@@ -122,23 +121,25 @@ void DashboardView::DrawContent(const UiContext& ctx) {
 }
 
 void DashboardView::UpdateLayout(const core::Snapshot& snap, ImVec2 avail) {
-    std::vector<size_t> channels;
-    channels.reserve(snap.teams.size());
-    for (const auto& t : snap.teams) channels.push_back(t->channelIds.size());
+    m_channelsNow.clear();
+    for (const auto& t : snap.teams) m_channelsNow.push_back(t->channelIds.size());
+    const float rowHeight = RowHeight(false);  // follows the font scale
+    if (!m_layout.pages.empty() && m_channelsNow == m_layoutKey.channels &&
+        avail.x == m_layoutKey.width && avail.y == m_layoutKey.height &&
+        rowHeight == m_layoutKey.rowHeight)
+        return;
     WallMetrics m;
     m.cardNarrowest = kCardNarrowest;
     m.spacing = ImGui::GetStyle().ItemSpacing.x;
     m.headerHeight = HeaderHeight(false) + ImGui::GetStyle().WindowPadding.y * 2.0f;
     m.compactHeaderHeight = HeaderHeight(true) + ImGui::GetStyle().WindowPadding.y * 2.0f;
-    m.rowHeight = RowHeight(false);
+    m.rowHeight = rowHeight;
     m.denseRowHeight = RowHeight(true);
-    LayoutKey key{std::move(channels), avail.x, avail.y, m.rowHeight};
-    if (key == m_layoutKey && !m_layout.pages.empty()) return;
-    m_layout = LayoutWall(key.channels, avail.x, avail.y, m);
+    m_layout = LayoutWall(m_channelsNow, avail.x, avail.y, m);
     if (m_layout.Paged())  // the page line takes a line of the height
         m_layout =
-            LayoutWall(key.channels, avail.x, avail.y - ImGui::GetTextLineHeightWithSpacing(), m);
-    m_layoutKey = std::move(key);
+            LayoutWall(m_channelsNow, avail.x, avail.y - ImGui::GetTextLineHeightWithSpacing(), m);
+    m_layoutKey = {m_channelsNow, avail.x, avail.y, rowHeight};
     if (m_page >= m_layout.pages.size()) m_page = 0;
 }
 
@@ -231,7 +232,7 @@ void DashboardView::DrawTeamStateLine(const core::TeamData& team, float width) {
 void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData& c, float width) {
     ImGui::PushID(c.channel.id.c_str());
     const float lh = ImGui::GetTextLineHeight() + ImGui::GetStyle().ItemSpacing.y * 0.5f;
-    const float rowH = RowHeight(m_dense);
+    const float rowH = RowHeight(m_layout.dense);
     ImVec2 start = ImGui::GetCursorScreenPos();
     bool selected = ctx.selection && ctx.selection->channelId == c.channel.id;
     if (ImGui::Selectable("##row", selected, ImGuiSelectableFlags_AllowItemOverlap,
@@ -296,7 +297,7 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
 
     // Line 2: last message author, preview, age
     ImGui::SetCursorScreenPos(ImVec2(start.x + 14, start.y + lh));
-    if (m_dense) {
+    if (m_layout.dense) {
         // no second line
     } else if (c.last) {
         std::string who = c.last->message.from.DisplayName();

@@ -29,7 +29,7 @@ class DashboardView final : public View {
     // Where each team card was drawn last frame (screen space), by team id.
     const std::unordered_map<std::string, RowRect>& LastCardRects() const { return m_cardRects; }
     // Whether the last frame used one-line rows to fit every team on screen.
-    bool Dense() const { return m_dense; }
+    bool Dense() const { return m_layout.dense; }
     // The layout in use: its pages (one when every team fits), and the page on screen.
     const WallLayout& Layout() const { return m_layout; }
     size_t PageShown() const { return m_page; }
@@ -62,14 +62,13 @@ class DashboardView final : public View {
     std::unordered_map<std::string, RowRect> m_rowRects;
     std::unordered_map<std::string, RowRect> m_cardRects;
     int m_rowsDrawn = 0;
-    bool m_dense = false;  // rows of one line, to fit the screen
     // The layout, rebuilt only when what it depends on changes.
     struct LayoutKey {
         std::vector<size_t> channels;  // rows per team card
         float width = 0, height = 0, rowHeight = 0;
-        bool operator==(const LayoutKey&) const = default;
     };
     LayoutKey m_layoutKey;
+    std::vector<size_t> m_channelsNow;  // this frame's rows per card (kept: no allocation)
     WallLayout m_layout;
     size_t m_page = 0;                 // the page of teams on screen
     core::UnixMillis m_pageSince = 0;  // when it came up

@@ -4,6 +4,19 @@
 #include "sim/sim_internal.hpp"
 
 namespace cdeck::sim {
+namespace {
+// The throttling limits by their JSON names, as /_sim/limits takes them and the statistics
+// report them.
+const std::pair<const char*, double Limits::*> kLimitFields[] = {
+    {"app", &Limits::app},
+    {"get_message", &Limits::getMessage},
+    {"post_message", &Limits::postMessage},
+    {"get_channels", &Limits::getChannels},
+    {"get_teams", &Limits::getTeams},
+    {"other", &Limits::other},
+    {"per_team", &Limits::perTeam},
+    {"per_channel", &Limits::perChannel}};
+}  // namespace
 
 void GraphSim::Impl::RegisterRoutes() {
     using Handler = void (Impl::*)(SimRequest&, SimResponse&);
@@ -81,14 +94,7 @@ void GraphSim::Impl::HandleSimLimits(SimRequest& q, SimResponse& r) {
     }
     if (b.contains("limits") && b["limits"].is_object()) {
         const json& x = b["limits"];
-        l.app = x.value("app", l.app);
-        l.getMessage = x.value("get_message", l.getMessage);
-        l.postMessage = x.value("post_message", l.postMessage);
-        l.getChannels = x.value("get_channels", l.getChannels);
-        l.getTeams = x.value("get_teams", l.getTeams);
-        l.other = x.value("other", l.other);
-        l.perTeam = x.value("per_team", l.perTeam);
-        l.perChannel = x.value("per_channel", l.perChannel);
+        for (const auto& [name, field] : kLimitFields) l.*field = x.value(name, l.*field);
     }
     throttler.SetLimits(l);
     Json(
@@ -168,14 +174,7 @@ std::string GraphSim::Impl::Stats() const {
     j["faults_injected"] = faultsInjected;
     j["limits_profile"] = limitsProfile;
     const Limits& lim = throttler.GetLimits();
-    j["limits"] = {{"app", lim.app},
-                   {"get_message", lim.getMessage},
-                   {"post_message", lim.postMessage},
-                   {"get_channels", lim.getChannels},
-                   {"get_teams", lim.getTeams},
-                   {"other", lim.other},
-                   {"per_team", lim.perTeam},
-                   {"per_channel", lim.perChannel}};
+    for (const auto& [name, field] : kLimitFields) j["limits"][name] = lim.*field;
     json scopes = json::object();
     for (const auto& [k, s] : throttler.Stats())
         scopes[k] = {{"requests", s.requests},
