@@ -8,6 +8,7 @@ find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # moderation rules: linear-time regex
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # the shared store (server tier)
 
 if(CDECK_BUILD_APP OR CDECK_BUILD_TESTS)
   # imgui.pc also names stb; libimgui.a carries the GLFW and OpenGL3 backends and
