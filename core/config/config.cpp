@@ -91,6 +91,57 @@ std::optional<Error> ParseUi(const json& j, UiSettings& ui) {
     return std::nullopt;
 }
 
+std::optional<Error> ParseServer(const json& j, ServerSettings& sv) {
+    if (!j.is_object()) return KeyError("server", "must be an object");
+    for (auto& [k, v] : j.items()) {
+        std::string key = "server." + k;
+        if (k == "conninfo") {
+            if (!v.is_string() || v.get<std::string>().empty())
+                return KeyError(key, "must be a libpq connection string or \"service=NAME\"");
+            sv.conninfo = v.get<std::string>();
+        } else if (k == "backstop_seconds" || k == "stale_after_seconds") {
+            if (!v.is_number() || v.get<double>() < 1 || v.get<double>() > 86400)
+                return KeyError(key, "must be a number of seconds from 1 to 86400");
+            (k[0] == 'b' ? sv.backstopSeconds : sv.staleAfterSeconds) = v.get<double>();
+        } else if (k == "claim_seconds") {
+            if (!v.is_number_integer() || v.get<long long>() < 10 || v.get<long long>() > 86400)
+                return KeyError(key, "must be a whole number of seconds from 10 to 86400");
+            sv.claimSeconds = v.get<int>();
+        } else {
+            return KeyError(key, "unknown key");
+        }
+    }
+    if (sv.conninfo.empty()) return KeyError("server.conninfo", "is required in a server block");
+    return std::nullopt;
+}
+
+std::optional<Error> ParseNode(const json& j, NodeSettings& n) {
+    if (!j.is_object()) return KeyError("node", "must be an object");
+    for (auto& [k, v] : j.items()) {
+        std::string key = "node." + k;
+        if (k == "id") {
+            if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 64)
+                return KeyError(key, "must be a name of 1 to 64 characters");
+            n.id = v.get<std::string>();
+        } else if (k == "listen") {
+            std::string s = v.is_string() ? v.get<std::string>() : std::string();
+            size_t colon = s.rfind(':');
+            if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() ||
+                s.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+                std::stol(s.substr(colon + 1, 6)) > 65535)
+                return KeyError(key, "must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+            n.listen = s;
+        } else if (k == "max_queue" || k == "batch_size") {
+            if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 10000000)
+                return KeyError(key, "must be a whole number from 1 to 10000000");
+            (k == "max_queue" ? n.maxQueue : n.batchSize) = v.get<int>();
+        } else {
+            return KeyError(key, "unknown key");
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string DefaultConfigPath() {
@@ -227,10 +278,29 @@ Result<Config> ParseConfig(const std::string& text) {
     if (auto it = j.find("ui"); it != j.end()) {
         if (auto e = ParseUi(*it, c.ui)) return *e;
     }
-    static const char* kKnown[] = {
-        "graph_url", "authority_url",    "tenant",           "client_id",    "client_secret",
-        "auth_mode", "ca_file",          "db_path",          "metrics_port", "sync",
-        "limits",    "certificate_path", "private_key_path", "ui",           "rules_path"};
+    if (auto it = j.find("server"); it != j.end()) {
+        if (auto e = ParseServer(*it, c.server)) return *e;
+    }
+    if (auto it = j.find("node"); it != j.end()) {
+        if (auto e = ParseNode(*it, c.node)) return *e;
+    }
+    static const char* kKnown[] = {"graph_url",
+                                   "authority_url",
+                                   "tenant",
+                                   "client_id",
+                                   "client_secret",
+                                   "auth_mode",
+                                   "ca_file",
+                                   "db_path",
+                                   "metrics_port",
+                                   "sync",
+                                   "limits",
+                                   "certificate_path",
+                                   "private_key_path",
+                                   "ui",
+                                   "rules_path",
+                                   "server",
+                                   "node"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;
@@ -275,6 +345,12 @@ Result<Config> LoadConfig(const std::string& path, bool mustExist) {
         (st.st_mode & (S_IRGRP | S_IROTH)))
         c->warnings.push_back(
             path + " holds client_secret and other users can read it; run: chmod 600 " + path);
+    if (c->server.conninfo.find("password") != std::string::npos &&
+        ::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+        c->warnings.push_back(path +
+                              " holds a database password and other users can read it; run: "
+                              "chmod 600 " +
+                              path + " (or keep the password in ~/.pgpass)");
     return c;
 }
 

@@ -67,6 +67,24 @@ struct UiSettings {
 // The page names kiosk_pages accepts.
 inline constexpr const char* kKioskPageNames[] = {"wall", "activity", "reader", "metrics"};
 
+// The shared store (SERVER.md). With a conninfo, channeldeck follows the nodes through
+// PostgreSQL instead of polling Graph for reading; channeldeck-node writes into it.
+struct ServerSettings {
+    std::string conninfo;  // libpq: "host=… dbname=…", a URI or "service=NAME"; never logged
+    double backstopSeconds = 30;    // followers re-read above their watermarks this often
+    double staleAfterSeconds = 30;  // no node commit for this long: STALE
+    int claimSeconds = 600;         // a moderator's claim on a review item lapses after this
+    bool Enabled() const { return !conninfo.empty(); }
+};
+
+// channeldeck-node only.
+struct NodeSettings {
+    std::string id;                         // empty: <hostname>-<pid>
+    std::string listen = "127.0.0.1:9464";  // /healthz and /metrics
+    int maxQueue = 50000;                   // writes held while the database is slow or down
+    int batchSize = 2000;                   // rows per transaction
+};
+
 struct Config {
     // Empty tenant means "demo": start graphsim in-process.
     std::string graphUrl = "https://graph.microsoft.com/v1.0";
@@ -84,6 +102,8 @@ struct Config {
     SyncSettings sync;
     GraphLimits limits;
     UiSettings ui;
+    ServerSettings server;
+    NodeSettings node;
     // Problems that do not stop the app, to show the user (e.g. a secret in a file that
     // others can read). Filled by LoadConfig.
     std::vector<std::string> warnings;

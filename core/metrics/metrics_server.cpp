@@ -18,24 +18,34 @@ MetricsServer::~MetricsServer() {
 }
 
 Status MetricsServer::Start(int port, Render render) {
+    return Start("127.0.0.1", port, std::move(render), nullptr);
+}
+
+Status MetricsServer::Start(const std::string& address, int port, Render render, Health health) {
     if (port < 0 || port > 65535)
         return MakeError(ErrorCode::kConfig, "metrics port must be between 0 and 65535");
     m_render = std::move(render);
+    m_health = std::move(health);
+    m_address = address;
+    in_addr bindTo{};
+    if (::inet_pton(AF_INET, address.c_str(), &bindTo) != 1)
+        return MakeError(ErrorCode::kConfig, "cannot serve on \"" + address +
+                                                 "\": not an IPv4 address (e.g. 127.0.0.1)");
     m_listen = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (m_listen < 0) return MakeError(ErrorCode::kIo, std::string("socket: ") + strerror(errno));
     int one = 1;
     ::setsockopt(m_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr = bindTo;
     addr.sin_port = htons(static_cast<uint16_t>(port));
     if (::bind(m_listen, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(m_listen, 16) != 0) {
         std::string why = strerror(errno);
         ::close(m_listen);
         m_listen = -1;
-        return MakeError(ErrorCode::kConfig,
-                         "cannot serve metrics on 127.0.0.1:" + std::to_string(port) + ": " + why);
+        return MakeError(ErrorCode::kConfig, "cannot serve metrics on " + address + ":" +
+                                                 std::to_string(port) + ": " + why);
     }
     socklen_t len = sizeof addr;
     ::getsockname(m_listen, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -43,7 +53,8 @@ Status MetricsServer::Start(int port, Render render) {
     m_stop = false;
     m_thread = std::thread([this] { Loop(); });
     Log(LogLevel::kInfo, "metrics",
-        "serving Prometheus metrics at http://127.0.0.1:" + std::to_string(m_port) + "/metrics");
+        "serving Prometheus metrics at http://" + address + ":" + std::to_string(m_port) +
+            "/metrics" + (m_health ? " and readiness at /healthz" : ""));
     return OkStatus();
 }
 
@@ -82,6 +93,14 @@ void MetricsServer::Answer(int fd) {
     std::string status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8", body;
     if (head.rfind("GET /metrics ", 0) == 0 || head.rfind("GET /metrics?", 0) == 0) {
         body = m_render();
+    } else if (m_health && (head.rfind("GET /healthz ", 0) == 0)) {
+        std::string why;
+        if (m_health(why)) {
+            body = "ready\n";
+        } else {
+            status = "503 Service Unavailable";
+            body = "not ready: " + why + "\n";
+        }
     } else if (head.rfind("GET ", 0) == 0) {
         status = "404 Not Found";
         body = "not found: metrics are at /metrics\n";

@@ -17,6 +17,8 @@ namespace cdeck::core {
 class MetricsServer {
   public:
     using Render = std::function<std::string()>;
+    // Readiness for GET /healthz: true when ready; otherwise `why` says what is missing.
+    using Health = std::function<bool(std::string& why)>;
     MetricsServer() = default;
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
@@ -25,6 +27,9 @@ class MetricsServer {
     // port 0 picks a free port (see Port()). Fails with a clear message when the port is
     // taken.
     Status Start(int port, Render render);
+    // The node's form: an IPv4 address to bind (loopback unless configured otherwise) and
+    // a readiness check served at /healthz (200 "ready" or 503 with the reason).
+    Status Start(const std::string& address, int port, Render render, Health health);
     void Stop();
     int Port() const { return m_port; }
 
@@ -32,6 +37,8 @@ class MetricsServer {
     void Loop();
     void Answer(int fd);
     Render m_render;
+    Health m_health;
+    std::string m_address = "127.0.0.1";
     int m_listen = -1;
     int m_port = 0;
     std::atomic<bool> m_stop{false};

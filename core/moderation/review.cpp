@@ -146,6 +146,7 @@ void ModerationEngine::OnMessages(const std::string& channelId,
         }
     }
     if (found.empty()) return;
+    if (m_options.flagged) m_options.flagged(found, *pack);
     size_t added = 0;
     {
         std::lock_guard lock(m_mutex);

@@ -79,6 +79,9 @@ class ModerationEngine final : public StoreObserver {
         std::function<void(const std::string& key, const std::string& json)> saveState;
         size_t maxItems =
             kMaxItems;  // the queue held in memory (config sync.memory_max_review_items)
+        // Every flagged message (new, or edited and still matching), with the pack that
+        // flagged it, on the writer's thread: the node writes them to the shared queue.
+        std::function<void(const std::vector<ReviewItem>&, const RulePack&)> flagged;
     };
     ModerationEngine(Store& store, RulePack pack, Options options);
 
