@@ -13,6 +13,8 @@
 #include "net/http.hpp"
 #include "moderation/review.hpp"
 #include "persist/persister.hpp"
+#include "pg/pg_desk.hpp"
+#include "pg/pg_follower.hpp"
 #include "sim/graphsim.hpp"
 #include "util/log.hpp"
 
@@ -58,6 +60,12 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
             options.demoAuthMode.empty() ? "client_credentials" : options.demoAuthMode;
         core::Log(core::LogLevel::kInfo, "app", "demo tenant running at " + info.graphUrl);
     }
+    m_follow = m_config.server.Enabled();
+    m_config.sync.commandsOnly = m_follow;
+    if (m_follow && m_demo)
+        return core::MakeError(ErrorCode::kConfig,
+                               "a server block needs the tenant the nodes sync (tenant, client_id, "
+                               "graph_url, authority_url): the built-in demo tenant is not shared");
 
     // Offline first: the database is loaded into the store before any network call, and
     // the persistence thread writes behind the store from then on. The demo tenant is
@@ -82,8 +90,11 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         po.retentionMaxMessages = m_config.sync.retentionMaxMessages;
         m_persister = std::make_unique<core::Persister>(std::move(db.value()), po);
         // The newest 50 roots per channel first, so the wall has data at once; the older
-        // history follows on a background thread.
-        if (core::Status st = m_persister->LoadInto(m_store, kFirstLoadRoots); !st) {
+        // history follows on a background thread. Following nodes, the local database
+        // keeps drafts only: the messages come from PostgreSQL.
+        if (m_follow) {
+            cacheLoaded = false;
+        } else if (core::Status st = m_persister->LoadInto(m_store, kFirstLoadRoots); !st) {
             core::Log(core::LogLevel::kWarn, "persist", "cache not loaded: " + st.error().message);
             cacheLoaded = false;
         }
@@ -126,14 +137,15 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
     mo.saveState = [persister](const std::string& key, const std::string& json) {
         if (persister) persister->SaveReviewState(key, json);
     };
+    if (m_follow) ConfigureSharedModeration(&mo);
     m_moderation = std::make_unique<core::ModerationEngine>(m_store, std::move(pack.value()), mo);
-    if (m_persister) {
+    if (m_persister && !m_follow) {
         m_moderation->SeedAudit(m_persister->LoadAudit(core::ModerationEngine::kAuditShown));
         m_moderation->SeedStates(m_persister->LoadReviewStates());
     }
     m_observers = std::make_unique<core::ObserverList>();
-    if (m_persister) m_observers->Add(m_persister.get());
-    m_observers->Add(m_moderation.get());
+    if (m_persister && !m_follow) m_observers->Add(m_persister.get());
+    if (!m_follow) m_observers->Add(m_moderation.get());  // following: rules ran in the node
     m_store.SetObserver(m_observers.get());
     m_actionsThread = std::thread([this] { RunActions(); });
     // The older part of the cache follows on a thread; then the rules see the whole cache
@@ -143,6 +155,9 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
             (void)m_persister->LoadOlderInto(m_store, kFirstLoadRoots);
             m_moderation->EvaluateExisting(*m_store.Current());
         });
+
+    if (m_follow)
+        if (core::Status st = StartFollowing(); !st) return st;
 
     core::CurlOptions co;
     co.caFile = m_config.caFile;
@@ -333,6 +348,7 @@ void AppRuntime::SaveSettings(const core::Config& settings, std::function<void(s
 
 void AppRuntime::Stop() {
     if (m_saveThread.joinable()) m_saveThread.join();
+    StopFollowing();
     if (m_actionsThread.joinable()) {
         {
             std::lock_guard lock(m_actionsMutex);

@@ -31,6 +31,8 @@ class DelegatedTokenProvider;
 class Persister;
 class ModerationEngine;
 class ObserverList;
+class PgFollower;
+class PgDesk;
 }  // namespace cdeck::core
 
 namespace cdeck::app {
@@ -77,8 +79,18 @@ class AppRuntime {
     // calls `done` there with an empty string or the error. UI thread.
     void SaveSettings(const core::Config& settings, std::function<void(std::string)> done);
 
+    bool Following() const { return m_follow; }
+
   private:
     void RunInteractiveSignIn();
+    // Follow mode (a server block): the store fills from PostgreSQL; review actions and
+    // audit rows go to the shared queue (app_runtime_follow.cpp).
+    void ConfigureSharedModeration(void* moderationOptions);
+    core::Status StartFollowing();
+    void StopFollowing();
+    bool m_follow = false;
+    std::unique_ptr<core::PgFollower> m_follower;
+    std::shared_ptr<core::PgDesk> m_desk;
 
     core::Config m_config;
     bool m_demo = false;

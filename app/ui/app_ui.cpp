@@ -46,6 +46,16 @@ bool PageFromKey(const std::string& key, Page& out) {
 std::string StaleReason(const core::SyncStatus& s, core::UnixMillis now, double staleAfter) {
     char text[256];
     double age = s.lastSyncOk ? static_cast<double>(now - s.lastSyncOk) / 1000.0 : 0.0;
+    if (s.following) {  // reading the nodes' database: its state decides, not our sign-in
+        if (!s.followConnected) return s.lastError.empty() ? "database unreachable" : s.lastError;
+        if (s.followNodes == 0) return "no channeldeck-node is running";
+        if (s.lastNodeCommit && age > s.followStaleAfter) {
+            std::snprintf(text, sizeof text, "no node has committed for %s",
+                          FormatAge(age).c_str());
+            return text;
+        }
+        return {};
+    }
     if (!s.signedIn && (s.phase == "error" || s.phase == "signing-in" || s.lastSyncOk)) {
         std::snprintf(text, sizeof text, "not signed in%s%s", s.lastError.empty() ? "" : ": ",
                       s.lastError.c_str());

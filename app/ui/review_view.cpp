@@ -138,6 +138,13 @@ void ReviewView::HandleKeys(const UiContext& ctx, const core::ReviewState& s) {
 
     if (Pressed('E'))
         Act(ctx, [](core::ModerationEngine& m, std::vector<uint64_t> ids) { m.Escalate(ids); });
+    // The shared queue: c claims the selection (or the next 10 when nothing is selected).
+    if (s.shared && Pressed('C')) {
+        if (m_selected.empty() && ctx.moderate)
+            ctx.moderate([](core::ModerationEngine& m) { m.ClaimNext(10); });
+        else
+            Act(ctx, [](core::ModerationEngine& m, std::vector<uint64_t> ids) { m.Claim(ids); });
+    }
     if (Pressed('T')) m_tagOpen = true;
     if (Pressed('N')) m_noticeOpen = true;
     if (Pressed('D') && canDelete) m_confirmDelete = true;
@@ -197,6 +204,7 @@ void ReviewView::DrawContent(const UiContext& ctx) {
         "t tag, d delete, u undo, e escalate, n notice, b backtest a rule, Tab resolved (r "
         "reopens)",
         state->packName.c_str(), state->packVersion);
+    if (state->shared) DrawSharedBar(ctx, *state);
     DrawFilters(*state);
     if (!m_selected.empty()) {
         ImGui::SameLine(0, 20);
@@ -265,6 +273,14 @@ void ReviewView::DrawRow(const UiContext& ctx, const core::ReviewState& s, int i
         ImGui::SameLine();
         ImGui::TextColored(colors::kWarn, "ESCALATED");
     }
+    if (s.shared && !it.resolved && !it.claimedBy.empty() && it.claimExpires > ctx.now) {
+        ImGui::SameLine();
+        if (it.claimedBy == s.sharedUser)
+            ImGui::TextColored(colors::kAccent, "held by you");
+        else
+            ImGui::TextColored(colors::kWarn, "held by %s (%s)", it.claimedAccount.c_str(),
+                               it.claimedBy.c_str());
+    }
     if (it.resolved) {
         ImGui::SameLine();
         ImGui::TextColored(colors::kGood, "resolved: %s%s%s", it.tag.c_str(),
@@ -287,6 +303,22 @@ void ReviewView::DrawRow(const UiContext& ctx, const core::ReviewState& s, int i
         m_cursor = index;
     ImGui::Separator();
     ImGui::PopID();
+}
+
+void ReviewView::DrawSharedBar(const UiContext& ctx, const core::ReviewState& s) {
+    size_t mine = 0, others = 0;
+    for (const auto& it : s.items)
+        if (!it.resolved && !it.claimedBy.empty() && it.claimExpires > ctx.now)
+            ++(it.claimedBy == s.sharedUser ? mine : others);
+    ImGui::TextColored(colors::kAccent, "Shared queue");
+    ImGui::SameLine();
+    ImGui::TextDisabled(
+        "you hold %zu, others hold %zu  \xC2\xB7  c claims the selection or the "
+        "next 10; acting on an item claims it",
+        mine, others);
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Claim next 10") && ctx.moderate)
+        ctx.moderate([](core::ModerationEngine& m) { m.ClaimNext(10); });
 }
 
 void ReviewView::DrawContext(const UiContext& ctx, const core::ReviewItem& item) {

@@ -46,6 +46,7 @@ class ReviewView final : public View {
              std::function<void(core::ModerationEngine&, std::vector<uint64_t>)> f);
     void DrawFilters(const core::ReviewState& s);
     void DrawRow(const UiContext& ctx, const core::ReviewState& s, int index);
+    void DrawSharedBar(const UiContext& ctx, const core::ReviewState& s);
     void DrawContext(const UiContext& ctx, const core::ReviewItem& item);
     void DrawPopups(const UiContext& ctx);
 

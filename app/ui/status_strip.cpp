@@ -91,7 +91,11 @@ void StatusStrip::Draw(const UiContext& ctx) {
                             st.metrics->freshnessAll.p95);
     }
     ImGui::SameLine(0, 24);
-    if (st.fromCache && st.phase != "live")
+    if (st.following)
+        ImGui::TextDisabled(
+            "following %d node%s, last commit %s", st.followNodes, st.followNodes == 1 ? "" : "s",
+            st.lastNodeCommit ? core::FormatAgo(st.lastNodeCommit, ctx.now).c_str() : "never");
+    else if (st.fromCache && st.phase != "live")
         ImGui::TextColored(
             colors::kWarn, "cached \xE2\x80\x94 last synced %s",
             st.lastSyncOk ? core::FormatAgo(st.lastSyncOk, ctx.now).c_str() : "never");

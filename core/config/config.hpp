@@ -37,6 +37,9 @@ struct SyncSettings {
     // The review queue held in memory (pending and resolved items); beyond it resolved items
     // leave first, then the oldest pending ones, and the Review page says how many.
     int memoryMaxReviewItems = 20000;
+    // Set by the app, not the config file: a desk following nodes reads through PostgreSQL,
+    // so its engine only sends the moderator's commands (no discovery, no polling).
+    bool commandsOnly = false;
 };
 
 // Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md

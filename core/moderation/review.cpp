@@ -229,6 +229,8 @@ void ModerationEngine::Publish() {
         state->maxItems = m_options.maxItems;
         state->packName = m_pack->name;
         state->packVersion = m_pack->version;
+        state->shared = static_cast<bool>(m_options.sharedAction);
+        state->sharedUser = m_options.sharedUser;
     }
     m_store.SetReview(std::move(state));
 }
@@ -280,6 +282,21 @@ void ModerationEngine::Each(const std::vector<uint64_t>& ids, F f) {
 
 void ModerationEngine::Resolve(const std::vector<uint64_t>& ids, Tag tag,
                                const std::string& comment) {
+    if (m_options.sharedAction) {
+        std::string name = TagName(tag);
+        SharedEach(
+            ids,
+            [&](uint64_t id) {
+                return SharedReviewAction{SharedReviewAction::Kind::kResolve, id, 0, name, comment};
+            },
+            [&](ReviewItem& i) {
+                i.resolved = true;
+                i.tag = name;
+                i.comment = comment;
+                i.claimedBy.clear();
+            });
+        return;
+    }
     std::vector<ReviewItem> done;
     Each(ids, [&](ReviewItem& i) {
         i.resolved = true;
@@ -292,6 +309,13 @@ void ModerationEngine::Resolve(const std::vector<uint64_t>& ids, Tag tag,
 }
 
 void ModerationEngine::Unresolve(const std::vector<uint64_t>& ids) {
+    if (m_options.sharedAction) {
+        Each(ids, [](ReviewItem& i) {
+            i.lastError = "a resolved item on the shared queue cannot be reopened here";
+            return true;
+        });
+        return;
+    }
     std::vector<ReviewItem> done;
     Each(ids, [&](ReviewItem& i) {
         if (!i.resolved) return false;
@@ -304,6 +328,15 @@ void ModerationEngine::Unresolve(const std::vector<uint64_t>& ids) {
 }
 
 void ModerationEngine::Escalate(const std::vector<uint64_t>& ids) {
+    if (m_options.sharedAction) {
+        SharedEach(
+            ids,
+            [](uint64_t id) {
+                return SharedReviewAction{SharedReviewAction::Kind::kEscalate, id};
+            },
+            [](ReviewItem& i) { i.escalated = true; });
+        return;
+    }
     std::vector<ReviewItem> done;
     Each(ids, [&](ReviewItem& i) {
         i.escalated = true;
@@ -412,8 +445,16 @@ void ModerationEngine::ReplyNotice(uint64_t id, const std::string& text) {
             after = *it;
         }
         Publish();
-        Audit(after, "reply-notice", out.status ? "ok" : "failed: " + out.status.error().Describe(),
-              out.requestId, "");
+        std::string result = out.status ? "ok" : "failed: " + out.status.error().Describe();
+        if (m_options.sharedAction) {
+            SharedReviewAction a{SharedReviewAction::Kind::kNotice, id};
+            a.result = result;
+            a.requestId = out.requestId;
+            SharedEach(
+                {id}, [&](uint64_t) { return a; }, [](ReviewItem&) {});
+            return;
+        }
+        Audit(after, "reply-notice", result, out.requestId, "");
     };
     if (m_options.submit) m_options.submit(std::move(c));
 }

@@ -45,6 +45,19 @@ struct ReviewItem {
     bool pending = false;   // an action is on its way to Graph
     std::string lastError;  // the last action the server refused
     std::string groupKey;   // equal for near-duplicate messages
+    // The shared queue (following nodes): who holds the item. Empty: nobody.
+    std::string claimedBy;       // the database user holding the claim
+    std::string claimedAccount;  // their Entra account, as their desk reported it
+    UnixMillis claimExpires = 0;
+};
+
+// A moderator action on the shared queue, carried out by the database (pg/ desk functions)
+// together with its audit row.
+struct SharedReviewAction {
+    enum class Kind { kClaim, kClaimNext, kRelease, kResolve, kTag, kEscalate, kNotice } kind;
+    uint64_t id = 0;
+    int count = 0;  // kClaimNext
+    std::string tag, comment, result, requestId;
 };
 
 struct ReviewState {
@@ -56,6 +69,8 @@ struct ReviewState {
     std::vector<AuditRow> audit;    // the most recent audit rows, newest first
     std::string packName;
     int packVersion = 0;
+    bool shared = false;     // the queue is the nodes' (PostgreSQL), claimed per moderator
+    std::string sharedUser;  // this desk's database user, to tell our claims from others'
 };
 using ReviewStatePtr = std::shared_ptr<const ReviewState>;
 
@@ -82,6 +97,10 @@ class ModerationEngine final : public StoreObserver {
         // Every flagged message (new, or edited and still matching), with the pack that
         // flagged it, on the writer's thread: the node writes them to the shared queue.
         std::function<void(const std::vector<ReviewItem>&, const RulePack&)> flagged;
+        // Following nodes: review actions go to the shared queue through this (on the
+        // caller's thread), and items arrive through ApplyShared; rules do not run here.
+        std::function<Status(const SharedReviewAction&)> sharedAction;
+        std::string sharedUser;
     };
     ModerationEngine(Store& store, RulePack pack, Options options);
 
@@ -105,6 +124,12 @@ class ModerationEngine final : public StoreObserver {
     void ReplyNotice(uint64_t id, const std::string& text);
 
     void SetPack(RulePack pack);
+    // ---- the shared queue (following nodes) ----
+    // Items as the database holds them now (new or changed since the last call).
+    void ApplyShared(std::vector<ReviewItem> items);
+    void Claim(const std::vector<uint64_t>& ids);
+    void ClaimNext(int count);
+    void Release(const std::vector<uint64_t>& ids);
     // A draft rule over everything the store holds now (see Backtest below).
     struct BacktestResult BacktestDraft(const std::string& ruleJson) const;
     // Decisions saved before (SaveReviewState rows): applied when their items reappear.
@@ -125,6 +150,11 @@ class ModerationEngine final : public StoreObserver {
     void SendDelete(uint64_t id, bool undo);
     void SaveState(const ReviewItem& item);  // without m_mutex held
     void TrimItems();                        // with m_mutex held
+    // Runs `make(id)` through the shared queue for each id; an item whose action the
+    // database refused shows why. `apply` is the optimistic change on success.
+    void SharedEach(const std::vector<uint64_t>& ids,
+                    const std::function<SharedReviewAction(uint64_t)>& make,
+                    const std::function<void(ReviewItem&)>& apply);
 
     Store& m_store;
     Options m_options;

@@ -31,7 +31,7 @@ PgFollower::~PgFollower() {
     Stop();
 }
 
-void PgFollower::SetReviewCallback(std::function<void(std::vector<SharedReviewItem>)> cb) {
+void PgFollower::SetReviewCallback(std::function<void(std::vector<ReviewItem>)> cb) {
     std::lock_guard lock(m_mutex);
     m_reviewCb = std::move(cb);
 }
@@ -136,8 +136,7 @@ Status PgFollower::ReadDirectory(bool all) {
 // Rows ordered by channel: roots with their replies attached, merged channel by channel.
 // A reply whose root is not among the rows comes with the root's JSON (rootCol), which
 // merges as "not newer" and only adds the reply.
-void PgFollower::MergeRows(const PgResult& rows, int chCol, int jsonCol, int seqCol,
-                           int rootCol) {
+void PgFollower::MergeRows(const PgResult& rows, int chCol, int jsonCol, int seqCol, int rootCol) {
     std::string current;
     std::vector<ChatMessage> roots;
     std::unordered_map<std::string, size_t> index;
@@ -209,7 +208,7 @@ Status PgFollower::ReadMessages(const std::vector<std::string>& channels) {
 }
 
 Status PgFollower::ReadReview() {
-    std::vector<SharedReviewItem> changed;
+    std::vector<ReviewItem> changed;
     while (true) {
         auto r = m_conn->Exec(
             "SELECT id, message_id, rule_id, root_id, team_id, channel_id, rule_name, severity, "
@@ -221,8 +220,7 @@ Status PgFollower::ReadReview() {
             {std::to_string(m_reviewSeq)});
         if (!r) return r.error();
         for (int i = 0; i < r->Rows(); ++i) {
-            SharedReviewItem s;
-            ReviewItem& it = s.item;
+            ReviewItem it;
             it.id = static_cast<uint64_t>(r->Int(i, 0));
             it.messageId = r->Text(i, 1);
             it.ruleId = r->Text(i, 2);
@@ -242,17 +240,15 @@ Status PgFollower::ReadReview() {
             it.tag = r->Text(i, 16);
             it.comment = r->Text(i, 17);
             it.escalated = r->Bool(i, 18);
-            s.noticed = r->Bool(i, 19);
-            s.claimedBy = r->Text(i, 20);
-            s.claimedAccount = r->Text(i, 21);
-            s.claimExpires = r->Int(i, 22);
-            s.seq = r->Int(i, 23);
-            m_reviewSeq = std::max(m_reviewSeq, s.seq);
-            changed.push_back(std::move(s));
+            it.claimedBy = r->Text(i, 20);
+            it.claimedAccount = r->Text(i, 21);
+            it.claimExpires = r->Int(i, 22);
+            m_reviewSeq = std::max(m_reviewSeq, r->Int(i, 23));
+            changed.push_back(std::move(it));
         }
         if (r->Rows() < 5000) break;
     }
-    std::function<void(std::vector<SharedReviewItem>)> cb;
+    std::function<void(std::vector<ReviewItem>)> cb;
     {
         std::lock_guard lock(m_mutex);
         cb = m_reviewCb;
@@ -268,8 +264,7 @@ Status PgFollower::InitialLoad() {
         return e;
     };
     // One snapshot for the whole load: the watermarks match exactly what was read.
-    if (auto iso = m_conn->Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        !iso)
+    if (auto iso = m_conn->Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"); !iso)
         return fail(iso.error());
     if (Status st = ReadDirectory(true); !st) return fail(st.error());
     // The newest roots of every channel, with their replies: the first populated snapshot.
@@ -322,8 +317,8 @@ void PgFollower::HandleHints(const std::vector<PgNotification>& hints) {
     // Only channels we know are read; an unknown id in a hint is not trusted.
     std::vector<std::string> read;
     auto snap = m_store.Current();
-    for (const auto& ch : all ? KnownChannels() : std::vector<std::string>(channels.begin(),
-                                                                          channels.end()))
+    for (const auto& ch :
+         all ? KnownChannels() : std::vector<std::string>(channels.begin(), channels.end()))
         if (snap->FindChannel(ch)) read.push_back(ch);
     if (st) st = ReadMessages(read);
     if (st) st = ReadReview();

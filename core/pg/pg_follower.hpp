@@ -50,16 +50,6 @@ struct FollowStats {
     std::string lastError;
 };
 
-// One shared review item as the desk sees it (the claim included).
-struct SharedReviewItem {
-    ReviewItem item;
-    std::string claimedBy;       // database user holding the claim; empty: nobody
-    std::string claimedAccount;  // their Entra account, as their desk reported it
-    UnixMillis claimExpires = 0;
-    bool noticed = false;
-    int64_t seq = 0;
-};
-
 class PgFollower {
   public:
     PgFollower(Store& store, FollowOptions options);
@@ -68,7 +58,7 @@ class PgFollower {
     void Stop();
     FollowStats Stats() const;
     // Review items that changed (new, claimed, resolved...), on the follower's thread.
-    void SetReviewCallback(std::function<void(std::vector<SharedReviewItem>)> cb);
+    void SetReviewCallback(std::function<void(std::vector<ReviewItem>)> cb);
     // After each read is merged and published: the highest commit sequence applied.
     void SetAppliedCallback(std::function<void(int64_t)> cb);
 
@@ -97,7 +87,7 @@ class PgFollower {
     std::condition_variable m_cv;
     bool m_stop = false;
     FollowStats m_stats;
-    std::function<void(std::vector<SharedReviewItem>)> m_reviewCb;
+    std::function<void(std::vector<ReviewItem>)> m_reviewCb;
     std::function<void(int64_t)> m_appliedCb;
     std::thread m_thread;
 };

@@ -147,11 +147,11 @@ struct SyncStatus {
     MetricsSnapshotPtr metrics;  // throttling and freshness figures, refreshed ~4x a second
     // Following nodes through PostgreSQL (a server block); all zero in standalone mode.
     bool following = false;
-    bool followConnected = false;  // the database answers
-    int followNodes = 0;           // nodes with a live heartbeat
+    bool followConnected = false;   // the database answers
+    int followNodes = 0;            // nodes with a live heartbeat
     UnixMillis lastNodeCommit = 0;  // the newest commit by any node
     double followStaleAfter = 30;   // seconds without a commit before STALE
-    std::string persistError;    // the database is failing (data is kept in memory)
+    std::string persistError;       // the database is failing (data is kept in memory)
     size_t persistQueue = 0;
 };
 

@@ -67,10 +67,13 @@ void SyncEngine::Start() {
     if (m_started) return;
     m_started = true;
     m_stopping = false;
-    Job discover{Job::Kind::kDiscoverTeams};
-    Enqueue(std::move(discover));
+    if (!m_settings.commandsOnly) Enqueue(Job{Job::Kind::kDiscoverTeams});
     m_store.UpdateSyncStatus([&](SyncStatus& s) {
-        s.phase = "discovering";
+        if (m_settings.commandsOnly) {
+            s.signedIn = true;  // the sign-in finished; reading is the follower's business
+        } else {
+            s.phase = "discovering";
+        }
         s.delegated = m_delegated;
         s.policy = m_settings.policy;
         s.limits = m_limits;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -104,8 +105,27 @@ TEST_CASE("follow: a desk fills its store from the database and follows new comm
     fo.conninfo = db.alice;  // a moderator's own login: read-only on messages
     fo.firstRoots = 20;
     core::PgFollower follower(desk, fo);
+    std::mutex mu;
+    std::vector<core::ReviewItem> review;
+    follower.SetReviewCallback([&](std::vector<core::ReviewItem> items) {
+        std::lock_guard lock(mu);
+        review.insert(review.end(), items.begin(), items.end());
+    });
+    core::ReviewItem flagged;
+    flagged.messageId = "m3";
+    flagged.ruleId = "rule-1";
+    flagged.channelId = "c1";
+    flagged.text = "hello 3";
+    node.persister->SaveReviewItems({flagged}, "pack", 2);
+    REQUIRE(node.persister->Flush(10s));
     follower.Start();
     REQUIRE(WaitFor([&] { return Held(desk, "c1") == 121; }));
+    REQUIRE(WaitFor([&] {
+        std::lock_guard lock(mu);
+        return review.size() == 1;
+    }));
+    CHECK(review[0].messageId == "m3");
+    CHECK(review[0].text == "hello 3");
     CHECK(desk.Current()->teams.size() == 1);
     CHECK(desk.Current()->FindChannel("c2") != nullptr);
 
@@ -154,8 +174,8 @@ TEST_CASE("follow: hints are never data; the backstop covers a lost hint") {
     REQUIRE(WaitFor([&] { return Held(desk, "c1") == 1; }));
     // Garbage and hints naming unknown channels only cause reads.
     auto admin = Connect(db.admin);
-    for (const char* payload : {"not json", "{\"channels\":[\"nope\"],\"seq\":99999999}",
-                                "{\"channels\":42}", "[]"})
+    for (const char* payload :
+         {"not json", "{\"channels\":[\"nope\"],\"seq\":99999999}", "{\"channels\":42}", "[]"})
         REQUIRE(admin->Exec("SELECT pg_notify('cdeck_changes', $1)", {payload}).ok());
     REQUIRE(WaitFor([&] { return follower.Stats().hints >= 4; }));
     CHECK(desk.Current()->FindChannel("nope") == nullptr);
@@ -207,8 +227,9 @@ TEST_CASE("follow: a desk that loses the database shows it, then catches up with
     // Then its own connection is killed while the node writes: hints sent meanwhile are
     // lost to it, and the reconnect's catch-up fills the gap.
     auto admin = Connect(db.admin);
-    REQUIRE(admin->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                        "application_name = 'channeldeck desk'")
+    REQUIRE(admin
+                ->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                       "application_name = 'channeldeck desk'")
                 .ok());
     write(30);
     REQUIRE(node.persister->Flush(10s));

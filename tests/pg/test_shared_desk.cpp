@@ -1,0 +1,142 @@
+// The whole shared deployment in one process, over the real network paths: graphsim over
+// HTTPS, channeldeck-node's service writing into a real PostgreSQL, and two desks (the
+// app's runtime with a server block) following it as two different database users.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "app_runtime.hpp"
+#include "moderation/review.hpp"
+#include "node/node_service.hpp"
+#include "pg/pg_fixture.hpp"
+#include "sim/graphsim.hpp"
+#include "support/test_util.hpp"
+
+using namespace cdeck;
+using namespace cdeck::test;
+
+namespace {
+
+core::Config TenantConfig(const sim::GraphSimInfo& info) {
+    core::Config c;
+    c.graphUrl = info.graphUrl;
+    c.authorityUrl = info.authorityUrl;
+    c.tenant = info.tenant;
+    c.clientId = info.clientId;
+    c.clientSecret = info.clientSecret;
+    c.caFile = info.caFile;
+    c.authMode = "client_credentials";
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("shared: a node fills PostgreSQL; two desks follow it and share the review queue") {
+    PgDb db = NewPgDb();
+    TempDir dir;
+    sim::GraphSim sim;
+    sim::GraphSimOptions so;
+    so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
+    so.stateDir = (dir.path / "sim").string();
+    REQUIRE(sim.Start(so).empty());
+    core::Config base = TenantConfig(sim.Info());
+
+    node::NodeService node;
+    node::NodeOptions no;
+    no.config = base;
+    no.config.server.conninfo = db.node;
+    no.config.node.id = "node-test";
+    no.config.node.listen = "127.0.0.1:0";
+    no.rulesPath = std::string(CDECK_ASSETS_DIR) + "/rules/default.json";
+    auto started = node.Start(no);
+    REQUIRE_MESSAGE(started.ok(), ErrText(started));
+    auto admin = Connect(db.admin);
+    REQUIRE(WaitFor(
+        [&] {
+            return Scalar(*admin, "SELECT count(*) FROM review_items") != "0" &&
+                   std::stoll(Scalar(*admin, "SELECT count(*) FROM messages")) > 100;
+        },
+        90));
+    std::string why;
+    REQUIRE(WaitFor([&] { return node.Ready(why); }, 30));
+    CHECK(node.MetricsText().find("cdeck_pg_committed_messages_total") != std::string::npos);
+
+    auto startDesk = [&](app::AppRuntime& rt, const std::string& conninfo, const char* name) {
+        app::RuntimeOptions ro;
+        ro.config = base;
+        ro.config.server.conninfo = conninfo;
+        ro.config.dbPath = (dir.path / name).string() + ".db";
+        ro.stateDir = (dir.path / name).string();
+        auto st = rt.Start(ro);
+        REQUIRE_MESSAGE(st.ok(), ErrText(st));
+    };
+    app::AppRuntime alice, bob;
+    startDesk(alice, db.alice, "alice");
+    startDesk(bob, db.bob, "bob");
+    for (app::AppRuntime* rt : {&alice, &bob}) {
+        bool ready = WaitFor(
+            [&] {
+                auto s = rt->Store().Current();
+                return s->totalMessages > 100 && s->review && !s->review->items.empty() &&
+                       s->sync.followNodes == 1;
+            },
+            60);
+        auto s = rt->Store().Current();
+        INFO("messages " << s->totalMessages << ", review items "
+                         << (s->review ? s->review->items.size() : 0) << ", nodes "
+                         << s->sync.followNodes << ", phase " << s->sync.phase << ": "
+                         << s->sync.lastError);
+        REQUIRE(ready);
+        CHECK(s->sync.following);
+        CHECK(s->sync.phase == "live");
+        CHECK(s->review->shared);
+        CHECK(s->sync.requests == 0);  // nothing was read from Graph by the desk
+    }
+    CHECK(alice.Store().Current()->review->sharedUser == "alice");
+
+    // Alice claims the next items; Bob cannot resolve one of them.
+    alice.Moderate([](core::ModerationEngine& m) { m.ClaimNext(2); });
+    REQUIRE(WaitFor(
+        [&] {
+            auto r = bob.Store().Current()->review;
+            for (const auto& it : r->items)
+                if (it.claimedBy == "alice") return true;
+            return false;
+        },
+        30));
+    uint64_t held = 0;
+    for (const auto& it : bob.Store().Current()->review->items)
+        if (it.claimedBy == "alice") held = it.id;
+    bob.Moderate([held](core::ModerationEngine& m) {
+        m.Resolve({held}, core::ModerationEngine::Tag::kCompliant, "bob tries");
+    });
+    REQUIRE(WaitFor(
+        [&] {
+            for (const auto& it : bob.Store().Current()->review->items)
+                if (it.id == held) return it.lastError.find("claimed by") != std::string::npos;
+            return false;
+        },
+        30));
+    // Alice resolves it: one audit row, in the same transaction, naming her database user.
+    alice.Moderate([held](core::ModerationEngine& m) {
+        m.Resolve({held}, core::ModerationEngine::Tag::kFalsePositive, "fine");
+    });
+    REQUIRE(WaitFor(
+        [&] {
+            for (const auto& it : bob.Store().Current()->review->items)
+                if (it.id == held) return it.resolved;
+            return false;
+        },
+        30));
+    CHECK(Scalar(*admin, "SELECT db_user || ':' || result FROM audit_log WHERE review_id = $1",
+                 {std::to_string(held)}) == "alice:false-positive");
+    CHECK(Scalar(*admin, "SELECT count(*) FROM audit_log WHERE review_id = $1",
+                 {std::to_string(held)}) == "1");
+
+    alice.Stop();
+    bob.Stop();
+    node.Stop();
+    // A clean exit takes the node out of the live set.
+    CHECK(Scalar(*admin, "SELECT count(*) FROM sync_node WHERE expires_at > now()") == "0");
+    sim.Stop();
+}
