@@ -9,7 +9,7 @@ CDECK_PACKAGES=(
   libimgui-dev libglfw3-dev python3-glad libcurl4-openssl-dev nlohmann-json3-dev
   doctest-dev libsqlite3-dev libre2-dev libcpp-httplib-dev libssl-dev libstb-dev libfreetype-dev
   fonts-inter fonts-dejavu-core libgl1-mesa-dri xvfb xauth ca-certificates
-  libpq-dev postgresql-15 postgresql-client-15 postgresql-common
+  libpq-dev postgresql-15 postgresql-client-15 postgresql-common curl
 )
 
 cdeck_install_deps() {

@@ -150,9 +150,13 @@ void PgConn::Rollback() {
 }
 
 Status PgConn::Listen(std::string_view channelLiteral) {
-    std::string sql = "LISTEN ";
-    sql += channelLiteral;
-    return Done(Exec(sql));
+    // LISTEN takes no parameter; the name is a compile-time literal (kPgHintChannel).
+    std::string text = "LISTEN " + std::string(channelLiteral);
+    PGresult* r = PQexec(m_conn, text.c_str());
+    PgResult res(r);
+    if (r && PQresultStatus(r) == PGRES_COMMAND_OK) return OkStatus();
+    return MakeError(ErrorCode::kTransient,
+                     "PostgreSQL: " + OneLine(r ? PQresultErrorMessage(r) : PQerrorMessage(m_conn)));
 }
 
 Result<std::vector<PgNotification>> PgConn::WaitForNotifications(
