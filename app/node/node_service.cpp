@@ -328,6 +328,14 @@ void NodeService::Stop() {
 
 bool NodeService::Ready(std::string& why) const {
     bool signedIn = m_store.Current()->sync.signedIn;
+    if (m_persister) {
+        // The writer notices a lost database at its next batch, before the heartbeat does.
+        core::PgPersistStats ps = m_persister->Stats();
+        if (ps.failing && !ps.connected) {
+            why = "database unreachable: " + ps.lastError;
+            return false;
+        }
+    }
     std::lock_guard lock(m_mutex);
     if (!m_dbReachable) {
         why = "database unreachable" + (m_dbError.empty() ? "" : ": " + m_dbError);

@@ -333,6 +333,7 @@ void GraphSim::Impl::GeneratorLoop() {
         }
         if (nowSteady < nextArrival) continue;
         nextArrival += gap();
+        if (trafficPaused) continue;
         // Most events are new messages; some are edits, reactions and soft deletes.
         if (u(rng) < 0.15) {
             tenant.GenerateActivity(now);
@@ -346,6 +347,12 @@ void GraphSim::Impl::GeneratorLoop() {
 // ---------------------------------------------------------------- GraphSim
 
 GraphSim::GraphSim() : m_impl(std::make_unique<Impl>()) {}
+
+std::string GraphSim::SetTrafficPaused(bool paused) {
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->trafficPaused = paused;
+    return {};
+}
 GraphSim::~GraphSim() {
     Stop();
 }

@@ -62,6 +62,8 @@ class GraphSim {
     // would. Also POST /_sim/restart {"down_ms": N}. Returns an error, or empty.
     std::string Restart(int downMillis);
 
+    // Stops (true) or resumes the live message generator; also POST /_sim/traffic.
+    std::string SetTrafficPaused(bool paused);
     GraphSimInfo Info() const;
     // Ground truth as JSON text (the same document GET /_sim/stats serves).
     std::string StatsJson() const;

@@ -36,6 +36,7 @@ void GraphSim::Impl::RegisterRoutes() {
         {"POST", {"/_sim/faults", &Impl::HandleSimFaults}},
         {"POST", {"/_sim/clock", &Impl::HandleSimClock}},
         {"POST", {"/_sim/restart", &Impl::HandleSimRestart}},
+        {"POST", {"/_sim/traffic", &Impl::HandleSimTraffic}},
         {"POST", {"/_sim/tokens/revoke", &Impl::HandleSimRevokeTokens}},
     };
     for (const auto& [method, route] : routes)
@@ -115,6 +116,16 @@ void GraphSim::Impl::HandleSimClock(SimRequest& q, SimResponse& r) {
         return GraphError(q, r, 400, "BadRequest", "expected {\"offset_seconds\": N}");
     clockOffsetSeconds = b["offset_seconds"].get<double>();
     Json(r, 200, {{"offset_seconds", clockOffsetSeconds}});
+}
+
+// Pauses or resumes the live message generator (tests that compare the tenant with what a
+// client stored need the tenant to stand still at the end).
+void GraphSim::Impl::HandleSimTraffic(SimRequest& q, SimResponse& r) {
+    json b = json::parse(q.body, nullptr, false);
+    if (!b.is_object() || !b.contains("paused") || !b["paused"].is_boolean())
+        return GraphError(q, r, 400, "BadRequest", "expected {\"paused\": true|false}");
+    trafficPaused = b["paused"].get<bool>();
+    Json(r, 200, {{"paused", trafficPaused}});
 }
 
 void GraphSim::Impl::HandleSimRestart(SimRequest& q, SimResponse& r) {

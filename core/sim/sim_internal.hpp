@@ -200,6 +200,7 @@ struct GraphSim::Impl {
     mutable std::mutex mutex;  // guards everything below
     std::condition_variable cv;
     bool stopping = false;
+    bool trafficPaused = false;  // POST /_sim/traffic {"paused": true}: no new arrivals
     Tenant tenant;
     Throttler throttler;
     std::string limitsProfile = "graph-2025";
@@ -279,6 +280,7 @@ struct GraphSim::Impl {
     void HandleSimFaults(SimRequest& req, SimResponse& res);
     void HandleSimClock(SimRequest& req, SimResponse& res);
     void HandleSimRestart(SimRequest& req, SimResponse& res);
+    void HandleSimTraffic(SimRequest& req, SimResponse& res);
     void HandleSimRevokeTokens(SimRequest& req, SimResponse& res);
 
     // ---- Graph routes (sim_routes.cpp): the table and the preamble every handler runs ----

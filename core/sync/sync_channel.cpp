@@ -238,7 +238,9 @@ SyncEngine::PageFacts SyncEngine::ReadPage(const ChannelState& st, Page<ChatMess
     PageFacts f;
     const UnixMillis backfillCutoff =
         m_settings.backfillDays > 0 ? now - Ms(m_settings.backfillDays * 86400.0) : 0;
-    const UnixMillis replyCutoff = now - Ms(m_settings.replyWindowHours * 3600.0);
+    // 0 means no limit (as the config documents): every changed thread's replies.
+    const UnixMillis replyCutoff =
+        m_settings.replyWindowHours > 0 ? now - Ms(m_settings.replyWindowHours * 3600.0) : 0;
     bool reachedCutoff = false;
     for (const auto& m : page.items) {
         if (st.phase == Phase::kBackfill) {

@@ -3,6 +3,7 @@
 // app's runtime with a server block) following it as two different database users.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "app_runtime.hpp"
@@ -138,5 +139,66 @@ TEST_CASE("shared: a node fills PostgreSQL; two desks follow it and share the re
     node.Stop();
     // A clean exit takes the node out of the live set.
     CHECK(Scalar(*admin, "SELECT count(*) FROM sync_node WHERE expires_at > now()") == "0");
+    sim.Stop();
+}
+
+TEST_CASE("shared: PostgreSQL restarts mid-run; every message graphsim created is stored once") {
+    PgDb db = NewPgDb();
+    TempDir dir;
+    sim::GraphSim sim;
+    sim::GraphSimOptions so;
+    so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
+    so.stateDir = (dir.path / "sim").string();
+    so.trafficScale = 3;
+    so.limitsScale = 100;  // this test is about the database, not throttling
+    REQUIRE(sim.Start(so).empty());
+    node::NodeService node;
+    node::NodeOptions no;
+    no.config = TenantConfig(sim.Info());
+    no.config.server.conninfo = db.node;
+    no.config.node.id = "node-restart";
+    no.config.node.listen = "127.0.0.1:0";
+    no.config.node.maxQueue = 500;  // a small backlog, so back-pressure really happens
+    no.config.node.batchSize = 100;
+    no.config.sync.backfillMessages = 100000;  // the whole tenant, every reply
+    no.config.sync.backfillDays = 0;
+    no.config.sync.replyWindowHours = 0;
+    no.config.sync.maxPollIntervalSeconds = 3;
+    no.rulesPath = std::string(CDECK_ASSETS_DIR) + "/rules/default.json";
+    REQUIRE(node.Start(no).ok());
+    auto admin = Connect(db.admin);
+    REQUIRE(WaitFor(
+        [&] { return std::stoll(Scalar(*admin, "SELECT count(*) FROM messages")) > 200; }, 60));
+    PgCluster& cl = SharedCluster();
+    admin.reset();
+    REQUIRE(cl.Stop());
+    std::this_thread::sleep_for(std::chrono::seconds(4));  // traffic goes on meanwhile
+    std::string why;
+    CHECK_FALSE(node.Ready(why));
+    CHECK(why.find("database unreachable") != std::string::npos);
+    REQUIRE(cl.Start());
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    // The tenant stands still; the node must end with exactly what graphsim holds.
+    REQUIRE(sim.SetTrafficPaused(true).empty());
+    auto truth = [&] {
+        auto j = nlohmann::json::parse(sim.StatsJson());
+        long long n = 0;
+        for (const auto& c : j["channels"])
+            n += c["roots"].get<long long>() + c["replies"].get<long long>();
+        return n;
+    };
+    admin = Connect(db.admin);
+    long long expected = truth();
+    bool equal = WaitFor(
+        [&] { return std::stoll(Scalar(*admin, "SELECT count(*) FROM messages")) == expected; },
+        90);
+    INFO("graphsim holds " << expected << ", the database "
+                           << Scalar(*admin, "SELECT count(*) FROM messages"));
+    CHECK(equal);
+    CHECK(Scalar(*admin, "SELECT count(*) = count(DISTINCT (channel_id, id)) FROM messages") ==
+          "t");
+    std::string metrics = node.MetricsText();
+    CHECK(metrics.find("cdeck_pg_failed_batches_total 0.0") == std::string::npos);
+    node.Stop();
     sim.Stop();
 }
