@@ -181,3 +181,61 @@ TEST_CASE("a config holding a secret that others can read gives a warning") {
     REQUIRE(c.ok());
     CHECK(c->warnings.empty());
 }
+
+TEST_CASE("server and node blocks: values, defaults and errors that name the key") {
+    auto c = ParseConfig(R"({"server":{"conninfo":"service=channeldeck","backstop_seconds":10,
+                             "stale_after_seconds":45,"claim_seconds":120},
+                             "node":{"id":"node-1","listen":"0.0.0.0:9464","max_queue":1000,
+                             "batch_size":50}})");
+    REQUIRE(c.ok());
+    CHECK(c->server.Enabled());
+    CHECK(c->server.conninfo == "service=channeldeck");
+    CHECK(c->server.backstopSeconds == 10);
+    CHECK(c->server.staleAfterSeconds == 45);
+    CHECK(c->server.claimSeconds == 120);
+    CHECK(c->node.id == "node-1");
+    CHECK(c->node.listen == "0.0.0.0:9464");
+    CHECK(c->node.maxQueue == 1000);
+    CHECK(c->node.batchSize == 50);
+    auto plain = ParseConfig("{}");
+    REQUIRE(plain.ok());
+    CHECK_FALSE(plain->server.Enabled());
+    CHECK(plain->node.listen == "127.0.0.1:9464");
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"server":{}})", "server.conninfo"},
+        {R"({"server":{"conninfo":""}})", "server.conninfo"},
+        {R"({"server":{"conninfo":"x=1","backstop_seconds":0}})", "server.backstop_seconds"},
+        {R"({"server":{"conninfo":"x=1","claim_seconds":5}})", "server.claim_seconds"},
+        {R"({"server":{"conninfo":"x=1","typo":1}})", "server.typo"},
+        {R"({"server":"host=db"})", "server"},
+        {R"({"node":{"listen":"9464"}})", "node.listen"},
+        {R"({"node":{"listen":"127.0.0.1:99999"}})", "node.listen"},
+        {R"({"node":{"listen":"127.0.0.1:"}})", "node.listen"},
+        {R"({"node":{"max_queue":0}})", "node.max_queue"},
+        {R"({"node":{"id":""}})", "node.id"}};
+    for (const auto& [text, key] : bad) {
+        CAPTURE(text);
+        auto r = ParseConfig(text);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().message.find(std::string("\"") + key + "\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("a database password in a config others can read gives a warning, without it") {
+    cdeck::test::TempDir dir;
+    std::string path = (dir.path / "config.json").string();
+    {
+        std::ofstream out(path);
+        out << R"({"server":{"conninfo":"host=db user=desk password=Pg-s3cret"}})";
+    }
+    ::chmod(path.c_str(), 0644);
+    auto c = LoadConfig(path, true);
+    REQUIRE(c.ok());
+    REQUIRE(c->warnings.size() == 1);
+    CHECK(c->warnings[0].find("database password") != std::string::npos);
+    CHECK(c->warnings[0].find("Pg-s3cret") == std::string::npos);
+    ::chmod(path.c_str(), 0600);
+    c = LoadConfig(path, true);
+    REQUIRE(c.ok());
+    CHECK(c->warnings.empty());
+}
