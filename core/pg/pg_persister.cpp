@@ -21,7 +21,7 @@ struct PgPersister::Op {
     std::string id;
     PgParam replyTo, deleted;
     UnixMillis created = 0, modified = 0;
-    std::string etag, contentType, content;
+    std::string etag;
     // kSync
     UnixMillis time = 0;
     bool flag = false;
@@ -178,8 +178,6 @@ void PgPersister::OnMessages(const std::string& channelId,
         op.created = m.createdDateTime;
         op.modified = m.VersionTime();
         op.etag = m.etag;
-        op.contentType = m.body.contentType;
-        op.content = m.body.content;
         op.json = ToJson(m, /*withReplies=*/false).dump();
         Enqueue(std::move(op));
     }
@@ -227,44 +225,62 @@ std::string TermsJson(const std::vector<TextMatch>& terms) {
 
 }  // namespace
 
+namespace {
+
+// The upsert that keeps only the newer version. The first form also moves the version a row
+// replaces into message_versions (the edit history), in the same statement: a
+// data-modifying CTE sees the rows as they were before the upsert. Only rows that may be
+// edits (modified after they were created, or deleted) take that form, so new messages
+// pay nothing for history.
+constexpr const char* kUpsertWithHistory =
+    "WITH t AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+    "$5::bigint[], $6::bigint[], $7::text[], $8::text[]) AS u(c, i, r, cr, mo, de, e, j)), "
+    "hist AS (INSERT INTO message_versions (channel_id, id, modified_ms, etag, content_type, "
+    "content) SELECT m.channel_id, m.id, m.modified_ms, m.etag, coalesce(m.json::jsonb #>> "
+    "'{body,contentType}', ''), coalesce(m.json::jsonb #>> '{body,content}', '') FROM t JOIN "
+    "messages m ON m.channel_id = t.c AND m.id = t.i WHERE t.mo > m.modified_ms OR (t.mo = "
+    "m.modified_ms AND (length(t.e), t.e) > (length(m.etag), m.etag)) ON CONFLICT DO NOTHING) "
+    "INSERT INTO messages AS m (channel_id, id, reply_to_id, created_ms, modified_ms, "
+    "deleted_ms, etag, json, seq) SELECT c, i, r, cr, mo, de, e, j, $9 FROM t "
+    "ON CONFLICT (channel_id, id) DO UPDATE SET reply_to_id = excluded.reply_to_id, "
+    "created_ms = excluded.created_ms, modified_ms = excluded.modified_ms, "
+    "deleted_ms = excluded.deleted_ms, etag = excluded.etag, json = excluded.json, "
+    "seq = excluded.seq WHERE excluded.modified_ms > m.modified_ms OR (excluded.modified_ms = "
+    "m.modified_ms AND (length(excluded.etag), excluded.etag) > (length(m.etag), m.etag))";
+constexpr const char* kUpsert =
+    "INSERT INTO messages AS m (channel_id, id, reply_to_id, created_ms, modified_ms, "
+    "deleted_ms, etag, json, seq) SELECT c, i, r, cr, mo, de, e, j, $9 FROM unnest($1::text[], "
+    "$2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[]) "
+    "AS u(c, i, r, cr, mo, de, e, j) "
+    "ON CONFLICT (channel_id, id) DO UPDATE SET reply_to_id = excluded.reply_to_id, "
+    "created_ms = excluded.created_ms, modified_ms = excluded.modified_ms, "
+    "deleted_ms = excluded.deleted_ms, etag = excluded.etag, json = excluded.json, "
+    "seq = excluded.seq WHERE excluded.modified_ms > m.modified_ms OR (excluded.modified_ms = "
+    "m.modified_ms AND (length(excluded.etag), excluded.etag) > (length(m.etag), m.etag))";
+
+}  // namespace
+
 Status PgPersister::WriteMessages(const Batch& b, const std::string& seq) {
-    if (b.messages.empty()) return OkStatus();
-    std::vector<PgParam> ch, id, rt, cr, mo, de, et, js, ct, co;
-    for (const auto& [key, op] : b.messages) {
-        ch.push_back(op->key);
-        id.push_back(op->id);
-        rt.push_back(op->replyTo);
-        cr.push_back(Num(op->created));
-        mo.push_back(Num(op->modified));
-        de.push_back(op->deleted);
-        et.push_back(op->etag);
-        js.push_back(op->json);
-        ct.push_back(op->contentType);
-        co.push_back(op->content);
+    for (bool edits : {false, true}) {
+        std::vector<PgParam> ch, id, rt, cr, mo, de, et, js;
+        for (const auto& [key, op] : b.messages) {
+            bool mayBeEdit = op->modified > op->created || op->deleted.has_value();
+            if (mayBeEdit != edits) continue;
+            ch.push_back(op->key);
+            id.push_back(op->id);
+            rt.push_back(op->replyTo);
+            cr.push_back(Num(op->created));
+            mo.push_back(Num(op->modified));
+            de.push_back(op->deleted);
+            et.push_back(op->etag);
+            js.push_back(op->json);
+        }
+        if (ch.empty()) continue;
+        auto up = m_conn->Exec(edits ? kUpsertWithHistory : kUpsert,
+                               {PgArray(ch), PgArray(id), PgArray(rt), PgArray(cr), PgArray(mo),
+                                PgArray(de), PgArray(et), PgArray(js), seq});
+        if (!up) return up.error();
     }
-    // Keeps only the newer version: a row is replaced when the incoming one was modified
-    // later, or at the same time with a later etag.
-    auto up = m_conn->Exec(
-        "INSERT INTO messages AS m (channel_id, id, reply_to_id, created_ms, modified_ms, "
-        "deleted_ms, etag, json, seq) "
-        "SELECT c, i, r, cr, mo, de, e, j, $9 FROM unnest($1::text[], $2::text[], $3::text[], "
-        "$4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[]) "
-        "AS t(c, i, r, cr, mo, de, e, j) "
-        "ON CONFLICT (channel_id, id) DO UPDATE SET reply_to_id = excluded.reply_to_id, "
-        "created_ms = excluded.created_ms, modified_ms = excluded.modified_ms, "
-        "deleted_ms = excluded.deleted_ms, etag = excluded.etag, json = excluded.json, "
-        "seq = excluded.seq "
-        "WHERE excluded.modified_ms > m.modified_ms OR (excluded.modified_ms = m.modified_ms "
-        "AND (length(excluded.etag), excluded.etag) > (length(m.etag), m.etag))",
-        {PgArray(ch), PgArray(id), PgArray(rt), PgArray(cr), PgArray(mo), PgArray(de), PgArray(et),
-         PgArray(js), seq});
-    if (!up) return up.error();
-    auto ver = m_conn->Exec(
-        "INSERT INTO message_versions (channel_id, id, modified_ms, etag, content_type, content) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], "
-        "$6::text[]) ON CONFLICT DO NOTHING",
-        {PgArray(ch), PgArray(id), PgArray(mo), PgArray(et), PgArray(ct), PgArray(co)});
-    if (!ver) return ver.error();
     return OkStatus();
 }
 

@@ -71,11 +71,18 @@ TEST_CASE("pg persister: messages, replies and versions are written; older versi
     CHECK(Scalar(*c, "SELECT reply_to_id FROM messages WHERE id = 'r1'") == "m1");
     CHECK(Scalar(*c, "SELECT count(*) FROM teams") == "1");
     CHECK(Scalar(*c, "SELECT team_id FROM channels WHERE id = 'c1'") == "t1");
-    // An edit replaces the row and keeps both versions.
+    CHECK(Scalar(*c, "SELECT count(*) FROM message_versions") == "0");  // no edits yet
+    // An edit replaces the row; the version it replaced goes to the history.
     f.store.MergeMessages("c1", {Msg("m1", 1000, 5000, "edited")}, false);
     REQUIRE(f.persister->Flush(10s));
     CHECK(Scalar(*c, "SELECT modified_ms FROM messages WHERE id = 'm1'") == "5000");
-    CHECK(Scalar(*c, "SELECT count(*) FROM message_versions WHERE id = 'm1'") == "2");
+    CHECK(Scalar(*c, "SELECT count(*) FROM message_versions WHERE id = 'm1'") == "1");
+    CHECK(Scalar(*c, "SELECT content FROM message_versions WHERE id = 'm1'") == "first");
+    f.store.MergeMessages("c1", {Msg("m1", 1000, 6000, "edited twice")}, false);
+    REQUIRE(f.persister->Flush(10s));
+    CHECK(Scalar(*c,
+                 "SELECT string_agg(content, ',' ORDER BY modified_ms) FROM message_versions "
+                 "WHERE id = 'm1'") == "first,edited");
     // An older version arriving late (straight to the persister, as a second node would
     // send it) does not overwrite the newer one.
     core::Store other;
@@ -90,9 +97,10 @@ TEST_CASE("pg persister: messages, replies and versions are written; older versi
     other.MergeMessages("c1", {Msg("m1", 1000, 3000, "stale")}, false);
     REQUIRE(f.persister->Flush(10s));
     other.SetObserver(nullptr);
-    CHECK(Scalar(*c, "SELECT modified_ms FROM messages WHERE id = 'm1'") == "5000");
+    CHECK(Scalar(*c, "SELECT modified_ms FROM messages WHERE id = 'm1'") == "6000");
     CHECK(Scalar(*c, "SELECT json::jsonb->'body'->>'content' FROM messages WHERE id = 'm1'") ==
-          "edited");
+          "edited twice");
+    CHECK(Scalar(*c, "SELECT count(*) FROM message_versions WHERE id = 'm1'") == "2");
 }
 
 TEST_CASE("pg persister: one hint per committed batch, with the sequence and channels") {
