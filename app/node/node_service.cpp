@@ -11,6 +11,7 @@
 #include "moderation/review.hpp"
 #include "net/http.hpp"
 #include "pg/pg_conn.hpp"
+#include "pg/pg_follower.hpp"
 #include "pg/pg_persister.hpp"
 #include "pg/pg_schema.hpp"
 #include "sync/sync_engine.hpp"
@@ -225,6 +226,16 @@ core::Status NodeService::Start(const NodeOptions& options) {
     po.batchSize = static_cast<size_t>(m_config.node.batchSize);
     m_persister = std::make_unique<core::PgPersister>(po);
     if (core::Status st = PublishRules(options.rulesPath); !st) return st;
+    // A restart continues where the nodes left off: the delta links are in the database.
+    if (auto c = core::PgConn::Connect(m_config.server.conninfo, "channeldeck-node"); c) {
+        size_t restored = 0;
+        if (core::Status st = core::PgRestoreSyncState(*c.value(), m_store, &restored); !st)
+            core::Log(core::LogLevel::kWarn, "node",
+                      "sync state not restored, backfilling: " + st.error().message);
+        else if (restored)
+            core::Log(core::LogLevel::kInfo, "node",
+                      "continuing " + std::to_string(restored) + " channels from their delta links");
+    }
     m_observers = std::make_unique<core::ObserverList>();
     m_observers->Add(m_persister.get());
     m_observers->Add(m_moderation.get());

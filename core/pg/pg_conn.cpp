@@ -155,8 +155,8 @@ Status PgConn::Listen(std::string_view channelLiteral) {
     PGresult* r = PQexec(m_conn, text.c_str());
     PgResult res(r);
     if (r && PQresultStatus(r) == PGRES_COMMAND_OK) return OkStatus();
-    return MakeError(ErrorCode::kTransient,
-                     "PostgreSQL: " + OneLine(r ? PQresultErrorMessage(r) : PQerrorMessage(m_conn)));
+    return MakeError(ErrorCode::kTransient, "PostgreSQL: " + OneLine(r ? PQresultErrorMessage(r)
+                                                                       : PQerrorMessage(m_conn)));
 }
 
 Result<std::vector<PgNotification>> PgConn::WaitForNotifications(
@@ -242,23 +242,39 @@ std::string RedactConninfo(const std::string& conninfo) {
     return out;
 }
 
+void PgArrayBuilder::Separate() {
+    if (m_out.size() > 1) m_out += ',';
+}
+
+void PgArrayBuilder::Add(std::string_view value) {
+    Separate();
+    m_out += '"';
+    size_t from = 0;
+    // Copies runs without quotes or backslashes in one go.
+    for (size_t i = 0; i < value.size(); ++i)
+        if (value[i] == '"' || value[i] == '\\') {
+            m_out.append(value.data() + from, i - from);
+            m_out += '\\';
+            from = i;
+        }
+    m_out.append(value.data() + from, value.size() - from);
+    m_out += '"';
+}
+
+void PgArrayBuilder::AddNull() {
+    Separate();
+    m_out += "NULL";
+}
+
+std::string PgArrayBuilder::Finish() && {
+    m_out += '}';
+    return std::move(m_out);
+}
+
 std::string PgArray(const std::vector<PgParam>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ',';
-        if (!items[i]) {
-            out += "NULL";
-            continue;
-        }
-        out += '"';
-        for (char c : *items[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
+    PgArrayBuilder b;
+    for (const auto& item : items) b.AddOptional(item);
+    return std::move(b).Finish();
 }
 
 std::string PgArray(const std::vector<std::string>& items) {

@@ -105,6 +105,20 @@ std::string RedactConninfo(const std::string& conninfo);
 // Encodes a list of strings as a PostgreSQL array literal ({"a","b",NULL}), the value of
 // one bound text[] parameter. Multi-row upserts send one array per column.
 std::string PgArray(const std::vector<PgParam>& items);
+// The same, built element by element without copying each value first (hot paths).
+class PgArrayBuilder {
+  public:
+    explicit PgArrayBuilder(size_t reserveBytes = 0) { m_out.reserve(reserveBytes + 2); }
+    void Add(std::string_view value);
+    void AddNull();
+    void Add(const std::string& value) { Add(std::string_view(value)); }
+    void AddOptional(const PgParam& value) { value ? Add(std::string_view(*value)) : AddNull(); }
+    std::string Finish() &&;
+
+  private:
+    void Separate();
+    std::string m_out = "{";
+};
 std::string PgArray(const std::vector<std::string>& items);
 
 }  // namespace cdeck::core

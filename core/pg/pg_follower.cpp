@@ -24,6 +24,49 @@ std::optional<ChatMessage> ParseRow(const std::string& json) {
 
 }  // namespace
 
+namespace {
+
+// Teams and channels, every one (the lists are small); each team's channels in order.
+Status LoadDirectory(PgConn& conn, Store& store) {
+    auto teams = conn.Exec("SELECT json FROM teams ORDER BY id");
+    if (!teams) return teams.error();
+    std::vector<Team> list;
+    for (int i = 0; i < teams->Rows(); ++i)
+        if (auto j = ParseJson(teams->Text(i, 0)))
+            if (auto t = ParseTeam(j.value())) list.push_back(std::move(t.value()));
+    store.UpsertTeams(list);
+    auto chans = conn.Exec("SELECT team_id, json FROM channels ORDER BY team_id, position");
+    if (!chans) return chans.error();
+    std::map<std::string, std::vector<Channel>> byTeam;
+    for (int i = 0; i < chans->Rows(); ++i)
+        if (auto j = ParseJson(chans->Text(i, 1)))
+            if (auto c = ParseChannel(j.value())) {
+                c->teamId = chans->Text(i, 0);
+                byTeam[chans->Text(i, 0)].push_back(std::move(c.value()));
+            }
+    for (const auto& [team, channels] : byTeam) store.UpsertChannels(team, channels);
+    return OkStatus();
+}
+
+}  // namespace
+
+Status PgRestoreSyncState(PgConn& conn, Store& store, size_t* restored) {
+    if (Status st = LoadDirectory(conn, store); !st) return st;
+    auto sync = conn.Exec(
+        "SELECT channel_id, last_sync_ms, backfilled, coalesce(delta_link, '') FROM sync_state");
+    if (!sync) return sync.error();
+    size_t n = 0;
+    auto snap = store.Current();
+    for (int i = 0; i < sync->Rows(); ++i)
+        if (snap->FindChannel(sync->Text(i, 0))) {
+            store.RestoreChannelSync(sync->Text(i, 0), sync->Int(i, 1), sync->Bool(i, 2),
+                                     sync->Text(i, 3));
+            ++n;
+        }
+    if (restored) *restored = n;
+    return OkStatus();
+}
+
 PgFollower::PgFollower(Store& store, FollowOptions options)
     : m_store(store), m_options(std::move(options)) {}
 
@@ -100,25 +143,10 @@ Status PgFollower::ReadDirectory(bool all) {
         "0) FROM channels))");
     if (!top) return top.error();
     int64_t seq = top->Int(0, 0);
-    if (!all && seq <= m_directorySeq) return OkStatus();
-    auto teams = m_conn->Exec("SELECT json FROM teams ORDER BY id");
-    if (!teams) return teams.error();
-    std::vector<Team> list;
-    for (int i = 0; i < teams->Rows(); ++i)
-        if (auto j = ParseJson(teams->Text(i, 0)))
-            if (auto t = ParseTeam(j.value())) list.push_back(std::move(t.value()));
-    m_store.UpsertTeams(list);
-    auto chans = m_conn->Exec("SELECT team_id, json FROM channels ORDER BY team_id, position");
-    if (!chans) return chans.error();
-    std::map<std::string, std::vector<Channel>> byTeam;
-    for (int i = 0; i < chans->Rows(); ++i)
-        if (auto j = ParseJson(chans->Text(i, 1)))
-            if (auto c = ParseChannel(j.value())) {
-                c->teamId = chans->Text(i, 0);
-                byTeam[chans->Text(i, 0)].push_back(std::move(c.value()));
-            }
-    for (const auto& [team, list2] : byTeam) m_store.UpsertChannels(team, list2);
-    m_directorySeq = seq;
+    if (all || seq > m_directorySeq) {
+        if (Status st = LoadDirectory(*m_conn, m_store); !st) return st;
+        m_directorySeq = seq;
+    }
     // The nodes' sync facts: each channel's freshness as the node saw it.
     auto sync = m_conn->Exec(
         "SELECT channel_id, last_sync_ms, backfilled, seq FROM sync_state WHERE seq > $1",
@@ -257,6 +285,25 @@ Status PgFollower::ReadReview() {
     return OkStatus();
 }
 
+// One channel's history up to the watermark it had at the initial load (merges never go
+// back to an older version, so overlapping with newer reads is harmless).
+Status PgFollower::LoadOlderStep() {
+    if (m_older.empty()) return OkStatus();
+    auto [channel, mark] = m_older.back();
+    auto rows = m_conn->Exec(
+        "SELECT channel_id, json, seq FROM messages WHERE channel_id = $1 AND seq <= $2 ORDER BY "
+        "created_ms",
+        {channel, std::to_string(mark)});
+    if (!rows) return rows.error();
+    MergeRows(rows.value(), 0, 1, 2, -1);
+    m_older.pop_back();
+    if (m_older.empty()) {
+        std::lock_guard lock(m_mutex);
+        m_stats.historyLoaded = true;
+    }
+    return OkStatus();
+}
+
 Status PgFollower::InitialLoad() {
     if (Status st = m_conn->Begin(); !st) return st;
     auto fail = [&](const Error& e) -> Status {
@@ -268,29 +315,36 @@ Status PgFollower::InitialLoad() {
         return fail(iso.error());
     if (Status st = ReadDirectory(true); !st) return fail(st.error());
     // The newest roots of every channel, with their replies: the first populated snapshot.
+    // Roots through the per-channel root index, replies through the reply index (an OR in
+    // one join would scan the whole table).
     auto newest = m_conn->Exec(
-        "SELECT m.channel_id, m.json, m.seq FROM channels c CROSS JOIN LATERAL (SELECT id FROM "
-        "messages x WHERE x.channel_id = c.id AND x.reply_to_id IS NULL ORDER BY created_ms DESC "
-        "LIMIT $1) r JOIN messages m ON m.channel_id = c.id AND (m.id = r.id OR m.reply_to_id = "
-        "r.id) ORDER BY m.channel_id, m.created_ms",
+        "WITH r AS (SELECT x.channel_id, x.id, x.json, x.seq, x.created_ms FROM channels c CROSS "
+        "JOIN LATERAL (SELECT channel_id, id, json, seq, created_ms FROM messages m WHERE "
+        "m.channel_id = c.id AND m.reply_to_id IS NULL ORDER BY m.created_ms DESC LIMIT $1) x) "
+        "SELECT channel_id, json, seq, created_ms FROM r UNION ALL SELECT m.channel_id, m.json, "
+        "m.seq, m.created_ms FROM r JOIN messages m ON m.channel_id = r.channel_id AND "
+        "m.reply_to_id = r.id ORDER BY 1, 4",
         {std::to_string(m_options.firstRoots)});
     if (!newest) return fail(newest.error());
     MergeRows(newest.value(), 0, 1, 2, -1);
     m_store.UpdateSyncStatus([](SyncStatus& s) { s.fromCache = true; });
     PublishStatus();
-    // The rest, channel by channel (merges never go back to an older version).
-    for (const auto& ch : KnownChannels()) {
-        auto rows = m_conn->Exec(
-            "SELECT channel_id, json, seq FROM messages WHERE channel_id = $1 ORDER BY created_ms",
-            {ch});
-        if (!rows) return fail(rows.error());
-        MergeRows(rows.value(), 0, 1, 2, -1);
-        if (Stopping()) break;
+    // Each channel's watermark in the same snapshot: everything committed later is above
+    // it, so hints are served at once while the older history loads in the background.
+    auto marks = m_conn->Exec(
+        "SELECT c.id, coalesce((SELECT max(seq) FROM messages m WHERE m.channel_id = c.id), 0) "
+        "FROM channels c");
+    if (!marks) return fail(marks.error());
+    m_older.clear();
+    for (int i = 0; i < marks->Rows(); ++i) {
+        m_watermark[marks->Text(i, 0)] = std::max(m_watermark[marks->Text(i, 0)], marks->Int(i, 1));
+        m_older.push_back({marks->Text(i, 0), marks->Int(i, 1)});
     }
     if (Status st = ReadReview(); !st) return fail(st.error());
     if (Status st = m_conn->Commit(); !st) return st;
     std::lock_guard lock(m_mutex);
     m_stats.loaded = true;
+    m_stats.historyLoaded = m_older.empty();
     return OkStatus();
 }
 
@@ -395,12 +449,15 @@ void PgFollower::Run() {
         auto lastBackstop = Clock::now(), lastNodes = Clock::now();
         while (st) {
             if (Stopping()) break;
-            auto hints = m_conn->WaitForNotifications(std::chrono::milliseconds(250));
+            // While older history remains, only peek for hints between channels.
+            auto hints =
+                m_conn->WaitForNotifications(std::chrono::milliseconds(m_older.empty() ? 250 : 0));
             if (!hints) {
                 st = hints.error();
                 break;
             }
             if (!hints->empty()) HandleHints(hints.value());
+            if (!m_older.empty()) st = LoadOlderStep();
             auto now = Clock::now();
             if (now - lastBackstop > std::chrono::duration<double>(m_options.backstopSeconds)) {
                 st = ReadDirectory(false);

@@ -2,9 +2,10 @@
 // A desk or wall following the nodes through PostgreSQL (SERVER.md "Wake-ups"): fills the
 // same Store the standalone app fills from Graph, so every view works unchanged.
 //
-// - Start: the directory (teams, channels, sync state), then the newest roots of every
-//   channel with their replies (the first populated snapshot), then the rest, all in one
-//   REPEATABLE READ snapshot so the per-channel watermarks are exact.
+// - Start: the directory (teams, channels, sync state), the newest roots of every channel
+//   with their replies (the first populated snapshot) and each channel's watermark, in one
+//   REPEATABLE READ snapshot so the watermarks are exact. The older history then loads a
+//   channel at a time between hints, so a big database does not delay live updates.
 // - Then: LISTEN for hints; a hint names channels (or "all"), which are read by watermark
 //   (rows whose commit sequence is above the channel's). Hints are never data: a hint
 //   that does not parse, or names nothing we know, still only causes a read.
@@ -42,13 +43,19 @@ struct FollowOptions {
 
 struct FollowStats {
     bool connected = false;
-    bool loaded = false;  // the initial load finished
+    bool loaded = false;         // the first snapshot (newest roots) is published
+    bool historyLoaded = false;  // and the older history too
     int nodes = 0;
     UnixMillis lastCommitAt = 0;  // the newest node commit, on our clock
     uint64_t hints = 0, reads = 0, rowsRead = 0, reconnects = 0, backstops = 0;
     int64_t appliedSeq = 0;  // the highest commit sequence merged into the store
     std::string lastError;
 };
+
+// A node's restart: teams, channels and each channel's sync state (delta link included)
+// from the shared store into `store`, so the engine continues by delta instead of
+// backfilling again. Call before the store has an observer.
+Status PgRestoreSyncState(PgConn& conn, Store& store, size_t* channels = nullptr);
 
 class PgFollower {
   public:
@@ -67,6 +74,7 @@ class PgFollower {
     bool Stopping() const;
     bool Connect();
     Status InitialLoad();
+    Status LoadOlderStep();
     Status ReadDirectory(bool all);
     Status ReadMessages(const std::vector<std::string>& channels);
     Status ReadReview();
@@ -82,6 +90,8 @@ class PgFollower {
     // Follower thread only:
     std::map<std::string, int64_t> m_watermark;  // channel id -> highest seq merged
     int64_t m_directorySeq = 0, m_syncSeq = 0, m_reviewSeq = 0;
+    // Channels whose older history is still to load, with their initial watermark.
+    std::vector<std::pair<std::string, int64_t>> m_older;
 
     mutable std::mutex m_mutex;  // guards everything below
     std::condition_variable m_cv;

@@ -262,23 +262,31 @@ constexpr const char* kUpsert =
 
 Status PgPersister::WriteMessages(const Batch& b, const std::string& seq) {
     for (bool edits : {false, true}) {
-        std::vector<PgParam> ch, id, rt, cr, mo, de, et, js;
+        size_t bytes = 0, n = 0;
+        for (const auto& [key, op] : b.messages)
+            if ((op->modified > op->created || op->deleted.has_value()) == edits) {
+                bytes += op->json.size() + 16;
+                ++n;
+            }
+        if (n == 0) continue;
+        PgArrayBuilder ch(n * 48), id(n * 24), rt(n * 8), cr(n * 16), mo(n * 16), de(n * 8),
+            et(n * 24), js(bytes);
         for (const auto& [key, op] : b.messages) {
-            bool mayBeEdit = op->modified > op->created || op->deleted.has_value();
-            if (mayBeEdit != edits) continue;
-            ch.push_back(op->key);
-            id.push_back(op->id);
-            rt.push_back(op->replyTo);
-            cr.push_back(Num(op->created));
-            mo.push_back(Num(op->modified));
-            de.push_back(op->deleted);
-            et.push_back(op->etag);
-            js.push_back(op->json);
+            if ((op->modified > op->created || op->deleted.has_value()) != edits) continue;
+            ch.Add(op->key);
+            id.Add(op->id);
+            rt.AddOptional(op->replyTo);
+            cr.Add(Num(op->created));
+            mo.Add(Num(op->modified));
+            de.AddOptional(op->deleted);
+            et.Add(op->etag);
+            js.Add(op->json);
         }
-        if (ch.empty()) continue;
-        auto up = m_conn->Exec(edits ? kUpsertWithHistory : kUpsert,
-                               {PgArray(ch), PgArray(id), PgArray(rt), PgArray(cr), PgArray(mo),
-                                PgArray(de), PgArray(et), PgArray(js), seq});
+        auto up =
+            m_conn->Exec(edits ? kUpsertWithHistory : kUpsert,
+                         {std::move(ch).Finish(), std::move(id).Finish(), std::move(rt).Finish(),
+                          std::move(cr).Finish(), std::move(mo).Finish(), std::move(de).Finish(),
+                          std::move(et).Finish(), std::move(js).Finish(), seq});
         if (!up) return up.error();
     }
     return OkStatus();

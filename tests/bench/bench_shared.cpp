@@ -7,7 +7,7 @@
 //  3. A desk's cold start from a database of 1M messages to the first populated snapshot.
 //  4. Database connections and CPU per follower at idle.
 // Prints figures, asserts nothing.
-//   bench_shared [--quick]
+//   bench_shared [--quick] [ingest] [wake] [cold]   (all three parts when none is named)
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <mutex>
 #include <thread>
@@ -267,7 +268,7 @@ void BenchColdStartAndIdle(test::PgCluster& cl, bool quick) {
         PgFollower f(store, fo);
         auto start = Clock::now();
         f.Start();
-        while (!f.Stats().loaded) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        while (!f.Stats().historyLoaded) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         whole.push_back(Seconds(start, Clock::now()));
         first.push_back(Seconds(start, firstAt));
         f.Stop();
@@ -309,7 +310,20 @@ void BenchColdStartAndIdle(test::PgCluster& cl, bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+    bool quick = false;
+    std::set<std::string> parts;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--quick")
+            quick = true;
+        else if (a == "ingest" || a == "wake" || a == "cold")
+            parts.insert(a);
+        else {
+            std::fprintf(stderr, "bench_shared: unknown argument %s\n", a.c_str());
+            return 2;
+        }
+    }
+    auto want = [&](const char* p) { return parts.empty() || parts.count(p) > 0; };
     test::PgCluster::Options po;
     po.fsync = true;  // real commits: the figures are what a deployment would see
     test::PgCluster cl(po);
@@ -319,8 +333,8 @@ int main(int argc, char** argv) {
     }
     std::printf("bench_shared: PostgreSQL 15 (throw-away cluster, fsync on), %s\n",
                 quick ? "quick" : "full");
-    BenchIngest(cl, quick);
-    BenchWakeups(cl, quick);
-    BenchColdStartAndIdle(cl, quick);
+    if (want("ingest")) BenchIngest(cl, quick);
+    if (want("wake")) BenchWakeups(cl, quick);
+    if (want("cold")) BenchColdStartAndIdle(cl, quick);
     return 0;
 }

@@ -149,6 +149,13 @@ TEST_CASE("follow: a desk fills its store from the database and follows new comm
     }
     CHECK(sawEdit);
     CHECK(sawReply);
+    // A sync fact alone (no message, no directory change) reaches the desk too.
+    node.store.RecordChannelSync("c2", true, "");
+    REQUIRE(node.persister->Flush(10s));
+    CHECK(WaitFor([&] {
+        const core::ChannelData* c2 = desk.Current()->FindChannel("c2");
+        return c2 && c2->lastSyncOk > 0;
+    }));
     // The status says what the desk follows.
     REQUIRE(WaitFor([&] { return desk.Current()->sync.followNodes == 1; }));
     const core::SyncStatus& st = desk.Current()->sync;

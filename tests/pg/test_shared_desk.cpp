@@ -192,13 +192,43 @@ TEST_CASE("shared: PostgreSQL restarts mid-run; every message graphsim created i
     bool equal = WaitFor(
         [&] { return std::stoll(Scalar(*admin, "SELECT count(*) FROM messages")) == expected; },
         90);
-    INFO("graphsim holds " << expected << ", the database "
-                           << Scalar(*admin, "SELECT count(*) FROM messages"));
+    std::string stored = Scalar(*admin, "SELECT count(*) FROM messages");
+    INFO("graphsim holds " << expected << ", the database " << stored);
     CHECK(equal);
     CHECK(Scalar(*admin, "SELECT count(*) = count(DISTINCT (channel_id, id)) FROM messages") ==
           "t");
     std::string metrics = node.MetricsText();
     CHECK(metrics.find("cdeck_pg_failed_batches_total 0.0") == std::string::npos);
+    // Every channel has finished a delta round (its link is stored) before the node stops.
+    REQUIRE(WaitFor(
+        [&] {
+            return Scalar(*admin, "SELECT count(*) FROM sync_state WHERE delta_link <> ''") ==
+                   Scalar(*admin, "SELECT count(*) FROM channels");
+        },
+        90));
     node.Stop();
+    // A restarted node continues from the delta links in the database: every channel is
+    // known and backfilled before it makes a single request.
+    node::NodeService again;
+    REQUIRE(again.Start(no).ok());
+    auto snap = again.Store().Current();
+    size_t withLink = 0;
+    std::string missing;
+    for (const auto& [id, c] : snap->channels) {
+        bool ok = c->backfilled && !c->deltaLink.empty();
+        withLink += ok;
+        if (!ok)
+            missing += id + " (backfilled " + std::to_string(c->backfilled) + ", db: " +
+                       Scalar(*admin,
+                              "SELECT coalesce(backfilled::text, '-') || ' ' || "
+                              "coalesce(length(delta_link), -1) FROM sync_state WHERE channel_id "
+                              "= $1",
+                              {id}) +
+                       ") ";
+    }
+    INFO("channels without a delta link: " << missing);
+    CHECK(snap->channels.size() > 10);
+    CHECK(withLink == snap->channels.size());
+    again.Stop();
     sim.Stop();
 }
