@@ -65,7 +65,7 @@ TEST_CASE("HTML to text: unterminated tags and comments do not hang or leak mark
     CHECK(HtmlToText("<script>never closed").text.empty());
 }
 
-TEST_CASE("composer markup becomes Graph HTML; everything typed is escaped") {
+TEST_CASE("composer markup becomes Graph HTML, everything typed is escaped") {
     using cdeck::core::MarkupToHtml;
     CHECK(MarkupToHtml("plain") == "plain");
     CHECK(MarkupToHtml("**bold** and *it* and `a<b`") ==

@@ -143,7 +143,7 @@ TEST_CASE("the database never goes back to an older version of a message") {
     CHECK(s.Current()->FindChannel("c1")->messages.at(0)->text.text == "newer");
 }
 
-TEST_CASE("the audit log is append-only; drafts are saved, replaced and deleted") {
+TEST_CASE("the audit log is append-only, drafts are saved, replaced and deleted") {
     cdeck::test::TempDir dir;
     std::string path = (dir.path / "c.db").string();
     Persister p(OpenDb(path));

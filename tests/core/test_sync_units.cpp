@@ -93,7 +93,7 @@ TEST_CASE("adaptive rate: 0.7x per 429 (once per volley), CUBIC regrowth only wh
     CHECK(r.Rate() == doctest::Approx(w).epsilon(0.01));
 }
 
-TEST_CASE("adaptive rate: pacer scopes cut on a 429 and regrow; fixed scopes do not change") {
+TEST_CASE("adaptive rate: pacer scopes cut on a 429 and regrow, fixed scopes do not change") {
     Pacer p;
     p.SetAdaptive("class:get_message", 20, 0.9);
     p.SetRate("channel:c", 3.6);
@@ -567,7 +567,7 @@ TEST_CASE("engine: an expired delta token starts a new round (resync)") {
     CHECK(rig.store.Current()->FindChannel("C1")->deltaLink.find("d1") != std::string::npos);
 }
 
-TEST_CASE("engine: pause stops a channel's requests; refresh now jumps the queue") {
+TEST_CASE("engine: pause stops a channel's requests, refresh now jumps the queue") {
     EngineRig rig;
     rig.Drain();
     size_t before = rig.http->Count("/messages");

@@ -31,7 +31,7 @@ TEST_CASE("a burst drains the per-channel bucket, then 429s carry whole Retry-Af
     CHECK(st.penalties == 1);  // the sixth arrived before the time the fifth was told
 }
 
-TEST_CASE("a client that honours Retry-After is served; only earlier requests extend the block") {
+TEST_CASE("a client that honours Retry-After is served, only earlier requests extend the block") {
     // Regression: the deficit a 429 left behind was still there when the stated time came,
     // so a client that waited exactly Retry-After was refused again, forever (the Graph
     // SDKs' behaviour, and our sdk baseline).
@@ -71,7 +71,7 @@ TEST_CASE("early retries extend the block (penalty), patient ones succeed") {
     CHECK(t.TotalPenalties() == 2);
 }
 
-TEST_CASE("a steady 3.6 rps on one channel is never throttled; 4.4 rps is") {
+TEST_CASE("a steady 3.6 rps on one channel is never throttled, 4.4 rps is") {
     for (auto [rate, expectThrottle] : {std::pair{3.6, false}, std::pair{4.4, true}}) {
         Throttler t;
         uint64_t throttled = 0;

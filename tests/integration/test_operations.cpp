@@ -98,7 +98,7 @@ TEST_CASE("edit: own message succeeds, someone else's is a permission error") {
     CHECK(denied.error().httpStatus == 403);
 }
 
-TEST_CASE("soft delete and undo, for a root and a reply; application tokens may not") {
+TEST_CASE("soft delete and undo, for a root and a reply, application tokens may not") {
     Delegated d;
     auto root =
         d.client->PostMessage(d.teamId, d.channelId, MessageComposer().Text("to delete").Build());

@@ -13,7 +13,7 @@
 using namespace cdeck;
 using test::WaitFor;
 
-TEST_CASE("sign-out forgets the user and stops syncing; signing in again resumes, data kept") {
+TEST_CASE("sign-out forgets the user and stops syncing, signing in again resumes, data kept") {
     test::TempDir dir;
     app::AppRuntime rt;
     // Every published status, to see the signed-out state however briefly it lasts.

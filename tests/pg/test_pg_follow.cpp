@@ -167,7 +167,7 @@ TEST_CASE("follow: a desk fills its store from the database and follows new comm
     follower.Stop();
 }
 
-TEST_CASE("follow: hints are never data; the backstop covers a lost hint") {
+TEST_CASE("follow: hints are never data, the backstop covers a lost hint") {
     PgDb db = NewPgDb();
     NodeSide node(db.node);
     node.store.MergeMessages("c1", {Msg("m1", 1000, "one")}, true);

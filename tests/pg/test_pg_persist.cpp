@@ -60,7 +60,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("pg persister: messages, replies and versions are written; older versions lose") {
+TEST_CASE("pg persister: messages, replies and versions are written, older versions lose") {
     Fixture f;
     auto root = Msg("m1", 1000, 1000, "first");
     root.replies.push_back(Msg("r1", 1100, 1100, "reply", "m1"));
@@ -152,7 +152,7 @@ TEST_CASE("pg persister: a sync without a new delta link keeps the stored one") 
     CHECK(Scalar(*c, "SELECT delta_link FROM sync_state WHERE channel_id = 'c1'") == link);
 }
 
-TEST_CASE("pg persister: the database restarts mid-run; every message is stored exactly once") {
+TEST_CASE("pg persister: the database restarts mid-run, every message is stored exactly once") {
     Fixture f(/*maxQueue=*/300, /*batch=*/50);
     PgCluster& cl = SharedCluster();
     auto batchOf = [](int from, int n) {

@@ -102,7 +102,7 @@ TEST_CASE("pg: the audit log is append-only for every role") {
     CHECK(Scalar(*admin, "SELECT count(*) FROM audit_log WHERE result = 'ok'") == "1");
 }
 
-TEST_CASE("pg: two moderators never claim the same item; claims lapse") {
+TEST_CASE("pg: two moderators never claim the same item, claims lapse") {
     PgDb db = NewPgDb();
     auto node = Connect(db.node);
     for (int i = 1; i <= 6; ++i)

@@ -32,7 +32,7 @@ core::Config TenantConfig(const sim::GraphSimInfo& info) {
 
 }  // namespace
 
-TEST_CASE("shared: a node fills PostgreSQL; two desks follow it and share the review queue") {
+TEST_CASE("shared: a node fills PostgreSQL, two desks follow it and share the review queue") {
     PgDb db = NewPgDb();
     TempDir dir;
     sim::GraphSim sim;
@@ -142,7 +142,7 @@ TEST_CASE("shared: a node fills PostgreSQL; two desks follow it and share the re
     sim.Stop();
 }
 
-TEST_CASE("shared: PostgreSQL restarts mid-run; every message graphsim created is stored once") {
+TEST_CASE("shared: PostgreSQL restarts mid-run, every message graphsim created is stored once") {
     PgDb db = NewPgDb();
     TempDir dir;
     sim::GraphSim sim;

@@ -9,7 +9,7 @@ using test::Msg;
 using test::Seed;
 using test::WallRig;
 
-TEST_CASE("clicking a channel on the wall opens it in the reader; Escape goes back") {
+TEST_CASE("clicking a channel on the wall opens it in the reader, Escape goes back") {
     WallRig rig(/*demoTenant=*/true);
     rig.Frame();
     CHECK(rig.app.Dashboard().LastChannelRowsDrawn() == 3);

@@ -110,7 +110,7 @@ TEST_CASE("r resolves, x selects for bulk actions, e escalates, space expands") 
     CHECK(r.View().Expanded(first));
 }
 
-TEST_CASE("d asks first, then deletes through Graph; u undoes; t tags with a comment") {
+TEST_CASE("d asks first, then deletes through Graph, u undoes, t tags with a comment") {
     ReviewRig r;
     r.rig->Key('D');
     r.rig->Frame();
