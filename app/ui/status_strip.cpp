@@ -57,7 +57,9 @@ void StatusStrip::Draw(const UiContext& ctx) {
                 paced = sc.pacedRate;
                 limit = sc.limit;
             }
-    if (limit > 0 && st.policy != "sdk")
+    if (st.following)  // the nodes read Graph; this desk sends only its moderator's writes
+        ImGui::TextDisabled("reads from the shared store");
+    else if (limit > 0 && st.policy != "sdk")
         ImGui::Text("%.1f req/s (pacing %.1f of %.0f)", st.requestsPerSecond, paced, limit);
     else
         ImGui::Text("%.1f req/s", st.requestsPerSecond);
@@ -69,7 +71,7 @@ void StatusStrip::Draw(const UiContext& ctx) {
         ImGui::SameLine(0, 12);
         ImGui::TextColored(colors::kWarn, "SYNC PAUSED");
     }
-    if (!ctx.kiosk) DrawControls(ctx);
+    if (!ctx.kiosk && !st.following) DrawControls(ctx);
     m_recent429 = Recent429s(st.metrics.get(), ctx.now, 60);
     ImGui::SameLine(0, 24);
     ImGui::TextColored(m_recent429 ? colors::kWarn : colors::kDim, "429s: %d last min, %llu total",
