@@ -50,6 +50,20 @@ core::Status AppRuntime::StartFollowing() {
     m_follower->SetReviewCallback([moderation](std::vector<core::ReviewItem> items) {
         moderation->ApplyShared(std::move(items));
     });
+    // The shared rule pack (the node evaluates it; the desk shows it and backtests with it).
+    m_follower->SetRulesCallback(
+        [moderation](const std::string& name, int version, const std::string& json) {
+            auto pack = core::ParseRulePack(json);
+            if (!pack) {
+                core::Log(core::LogLevel::kWarn, "follow",
+                          "the shared rule pack \"" + name + "\" v" + std::to_string(version) +
+                              " does not parse: " + pack.error().message);
+                return;
+            }
+            core::Log(core::LogLevel::kInfo, "follow",
+                      "shared rule pack \"" + name + "\" version " + std::to_string(version));
+            moderation->SetPack(std::move(pack.value()));
+        });
     if (auto audit = m_desk->RecentAudit(core::ModerationEngine::kAuditShown); audit)
         m_moderation->SeedAudit(std::move(audit.value()));
     core::Log(core::LogLevel::kInfo, "follow",

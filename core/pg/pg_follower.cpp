@@ -79,6 +79,30 @@ void PgFollower::SetReviewCallback(std::function<void(std::vector<ReviewItem>)> 
     m_reviewCb = std::move(cb);
 }
 
+void PgFollower::SetRulesCallback(
+    std::function<void(const std::string&, int, const std::string&)> cb) {
+    std::lock_guard lock(m_mutex);
+    m_rulesCb = std::move(cb);
+}
+
+Status PgFollower::ReadRules() {
+    auto r = m_conn->Exec(
+        "SELECT pack, version, json FROM rule_packs WHERE enabled ORDER BY published_at DESC, "
+        "version DESC LIMIT 1");
+    if (!r) return r.error();
+    if (r->Rows() == 0) return OkStatus();
+    std::pair<std::string, int> now{r->Text(0, 0), static_cast<int>(r->Int(0, 1))};
+    if (now == m_rules) return OkStatus();
+    m_rules = now;
+    std::function<void(const std::string&, int, const std::string&)> cb;
+    {
+        std::lock_guard lock(m_mutex);
+        cb = m_rulesCb;
+    }
+    if (cb) cb(now.first, now.second, r->Text(0, 2));
+    return OkStatus();
+}
+
 void PgFollower::SetAppliedCallback(std::function<void(int64_t)> cb) {
     std::lock_guard lock(m_mutex);
     m_appliedCb = std::move(cb);
@@ -350,7 +374,7 @@ Status PgFollower::InitialLoad() {
 
 void PgFollower::HandleHints(const std::vector<PgNotification>& hints) {
     std::set<std::string> channels;
-    bool all = false, directory = false;
+    bool all = false, directory = false, rules = false;
     for (const auto& h : hints) {
         auto j = nlohmann::json::parse(h.payload, nullptr, false);
         if (!j.is_object()) {
@@ -359,6 +383,7 @@ void PgFollower::HandleHints(const std::vector<PgNotification>& hints) {
         }
         if (j.value("all", false)) all = true;
         if (j.value("directory", false)) directory = true;
+        if (j.value("rules", false)) rules = true;
         if (auto it = j.find("channels"); it != j.end() && it->is_array())
             for (const auto& c : *it)
                 if (c.is_string()) channels.insert(c.get<std::string>());
@@ -376,6 +401,7 @@ void PgFollower::HandleHints(const std::vector<PgNotification>& hints) {
         if (snap->FindChannel(ch)) read.push_back(ch);
     if (st) st = ReadMessages(read);
     if (st) st = ReadReview();
+    if (st && (rules || all)) st = ReadRules();
     if (!st) {
         Log(LogLevel::kWarn, "follow", "read after a hint failed: " + st.error().message);
         return;
@@ -444,6 +470,7 @@ void PgFollower::Run() {
         Status st = Stats().loaded ? ReadDirectory(true) : InitialLoad();
         if (st && Stats().loaded) st = ReadMessages(KnownChannels());
         if (st) st = ReadReview();
+        if (st) st = ReadRules();
         if (st) st = ReadNodes();
         PublishStatus();
         auto lastBackstop = Clock::now(), lastNodes = Clock::now();
@@ -463,6 +490,7 @@ void PgFollower::Run() {
                 st = ReadDirectory(false);
                 if (st) st = ReadMessages(KnownChannels());
                 if (st) st = ReadReview();
+                if (st) st = ReadRules();
                 lastBackstop = now;
                 std::lock_guard lock(m_mutex);
                 m_stats.backstops++;

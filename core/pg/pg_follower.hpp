@@ -66,6 +66,9 @@ class PgFollower {
     FollowStats Stats() const;
     // Review items that changed (new, claimed, resolved...), on the follower's thread.
     void SetReviewCallback(std::function<void(std::vector<ReviewItem>)> cb);
+    // The rule pack enabled in the shared store (at start and when one is published):
+    // (pack name, version, JSON), on the follower's thread.
+    void SetRulesCallback(std::function<void(const std::string&, int, const std::string&)> cb);
     // After each read is merged and published: the highest commit sequence applied.
     void SetAppliedCallback(std::function<void(int64_t)> cb);
 
@@ -79,6 +82,7 @@ class PgFollower {
     Status ReadMessages(const std::vector<std::string>& channels);
     Status ReadReview();
     Status ReadNodes();
+    Status ReadRules();
     void MergeRows(const PgResult& rows, int chCol, int jsonCol, int seqCol, int rootCol);
     void HandleHints(const std::vector<PgNotification>& hints);
     void PublishStatus();
@@ -99,6 +103,8 @@ class PgFollower {
     FollowStats m_stats;
     std::function<void(std::vector<ReviewItem>)> m_reviewCb;
     std::function<void(int64_t)> m_appliedCb;
+    std::function<void(const std::string&, int, const std::string&)> m_rulesCb;
+    std::pair<std::string, int> m_rules;  // follower thread: the pack last reported
     std::thread m_thread;
 };
 

@@ -3,6 +3,7 @@
 // app's runtime with a server block) following it as two different database users.
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -94,6 +95,24 @@ TEST_CASE("shared: a node fills PostgreSQL, two desks follow it and share the re
         CHECK(s->sync.requests == 0);  // nothing was read from Graph by the desk
     }
     CHECK(alice.Store().Current()->review->sharedUser == "alice");
+
+    // Publishing a new rule-pack version reaches the node and every desk.
+    {
+        std::ifstream in(no.rulesPath);
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        auto j = nlohmann::json::parse(text);
+        j["version"] = 7;
+        std::string path = (dir.path / "rules-v7.json").string();
+        std::ofstream(path) << j.dump();
+        core::Config publisher = no.config;
+        std::string said;
+        auto pub = node::RunPublishRules(publisher, path, said);
+        REQUIRE_MESSAGE(pub.ok(), ErrText(pub));
+        CHECK(said.find("version 7") != std::string::npos);
+    }
+    for (app::AppRuntime* rt : {&alice, &bob})
+        CHECK(WaitFor([&] { return rt->Store().Current()->review->packVersion == 7; }, 30));
+    CHECK(WaitFor([&] { return node.Store().Current()->review->packVersion == 7; }, 30));
 
     // Alice claims the next items; Bob cannot resolve one of them.
     alice.Moderate([](core::ModerationEngine& m) { m.ClaimNext(2); });
