@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "model/types.hpp"
 #include "pg/pg_conn.hpp"
 #include "pg/pg_schema.hpp"
 #include "support/pg_cluster.hpp"
@@ -69,6 +70,21 @@ inline std::string Scalar(core::PgConn& c, const char* sql,
     auto r = c.Exec(sql, params);
     REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
     return r->Rows() ? r->Text(0, 0) : std::string();
+}
+
+// A text message as the store holds it; created == modified unless given.
+inline core::ChatMessage PgMsg(const std::string& id, core::UnixMillis created,
+                               core::UnixMillis modified, const std::string& body,
+                               const std::string& replyTo = {}) {
+    core::ChatMessage m;
+    m.id = id;
+    m.replyToId = replyTo;
+    m.createdDateTime = created;
+    m.lastModifiedDateTime = modified;
+    m.etag = std::to_string(modified);
+    m.body.contentType = "text";
+    m.body.content = body;
+    return m;
 }
 
 }  // namespace cdeck::test

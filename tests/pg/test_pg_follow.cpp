@@ -21,15 +21,7 @@ namespace {
 
 core::ChatMessage Msg(const std::string& id, core::UnixMillis t, const std::string& body,
                       const std::string& replyTo = {}) {
-    core::ChatMessage m;
-    m.id = id;
-    m.replyToId = replyTo;
-    m.createdDateTime = t;
-    m.lastModifiedDateTime = t;
-    m.etag = std::to_string(t);
-    m.body.contentType = "text";
-    m.body.content = body;
-    return m;
+    return PgMsg(id, t, t, body, replyTo);
 }
 
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit = 15s) {

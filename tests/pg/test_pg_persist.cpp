@@ -17,15 +17,7 @@ namespace {
 
 core::ChatMessage Msg(const std::string& id, core::UnixMillis created, core::UnixMillis modified,
                       const std::string& body, const std::string& replyTo = {}) {
-    core::ChatMessage m;
-    m.id = id;
-    m.replyToId = replyTo;
-    m.createdDateTime = created;
-    m.lastModifiedDateTime = modified;
-    m.etag = std::to_string(modified);
-    m.body.contentType = "text";
-    m.body.content = body;
-    return m;
+    return PgMsg(id, created, modified, body, replyTo);
 }
 
 // A store with one team and channel whose observer is the persister.

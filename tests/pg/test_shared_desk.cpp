@@ -31,16 +31,24 @@ core::Config TenantConfig(const sim::GraphSimInfo& info) {
     return c;
 }
 
+// graphsim on the demo scenario, its state under `dir`.
+void StartSim(sim::GraphSim& sim, const TempDir& dir, double trafficScale = 1,
+              double limitsScale = 1) {
+    sim::GraphSimOptions so;
+    so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
+    so.stateDir = (dir.path / "sim").string();
+    so.trafficScale = trafficScale;
+    so.limitsScale = limitsScale;
+    REQUIRE(sim.Start(so).empty());
+}
+
 }  // namespace
 
 TEST_CASE("shared: a node fills PostgreSQL, two desks follow it and share the review queue") {
     PgDb db = NewPgDb();
     TempDir dir;
     sim::GraphSim sim;
-    sim::GraphSimOptions so;
-    so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
-    so.stateDir = (dir.path / "sim").string();
-    REQUIRE(sim.Start(so).empty());
+    StartSim(sim, dir);
     core::Config base = TenantConfig(sim.Info());
 
     node::NodeService node;
@@ -165,12 +173,7 @@ TEST_CASE("shared: PostgreSQL restarts mid-run, every message graphsim created i
     PgDb db = NewPgDb();
     TempDir dir;
     sim::GraphSim sim;
-    sim::GraphSimOptions so;
-    so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
-    so.stateDir = (dir.path / "sim").string();
-    so.trafficScale = 3;
-    so.limitsScale = 100;  // this test is about the database, not throttling
-    REQUIRE(sim.Start(so).empty());
+    StartSim(sim, dir, /*trafficScale=*/3, /*limitsScale=*/100);  // about the database, not 429s
     node::NodeService node;
     node::NodeOptions no;
     no.config = TenantConfig(sim.Info());
