@@ -279,10 +279,27 @@ void AppRuntime::Moderate(std::function<void(core::ModerationEngine&)> action) {
 }
 
 std::vector<core::Draft> AppRuntime::LoadDrafts() {
+    if (m_desk) {  // following: the moderator's drafts live in the shared store
+        auto drafts = m_desk->LoadDrafts();
+        if (drafts) return drafts.value();
+        core::Log(core::LogLevel::kWarn, "follow", "drafts not loaded: " + drafts.error().message);
+    }
     return m_persister ? m_persister->LoadDrafts() : std::vector<core::Draft>{};
 }
 
 void AppRuntime::SaveDraft(const core::Draft& draft, bool remove) {
+    if (std::shared_ptr<core::PgDesk> desk = m_desk) {
+        core::Persister* local = m_persister.get();
+        Moderate([desk, local, draft, remove](core::ModerationEngine&) {
+            core::Status st = remove ? desk->DeleteDraft(draft.key) : desk->SaveDraft(draft);
+            if (st) return;
+            // The database is away: keep the draft on this machine rather than lose it.
+            core::Log(core::LogLevel::kWarn, "follow",
+                      "draft kept locally, the shared store refused it: " + st.error().message);
+            if (local) remove ? (void)local->DeleteDraft(draft.key) : (void)local->SaveDraft(draft);
+        });
+        return;
+    }
     core::Persister* p = m_persister.get();
     if (!p) return;
     Moderate([p, draft, remove](core::ModerationEngine&) {

@@ -114,3 +114,43 @@ Result<std::vector<AuditRow>> PgDesk::RecentAudit(size_t limit) {
 }
 
 }  // namespace cdeck::core
+
+namespace cdeck::core {
+
+Result<std::vector<Draft>> PgDesk::LoadDrafts() {
+    std::lock_guard lock(m_mutex);
+    if (Status st = Ensure(); !st) return st.error();
+    auto r = m_conn->Exec(
+        "SELECT key, team_id, channel_id, reply_to_id, subject, body, updated_ms FROM drafts "
+        "ORDER BY updated_ms");
+    if (!r) return r.error();
+    std::vector<Draft> out;
+    for (int i = 0; i < r->Rows(); ++i)
+        out.push_back({r->Text(i, 0), r->Text(i, 1), r->Text(i, 2), r->Text(i, 3), r->Text(i, 4),
+                       r->Text(i, 5), r->Int(i, 6)});
+    return out;
+}
+
+Status PgDesk::SaveDraft(const Draft& d) {
+    std::lock_guard lock(m_mutex);
+    if (Status st = Ensure(); !st) return st;
+    auto r = m_conn->Exec(
+        "INSERT INTO drafts (key, team_id, channel_id, reply_to_id, subject, body, updated_ms) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (owner, key) DO UPDATE SET team_id = "
+        "excluded.team_id, channel_id = excluded.channel_id, reply_to_id = excluded.reply_to_id, "
+        "subject = excluded.subject, body = excluded.body, updated_ms = excluded.updated_ms",
+        {d.key, d.teamId, d.channelId, d.replyToId, d.subject, d.body,
+         std::to_string(d.updatedAt ? d.updatedAt : NowMillis())});
+    if (!r) return r.error();
+    return OkStatus();
+}
+
+Status PgDesk::DeleteDraft(const std::string& key) {
+    std::lock_guard lock(m_mutex);
+    if (Status st = Ensure(); !st) return st;
+    auto r = m_conn->Exec("DELETE FROM drafts WHERE key = $1", {key});
+    if (!r) return r.error();
+    return OkStatus();
+}
+
+}  // namespace cdeck::core

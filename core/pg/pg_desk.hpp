@@ -29,6 +29,10 @@ class PgDesk {
     Status AppendAudit(const AuditRow& row);
     // The newest audit rows of the whole team, newest first.
     Result<std::vector<AuditRow>> RecentAudit(size_t limit);
+    // The moderator's own drafts (row-level security: each login sees only its own).
+    Result<std::vector<Draft>> LoadDrafts();
+    Status SaveDraft(const Draft& draft);
+    Status DeleteDraft(const std::string& key);
     // The database user this desk logs in as ("" until connected).
     Result<std::string> SessionUser();
 

@@ -188,3 +188,18 @@ TEST_CASE("pg: array parameters carry quotes, backslashes, commas and NULL") {
     CHECK(r->Bool(3, 0));
     CHECK_FALSE(r->Bool(4, 0));
 }
+
+TEST_CASE("pg: a moderator's drafts are theirs alone") {
+    PgDb db = NewPgDb();
+    auto alice = Connect(db.alice);
+    auto bob = Connect(db.bob);
+    REQUIRE(alice->Exec("INSERT INTO drafts (key, body) VALUES ('c1', 'half a reply')").ok());
+    REQUIRE(bob->Exec("INSERT INTO drafts (key, body) VALUES ('c1', 'bob writes')").ok());
+    CHECK(Scalar(*alice, "SELECT body FROM drafts") == "half a reply");
+    CHECK(Scalar(*bob, "SELECT count(*) FROM drafts") == "1");
+    // Bob cannot write a row in Alice's name, nor delete hers.
+    auto forged = bob->Exec("INSERT INTO drafts (owner, key, body) VALUES ('alice', 'x', 'y')");
+    CHECK_FALSE(forged.ok());
+    REQUIRE(bob->Exec("DELETE FROM drafts").ok());
+    CHECK(Scalar(*alice, "SELECT count(*) FROM drafts") == "1");
+}

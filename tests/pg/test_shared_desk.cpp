@@ -161,6 +161,18 @@ TEST_CASE("shared: a node fills PostgreSQL, two desks follow it and share the re
     CHECK(Scalar(*admin, "SELECT count(*) FROM audit_log WHERE review_id = $1",
                  {std::to_string(held)}) == "1");
 
+    // A desk's drafts go to the shared store under its own login, and come back.
+    core::Draft draft;
+    draft.key = "thread-1";
+    draft.body = "half a reply";
+    alice.SaveDraft(draft, false);
+    REQUIRE(WaitFor([&] { return Scalar(*admin, "SELECT count(*) FROM drafts") == "1"; }, 30));
+    CHECK(Scalar(*admin, "SELECT owner || ':' || body FROM drafts") == "alice:half a reply");
+    auto drafts = alice.LoadDrafts();
+    REQUIRE(drafts.size() == 1);
+    CHECK(drafts[0].body == "half a reply");
+    CHECK(bob.LoadDrafts().empty());
+
     alice.Stop();
     bob.Stop();
     node.Stop();

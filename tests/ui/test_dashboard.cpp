@@ -518,3 +518,36 @@ TEST_CASE("hostile message bodies render as bounded plain text in the reader") {
     for (const char* id : {"h1", "h2", "h3", "h4"})
         CHECK(std::find(drawn.begin(), drawn.end(), id) != drawn.end());
 }
+
+TEST_CASE("following nodes: STALE when no node commits, none runs, or the database is gone") {
+    core::SyncStatus s;
+    s.following = true;
+    s.followConnected = true;
+    s.followNodes = 2;
+    s.followStaleAfter = 30;
+    s.phase = "live";
+    core::UnixMillis now = 1'800'000'000'000;
+    s.lastNodeCommit = s.lastSyncOk = now - 5000;
+    // The desk's own Graph sign-in does not matter for reading.
+    s.signedIn = false;
+    CHECK(ui::StaleReason(s, now, 60).empty());
+    // Past the server threshold (30 s), not the UI's 60 s.
+    CHECK(ui::StaleReason(s, now + 40000, 60).find("no node has committed for") == 0);
+    s.followNodes = 0;
+    CHECK(ui::StaleReason(s, now, 60) == "no channeldeck-node is running");
+    s.followNodes = 2;
+    s.followConnected = false;
+    s.lastError = "database unreachable: connection refused";
+    CHECK(ui::StaleReason(s, now, 60) == "database unreachable: connection refused");
+
+    WallRig rig(false);
+    rig.store.UpdateSyncStatus([&](core::SyncStatus& st) {
+        st = s;
+        st.lastNodeCommit = st.lastSyncOk = rig.now - 1000;
+    });
+    rig.Frame();
+    CHECK(rig.app.StaleShown());  // the database is unreachable
+    rig.store.UpdateSyncStatus([&](core::SyncStatus& st) { st.followConnected = true; });
+    rig.Frame();
+    CHECK_FALSE(rig.app.StaleShown());
+}
