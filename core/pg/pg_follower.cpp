@@ -137,7 +137,8 @@ FollowStats PgFollower::Stats() const {
 
 std::vector<std::string> PgFollower::KnownChannels() const {
     std::vector<std::string> out;
-    for (const auto& [id, c] : m_store.Current()->channels) out.push_back(id);
+    SnapshotPtr snap = m_store.Current();  // held: another thread may publish meanwhile
+    for (const auto& [id, c] : snap->channels) out.push_back(id);
     return out;
 }
 

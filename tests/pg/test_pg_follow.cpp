@@ -35,7 +35,8 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit 
 
 // Counts roots and replies a store holds for a channel, and checks ids are unique.
 size_t Held(const core::Store& s, const std::string& ch, bool* unique = nullptr) {
-    const core::ChannelData* c = s.Current()->FindChannel(ch);
+    auto snap = s.Current();  // held: the channel lives in it
+    const core::ChannelData* c = snap->FindChannel(ch);
     if (!c) return 0;
     std::set<std::string> ids;
     size_t n = 0;
@@ -132,7 +133,8 @@ TEST_CASE("follow: a desk fills its store from the database and follows new comm
     node.store.MergeMessages("c1", {edited, withReply}, false);
     REQUIRE(node.persister->Flush(10s));
     REQUIRE(WaitFor([&] { return Held(desk, "c1") == 123; }));
-    const core::ChannelData* c = desk.Current()->FindChannel("c1");
+    auto snap = desk.Current();
+    const core::ChannelData* c = snap->FindChannel("c1");
     bool sawEdit = false, sawReply = false;
     for (const auto& m : c->messages) {
         if (m->message.id == "m5") sawEdit = m->message.body.content == "edited text";
@@ -145,7 +147,8 @@ TEST_CASE("follow: a desk fills its store from the database and follows new comm
     node.store.RecordChannelSync("c2", true, "");
     REQUIRE(node.persister->Flush(10s));
     CHECK(WaitFor([&] {
-        const core::ChannelData* c2 = desk.Current()->FindChannel("c2");
+        auto now = desk.Current();
+        const core::ChannelData* c2 = now->FindChannel("c2");
         return c2 && c2->lastSyncOk > 0;
     }));
     // The status says what the desk follows.

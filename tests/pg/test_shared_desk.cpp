@@ -133,14 +133,16 @@ TEST_CASE("shared: a node fills PostgreSQL, two desks follow it and share the re
         },
         30));
     uint64_t held = 0;
-    for (const auto& it : bob.Store().Current()->review->items)
+    auto bobs = bob.Store().Current();  // held while its items are walked
+    for (const auto& it : bobs->review->items)
         if (it.claimedBy == "alice") held = it.id;
     bob.Moderate([held](core::ModerationEngine& m) {
         m.Resolve({held}, core::ModerationEngine::Tag::kCompliant, "bob tries");
     });
     REQUIRE(WaitFor(
         [&] {
-            for (const auto& it : bob.Store().Current()->review->items)
+            auto now = bob.Store().Current();
+            for (const auto& it : now->review->items)
                 if (it.id == held) return it.lastError.find("claimed by") != std::string::npos;
             return false;
         },
@@ -151,7 +153,8 @@ TEST_CASE("shared: a node fills PostgreSQL, two desks follow it and share the re
     });
     REQUIRE(WaitFor(
         [&] {
-            for (const auto& it : bob.Store().Current()->review->items)
+            auto now = bob.Store().Current();
+            for (const auto& it : now->review->items)
                 if (it.id == held) return it.resolved;
             return false;
         },
