@@ -104,8 +104,9 @@ void ModerationEngine::OnMessages(const std::string& channelId,
         pack = m_pack;
     }
     std::string teamId;
-    if (const ChannelData* c = m_store.Current()->FindChannel(channelId))
-        teamId = c->channel.teamId;
+    // Held: another writer may publish (and free the old snapshot) while we read it.
+    SnapshotPtr snap = m_store.Current();
+    if (const ChannelData* c = snap->FindChannel(channelId)) teamId = c->channel.teamId;
     std::vector<ReviewItem> found;
     for (const auto& sm : changed) {
         const ChatMessage& m = sm->message;
