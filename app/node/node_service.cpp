@@ -233,8 +233,9 @@ core::Status NodeService::Start(const NodeOptions& options) {
             core::Log(core::LogLevel::kWarn, "node",
                       "sync state not restored, backfilling: " + st.error().message);
         else if (restored)
-            core::Log(core::LogLevel::kInfo, "node",
-                      "continuing " + std::to_string(restored) + " channels from their delta links");
+            core::Log(
+                core::LogLevel::kInfo, "node",
+                "continuing " + std::to_string(restored) + " channels from their delta links");
     }
     m_observers = std::make_unique<core::ObserverList>();
     m_observers->Add(m_persister.get());

@@ -464,9 +464,10 @@ TEST_CASE("engine: the engine that replaces another keeps its call facts (re-sig
     // Near a limit (RateLimit-Remaining at 5% of RateLimit-Limit) the class rate is cut
     // before any 429.
     double before = next.ScopeRate("class:get_message");
-    rig.http->script.push_back({200,
-                                R"({"value":[],"@odata.deltaLink":"https://graph.test/v1.0/teams/T1/channels/C1/messages/delta?$deltatoken=d2"})",
-                                {{"ratelimit-limit", "20"}, {"ratelimit-remaining", "1"}}});
+    rig.http->script.push_back(
+        {200,
+         R"({"value":[],"@odata.deltaLink":"https://graph.test/v1.0/teams/T1/channels/C1/messages/delta?$deltatoken=d2"})",
+         {{"ratelimit-limit", "20"}, {"ratelimit-remaining", "1"}}});
     for (int i = 0; i < 50 && !rig.http->script.empty(); ++i) {
         rig.now += 500;
         drain();

@@ -37,7 +37,8 @@ TEST_CASE("a client that honours Retry-After is served, only earlier requests ex
     // SDKs' behaviour, and our sdk baseline).
     Throttler t;
     double now = 50.0;
-    for (int i = 0; i < 4; ++i) CHECK_FALSE(t.Charge(now, "a", RequestClass::kGetMessage, "", "c").throttled);
+    for (int i = 0; i < 4; ++i)
+        CHECK_FALSE(t.Charge(now, "a", RequestClass::kGetMessage, "", "c").throttled);
     for (int round = 0; round < 20; ++round) {
         auto refused = t.Charge(now, "a", RequestClass::kGetMessage, "", "c");
         REQUIRE(refused.throttled);
