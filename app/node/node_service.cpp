@@ -144,7 +144,7 @@ core::Status NodeService::WaitForDatabase(std::atomic<bool>* cancel) {
     return MakeError(ErrorCode::kCancelled, "stopped while waiting for the database");
 }
 
-core::Status NodeService::PublishRules(const std::string& path) {
+core::Status NodeService::StartModeration(const std::string& path) {
     auto text = ReadFile(path);
     if (!text) return text.error();
     auto pack = core::ParseRulePack(text.value());
@@ -173,17 +173,15 @@ core::Status NodeService::PublishRules(const std::string& path) {
 }
 
 void NodeService::AdoptSharedPack(core::PgConn& conn) {
-    auto r = conn.Exec(
-        "SELECT pack, version, json FROM rule_packs WHERE enabled ORDER BY published_at DESC, "
-        "version DESC LIMIT 1");
-    if (!r || r->Rows() == 0) return;
-    std::string name = r->Text(0, 0);
-    int version = static_cast<int>(r->Int(0, 1));
+    auto shared = core::PgEnabledRulePack(conn);
+    if (!shared || !shared.value()) return;
+    const std::string& name = shared.value()->name;
+    int version = shared.value()->version;
     {
         std::lock_guard lock(m_mutex);
         if (name == m_packName && version == m_packVersion) return;
     }
-    auto pack = core::ParseRulePack(r->Text(0, 2));
+    auto pack = core::ParseRulePack(shared.value()->json);
     if (!pack) {
         core::Log(core::LogLevel::kError, "moderation",
                   "the shared rule pack \"" + name + "\" version " + std::to_string(version) +
@@ -212,8 +210,9 @@ core::Status NodeService::Start(const NodeOptions& options) {
                          "auth_mode \"client_credentials\" and client_secret or certificate_path");
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
-    m_nodeId = !m_config.node.id.empty() ? m_config.node.id
-                                         : std::string(host) + "-" + std::to_string(::getpid());
+    m_host = host;
+    m_nodeId =
+        !m_config.node.id.empty() ? m_config.node.id : m_host + "-" + std::to_string(::getpid());
     core::Log(
         core::LogLevel::kInfo, "node",
         "node " + m_nodeId + " using database " + core::RedactConninfo(m_config.server.conninfo));
@@ -225,7 +224,7 @@ core::Status NodeService::Start(const NodeOptions& options) {
     po.maxQueue = static_cast<size_t>(m_config.node.maxQueue);
     po.batchSize = static_cast<size_t>(m_config.node.batchSize);
     m_persister = std::make_unique<core::PgPersister>(po);
-    if (core::Status st = PublishRules(options.rulesPath); !st) return st;
+    if (core::Status st = StartModeration(options.rulesPath); !st) return st;
     // A restart continues where the nodes left off: the delta links are in the database.
     if (auto c = core::PgConn::Connect(m_config.server.conninfo, "channeldeck-node"); c) {
         size_t restored = 0;
@@ -277,14 +276,12 @@ core::Status NodeService::Start(const NodeOptions& options) {
 
 bool NodeService::Beat(core::PgConn& conn) {
     bool signedIn = m_store.Current()->sync.signedIn;
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
     auto r = conn.Exec(
         "INSERT INTO sync_node (node_id, host, version, signed_in, heartbeat_at, expires_at) "
         "VALUES ($1, $2, $3, $4, now(), now() + interval '20 seconds') ON CONFLICT (node_id) DO "
         "UPDATE SET host = excluded.host, version = excluded.version, signed_in = "
         "excluded.signed_in, heartbeat_at = now(), expires_at = now() + interval '20 seconds'",
-        {m_nodeId, std::string(host), std::string(CDECK_VERSION), signedIn ? "true" : "false"});
+        {m_nodeId, m_host, std::string(CDECK_VERSION), signedIn ? "true" : "false"});
     std::lock_guard lock(m_mutex);
     bool was = m_dbReachable;
     m_dbReachable = r.ok();

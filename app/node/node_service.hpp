@@ -55,13 +55,16 @@ class NodeService {
 
   private:
     core::Status WaitForDatabase(std::atomic<bool>* cancel);
-    core::Status PublishRules(const std::string& path);
+    // Publishes the node's rule pack if it is newer than the shared one, then runs the
+    // moderation engine on whichever pack is enabled.
+    core::Status StartModeration(const std::string& path);
     void Heartbeat();
     bool Beat(core::PgConn& conn);
     void AdoptSharedPack(core::PgConn& conn);
 
     core::Config m_config;
     std::string m_nodeId;
+    std::string m_host;  // gethostname(), read once
     core::Store m_store;
     std::unique_ptr<core::PgPersister> m_persister;
     std::unique_ptr<core::ModerationEngine> m_moderation;

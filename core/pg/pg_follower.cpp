@@ -86,12 +86,10 @@ void PgFollower::SetRulesCallback(
 }
 
 Status PgFollower::ReadRules() {
-    auto r = m_conn->Exec(
-        "SELECT pack, version, json FROM rule_packs WHERE enabled ORDER BY published_at DESC, "
-        "version DESC LIMIT 1");
-    if (!r) return r.error();
-    if (r->Rows() == 0) return OkStatus();
-    std::pair<std::string, int> now{r->Text(0, 0), static_cast<int>(r->Int(0, 1))};
+    auto pack = PgEnabledRulePack(*m_conn);
+    if (!pack) return pack.error();
+    if (!pack.value()) return OkStatus();
+    std::pair<std::string, int> now{pack.value()->name, pack.value()->version};
     if (now == m_rules) return OkStatus();
     m_rules = now;
     std::function<void(const std::string&, int, const std::string&)> cb;
@@ -99,7 +97,7 @@ Status PgFollower::ReadRules() {
         std::lock_guard lock(m_mutex);
         cb = m_rulesCb;
     }
-    if (cb) cb(now.first, now.second, r->Text(0, 2));
+    if (cb) cb(now.first, now.second, pack.value()->json);
     return OkStatus();
 }
 

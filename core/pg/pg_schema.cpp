@@ -370,6 +370,16 @@ Status PgMigrate(PgConn& conn, int* applied) {
     return PgCheckSchema(conn);
 }
 
+Result<std::optional<PgRulePack>> PgEnabledRulePack(PgConn& conn) {
+    auto r = conn.Exec(
+        "SELECT pack, version, json FROM rule_packs WHERE enabled ORDER BY published_at DESC, "
+        "version DESC LIMIT 1");
+    if (!r) return r.error();
+    if (r->Rows() == 0) return std::optional<PgRulePack>();
+    return std::optional<PgRulePack>(
+        PgRulePack{r->Text(0, 0), static_cast<int>(r->Int(0, 1)), r->Text(0, 2)});
+}
+
 Status PgCheckSchema(PgConn& conn) {
     auto v = PgSchemaVersion(conn);
     if (!v) return v.error();

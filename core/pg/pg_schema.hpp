@@ -13,6 +13,7 @@
 //  - The audit log is append-only for everyone: UPDATE, DELETE and TRUNCATE raise.
 //
 // Threading: plain functions over a connection the caller owns.
+#include <optional>
 #include <string>
 
 #include "pg/pg_conn.hpp"
@@ -29,6 +30,13 @@ Result<int> PgSchemaVersion(PgConn& conn);
 // concurrent callers by an advisory lock. A database from a newer version is refused
 // with a message naming the version found. `applied` (optional) gets the count.
 Status PgMigrate(PgConn& conn, int* applied = nullptr);
+// The rule pack enabled for every node and desk (the newest publication), if any.
+struct PgRulePack {
+    std::string name;
+    int version = 0;
+    std::string json;
+};
+Result<std::optional<PgRulePack>> PgEnabledRulePack(PgConn& conn);
 // For run-time use (node and desk): the schema must be exactly this version.
 Status PgCheckSchema(PgConn& conn);
 
