@@ -1,6 +1,7 @@
 // graphsim command-line tool: runs the simulator alone (DESIGN.md section 6).
 //   graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR] [--no-traffic]
 //            [--traffic-scale X] [--token-lifetime S] [--bind HOST]
+//            [--webhook-ca FILE] [--issue-webhook-cert] [--delivery-latency-ms MEDIAN]
 // Prints one JSON line with its base URLs, tenant, CA file and demo credentials, then
 // serves until SIGINT or SIGTERM.
 #include <csignal>
@@ -25,6 +26,7 @@ void PrintUsage(std::FILE* to) {
         "usage: graphsim [--port P] [--scenario FILE] [--seed N] [--state-dir DIR]\n"
         "                [--no-traffic] [--traffic-scale X] [--token-lifetime S] [--bind HOST]\n"
         "                [--auto-approve] [--limits-scale X] [--latency-ms MEDIAN,P99]\n"
+        "                [--webhook-ca FILE] [--issue-webhook-cert] [--delivery-latency-ms M]\n"
         "       graphsim --help | --version\n");
 }
 
@@ -51,6 +53,7 @@ bool ParseNumber(const char* s, double& out) {
 int main(int argc, char** argv) {
     cdeck::sim::GraphSimOptions opt;
     opt.scenarioPath = DefaultScenario();
+    bool issueCert = false;  // write a loopback webhook certificate from graphsim's CA
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto need = [&](const char* name) -> const char* {
@@ -113,6 +116,17 @@ int main(int argc, char** argv) {
                 return Usage("--latency-ms needs MEDIAN,P99 in milliseconds");
             opt.latencyMedianMs = num;
             opt.latencyP99Ms = p99;
+        } else if (a == "--webhook-ca") {
+            const char* v = need("--webhook-ca");
+            if (!v) return Usage("--webhook-ca needs a PEM file");
+            opt.webhookCaFile = v;
+        } else if (a == "--issue-webhook-cert") {
+            issueCert = true;
+        } else if (a == "--delivery-latency-ms") {
+            const char* v = need("--delivery-latency-ms");
+            if (!v || !ParseNumber(v, num) || num < 0)
+                return Usage("--delivery-latency-ms needs a median in milliseconds");
+            opt.deliveryLatencyMedianMs = num;
         } else {
             return Usage(("unknown option " + a).c_str());
         }
@@ -132,7 +146,18 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
-    std::printf("%s\n", sim.InfoLine().c_str());
+    std::string line = sim.InfoLine();
+    if (issueCert) {
+        std::string cert = opt.stateDir + "/webhook-cert.pem",
+                    key = opt.stateDir + "/webhook-key.pem";
+        if (std::string e = sim.IssueLoopbackCertificate(cert, key); !e.empty()) {
+            std::fprintf(stderr, "graphsim: %s\n", e.c_str());
+            return 1;
+        }
+        line.pop_back();  // the closing brace
+        line += ",\"webhook_cert\":\"" + cert + "\",\"webhook_key\":\"" + key + "\"}";
+    }
+    std::printf("%s\n", line.c_str());
     std::fflush(stdout);
     while (!g_stop) {
         struct timespec ts {

@@ -213,8 +213,10 @@ void GraphSim::Impl::Serve(const httplib::Request& in, httplib::Response& out) {
     } else if (fault && *fault == FaultKind::kNone) {
         // res already holds the injected error response
     } else {
-        std::lock_guard lock(mutex);
+        std::unique_lock lock(mutex);
+        HeldLock() = &lock;
         Execute(req, res);
+        HeldLock() = nullptr;
     }
     if (dropAfter) fault = FaultKind::kReset;
 
@@ -434,9 +436,17 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
     }
     d.caPem = tls.caPem;
     d.caKeyPem = tls.caKeyPem;
+    if (std::string err = d.signer.Init(); !err.empty()) return err;
+    d.webhookCaFile = options.webhookCaFile.empty() ? d.info.caFile : options.webhookCaFile;
+    if (!std::filesystem::exists(d.webhookCaFile))
+        return "webhook CA file '" + d.webhookCaFile + "' does not exist";
+    if (options.deliveryLatencyMedianMs >= 0)
+        d.delivery.latencyMedianMs = options.deliveryLatencyMedianMs;
+    d.delivery.latencyMaxMs = std::max(d.delivery.latencyMaxMs, d.delivery.latencyMedianMs);
     d.RegisterRoutes();
     if (std::string err = d.Listen(tls, options.port); !err.empty()) return err;
     if (options.generateTraffic) d.generator = std::thread([&d] { d.GeneratorLoop(); });
+    d.deliverer = std::thread([&d] { d.DeliveryLoop(); });
     return {};
 }
 
@@ -519,6 +529,7 @@ void GraphSim::Stop() {
     }
     d.cv.notify_all();
     if (d.generator.joinable()) d.generator.join();
+    if (d.deliverer.joinable()) d.deliverer.join();
     std::thread restarter;
     {
         std::lock_guard restartLock(d.restartMutex);
@@ -527,6 +538,24 @@ void GraphSim::Stop() {
     if (restarter.joinable()) restarter.join();
     std::lock_guard restartLock(d.restartMutex);
     d.StopListening();
+}
+
+std::string GraphSim::IssueLoopbackCertificate(const std::string& certPath,
+                                               const std::string& keyPath) const {
+    TlsIdentity id = GenerateTlsIdentity("127.0.0.1", m_impl->caPem, m_impl->caKeyPem);
+    if (!id.error.empty()) return "cannot issue a certificate: " + id.error;
+    {
+        std::ofstream out(certPath, std::ios::trunc);
+        out << id.serverCertPem;
+        if (!out) return "cannot write '" + certPath + "'";
+    }
+    int fd = ::open(keyPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return "cannot write '" + keyPath + "'";
+    ::fchmod(fd, 0600);
+    bool ok = ::write(fd, id.serverKeyPem.data(), id.serverKeyPem.size()) ==
+              static_cast<ssize_t>(id.serverKeyPem.size());
+    ::close(fd);
+    return ok ? std::string() : "cannot write '" + keyPath + "'";
 }
 
 GraphSimInfo GraphSim::Info() const {

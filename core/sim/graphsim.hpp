@@ -32,6 +32,11 @@ struct GraphSimOptions {
     double limitsScale =
         1.0;  // multiplies every throttling limit (tests that are not about throttling)
     int serverThreads = 64;  // HTTPS worker threads (keep-alive connections held at once)
+    // Change notifications: the CA that webhook certificates must chain to (empty: graphsim's
+    // own CA, which IssueLoopbackCertificate uses), and the median delivery latency (<0: the
+    // documented default, a log-normal with a 3 s median, capped at 60 s).
+    std::string webhookCaFile;
+    double deliveryLatencyMedianMs = -1;
 };
 
 struct GraphSimInfo {
@@ -65,6 +70,10 @@ class GraphSim {
     // Stops (true) or resumes the live message generator; also POST /_sim/traffic.
     std::string SetTrafficPaused(bool paused);
     GraphSimInfo Info() const;
+    // Writes a certificate for IP 127.0.0.1 issued by graphsim's CA, and its key (0600): a
+    // webhook listener with it passes graphsim's verification. Returns an error, or empty.
+    std::string IssueLoopbackCertificate(const std::string& certPath,
+                                         const std::string& keyPath) const;
     // Ground truth as JSON text (the same document GET /_sim/stats serves).
     std::string StatsJson() const;
     // One JSON line for the CLI: {"graph":..,"authority":..,"tenant":..,"ca":..,...}

@@ -38,6 +38,8 @@ void GraphSim::Impl::RegisterRoutes() {
         {"POST", {"/_sim/restart", &Impl::HandleSimRestart}},
         {"POST", {"/_sim/traffic", &Impl::HandleSimTraffic}},
         {"POST", {"/_sim/tokens/revoke", &Impl::HandleSimRevokeTokens}},
+        {"POST", {"/_sim/notifications", &Impl::HandleSimNotifications}},
+        {"GET", {R"(/([^/]+)/discovery/v2\.0/keys)", &Impl::HandleJwks}},
     };
     for (const auto& [method, route] : routes)
         router.Add(method, route.first,
@@ -106,8 +108,63 @@ void GraphSim::Impl::HandleSimLimits(SimRequest& q, SimResponse& r) {
 void GraphSim::Impl::HandleSimFaults(SimRequest& q, SimResponse& r) {
     json b = json::parse(q.body, nullptr, false);
     if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
+    if (b.contains("lifecycle")) {
+        if (std::string err = TriggerLifecycle(b["lifecycle"]); !err.empty())
+            return GraphError(q, r, 400, "BadRequest", err);
+        if (b.size() == 1) return Json(r, 200, {{"ok", true}});
+    }
     ApplyFaults(b);
     Json(r, 200, {{"ok", true}});
+}
+
+std::string GraphSim::Impl::TriggerLifecycle(const json& spec) {
+    if (!spec.is_object() || !spec.contains("event") || !spec["event"].is_string())
+        return "lifecycle needs {\"event\": \"reauthorizationRequired\" | "
+               "\"subscriptionRemoved\", \"subscription\": id or \"*\"}";
+    std::string event = spec["event"], which = spec.value("subscription", std::string("*"));
+    if (event != "reauthorizationRequired" && event != "subscriptionRemoved")
+        return "unknown lifecycle event '" + event + "'";
+    int n = 0;
+    for (auto& [id, s] : subscriptions) {
+        if (s.removed || (which != "*" && which != id)) continue;
+        if (event == "subscriptionRemoved") {
+            s.removed = true;
+            s.stats.dropped += s.queue.size();
+            s.queue.clear();
+        }
+        QueueLifecycle(s, event, Now());
+        ++n;
+    }
+    return n ? std::string() : "no active subscription matches '" + which + "'";
+}
+
+// The delivery model: latency, duplicates, loss, reordering, the time scale of Graph's
+// thresholds, the tenant cap, the token version, and one-shot forgeries.
+void GraphSim::Impl::HandleSimNotifications(SimRequest& q, SimResponse& r) {
+    json b = json::parse(q.body, nullptr, false);
+    if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "expected a JSON object");
+    DeliverySettings d = delivery;
+    try {
+        d.latencyMedianMs = b.value("latency_median_ms", d.latencyMedianMs);
+        d.latencyMaxMs = b.value("latency_max_ms", d.latencyMaxMs);
+        d.duplicateRate = b.value("duplicate_rate", d.duplicateRate);
+        d.lossRate = b.value("loss_rate", d.lossRate);
+        d.reorderRate = b.value("reorder_rate", d.reorderRate);
+        d.timeScale = b.value("time_scale", d.timeScale);
+        d.maxBatch = b.value("max_batch", d.maxBatch);
+        d.tenantCap = b.value("tenant_cap", d.tenantCap);
+        d.jwtVersion = b.value("jwt_version", d.jwtVersion);
+        d.forge = b.value("forge", d.forge);
+        d.forgeCount = b.value("forge_count", b.contains("forge") ? 1 : d.forgeCount);
+    } catch (const json::exception& e) {
+        return GraphError(q, r, 400, "BadRequest", std::string("bad setting: ") + e.what());
+    }
+    if (d.latencyMedianMs < 0 || d.latencyMaxMs < d.latencyMedianMs || d.timeScale <= 0 ||
+        d.maxBatch < 1 || d.duplicateRate < 0 || d.lossRate < 0 || d.reorderRate < 0 ||
+        (d.jwtVersion != 1 && d.jwtVersion != 2))
+        return GraphError(q, r, 400, "BadRequest", "a delivery setting is out of range");
+    delivery = d;
+    Json(r, 200, {{"latency_median_ms", d.latencyMedianMs}, {"time_scale", d.timeScale}});
 }
 
 void GraphSim::Impl::HandleSimClock(SimRequest& q, SimResponse& r) {
@@ -211,6 +268,7 @@ std::string GraphSim::Impl::Stats() const {
                       {"weight", c.weight}});
     }
     j["channels"] = std::move(ch);
+    j["notifications"] = NotificationStats();
     return j.dump();
 }
 

@@ -7,6 +7,7 @@
 // tenant. Latency and slow-drip faults are served outside the lock.
 #include <httplib.h>
 
+#include "sim/sim_notify.hpp"
 #include "sim/tls_cert.hpp"
 
 #include <condition_variable>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <random>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -86,6 +88,18 @@ std::string Sha256Base64Url(const std::string& in);
 std::string UrlDecode(const std::string& s, bool plusIsSpace);
 std::multimap<std::string, std::string> ParseQuery(const std::string& q);
 std::string UrlEncodeComponent(const std::string& s);
+
+// The lock Serve() holds while a handler runs on this thread (null elsewhere). A handler
+// that must wait on the network (the subscription validation handshake) unlocks it for the
+// wait and locks it again; it must re-check whatever it read before.
+std::unique_lock<std::mutex>*& HeldLock();
+
+// The validation handshake (SERVER.md): POST {url}?validationToken=..., expecting 200,
+// text/plain and the decoded token, over HTTPS verified against caFile; loopback only.
+// Returns the failure, or empty. Called without the mutex.
+std::string ValidateEndpoint(const std::string& url, const std::string& caFile,
+                             double timeoutSeconds);
+bool ChangeTypeIncludes(const std::string& list, const std::string& type);
 
 struct TokenInfo {
     std::string clientId;
@@ -231,6 +245,54 @@ struct GraphSim::Impl {
     Limits baseLimits;  // the profile's limits before scheduled scaling
     std::string LoadSchedule(const json& scenario);  // requires mutex
     void ApplyFaults(const json& b);                 // requires mutex
+
+    // ---- change notifications (sim_subscriptions.cpp, sim_delivery.cpp, sim_crypto.cpp) ----
+    SimSigner signer;           // signs validation tokens; read only after Start
+    std::string webhookCaFile;  // verifies notification URLs; read only after Start
+    std::thread deliverer;
+    std::map<std::string, SimSubscription> subscriptions;  // by id
+    DeliverySettings delivery;
+    std::map<std::string, EndpointHealth> endpoints;  // by notification URL
+    DeliveryTotals deliveryTotals;
+    struct OutBatch {
+        std::string url;
+        std::vector<std::pair<std::string, PendingNotification>> items;  // (subscription, n)
+        std::string body;
+        bool ok = false;
+        int status = 0;
+        double seconds = 0;
+    };
+    void HandleCreateSubscription(SimRequest& req, SimResponse& res);
+    void HandleListSubscriptions(SimRequest& req, SimResponse& res);
+    void HandleGetSubscription(SimRequest& req, SimResponse& res);
+    void HandlePatchSubscription(SimRequest& req, SimResponse& res);
+    void HandleDeleteSubscription(SimRequest& req, SimResponse& res);
+    void HandleReauthorize(SimRequest& req, SimResponse& res);
+    void HandleJwks(SimRequest& req, SimResponse& res);
+    void HandleSimNotifications(SimRequest& req, SimResponse& res);
+    json SubscriptionJson(const SimSubscription& s) const;
+    int SubscriptionChannel(const std::string& resource) const;
+    std::pair<int, std::string> CheckNewSubscription(const TokenInfo& t, SimSubscription& s,
+                                                     const json& body);
+    std::pair<int, std::string> CheckSubscriptionQuota(const TokenInfo& t,
+                                                       const SimSubscription& s);
+    SimSubscription* FindSubscription(SimRequest& req, SimResponse& res, const TokenInfo& t);
+    // /_sim/faults {"lifecycle": {"event": .., "subscription": id or "*"}}. Requires mutex.
+    std::string TriggerLifecycle(const json& spec);
+    void DeliveryLoop();
+    double SampleDeliveryMs();
+    void CollectChanges(Millis now);
+    json NotificationFor(const SimSubscription& s, const SimChangeEvent& e);
+    void QueueLifecycle(SimSubscription& s, const std::string& event, Millis now);
+    void LifecycleDue(Millis now);
+    std::string ValidationToken(const std::string& appId, Millis now) const;
+    std::vector<OutBatch> TakeDueBatches(Millis now);
+    std::string BatchBody(const OutBatch& b, Millis now);
+    void Forge(json& body, const std::string& kind, Millis now);
+    void Send(OutBatch& b) const;  // without the mutex
+    void Settle(OutBatch& b, Millis now);
+    void UpdateHealth(EndpointHealth& h, Millis now, double slow, double drop, Millis window);
+    json NotificationStats() const;
 
     // ---- graphsim.cpp ----
     Millis Now() const;  // wall clock plus the simulated offset

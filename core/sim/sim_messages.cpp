@@ -216,6 +216,7 @@ void GraphSim::Impl::Patch(SimRequest& q, SimResponse& r, int depth) {
     }
     m.modified = std::max(m.modified + 1, Now());
     tenant.Touch(x.channel, *x.root, Now());
+    tenant.Record(x.channel, *x.root, m, "updated");
     r.status = 204;
     r.body.clear();
 }
@@ -279,6 +280,7 @@ void GraphSim::Impl::SoftDelete(SimRequest& q, SimResponse& r, int depth, bool u
     }
     m.modified = std::max(m.modified + 1, Now());
     tenant.Touch(x.channel, *x.root, Now());
+    tenant.Record(x.channel, *x.root, m, undo ? "updated" : "deleted");
     r.status = 204;
     r.body.clear();
 }

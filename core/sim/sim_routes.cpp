@@ -53,6 +53,13 @@ void GraphSim::Impl::RegisterGraphRoutes() {
         {"POST", {R + "/softDelete", &Impl::HandleSoftDeleteReply}},
         {"POST", {R + "/undoSoftDelete", &Impl::HandleUndoDeleteReply}},
         {"POST", {R"(/v1\.0/\$batch)", &Impl::HandleBatch}},
+        // change notifications (sim_subscriptions.cpp)
+        {"POST", {R"(/v1\.0/subscriptions)", &Impl::HandleCreateSubscription}},
+        {"GET", {R"(/v1\.0/subscriptions)", &Impl::HandleListSubscriptions}},
+        {"GET", {R"(/v1\.0/subscriptions/([^/]+))", &Impl::HandleGetSubscription}},
+        {"PATCH", {R"(/v1\.0/subscriptions/([^/]+))", &Impl::HandlePatchSubscription}},
+        {"DELETE", {R"(/v1\.0/subscriptions/([^/]+))", &Impl::HandleDeleteSubscription}},
+        {"POST", {R"(/v1\.0/subscriptions/([^/]+)/reauthorize)", &Impl::HandleReauthorize}},
     };
     for (const auto& [method, route] : routes)
         router.Add(method, route.first,

@@ -59,6 +59,11 @@ std::string FromBase64Url(const std::string& in) {
     return out;
 }
 
+std::unique_lock<std::mutex>*& HeldLock() {
+    thread_local std::unique_lock<std::mutex>* held = nullptr;
+    return held;
+}
+
 std::string RandomHex(size_t bytes) {
     std::string raw(bytes, '\0');
     RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));

@@ -301,7 +301,13 @@ SimMessage& Tenant::AddRoot(int channel, SimMessage m) {
     c.roots.push_back(std::move(m));
     ++messagesCreated;
     c.changes.push_back({++changeSeq, c.roots.back().id});
+    Record(channel, c.roots.back(), c.roots.back(), "created");
     return c.roots.back();
+}
+
+void Tenant::Record(int channel, const SimMessage& root, const SimMessage& target,
+                    const char* changeType) {
+    if (recordEvents) events.push_back({channel, root.id, target.id, changeType});
 }
 
 void Tenant::Touch(int channel, SimMessage& root, Millis now) {
@@ -342,6 +348,7 @@ void Tenant::GenerateActivity(Millis now) {
     }
     target->modified = std::max(target->modified + 1, now);
     Touch(ci, root, now);
+    Record(ci, root, *target, target->deleted ? "deleted" : "updated");
 }
 
 SimMessage* Tenant::FindRoot(int channel, const std::string& id) {
@@ -359,6 +366,7 @@ SimMessage* Tenant::AddReply(int channel, const std::string& rootId, SimMessage 
     root->replies.push_back(std::move(m));
     ++messagesCreated;
     Touch(channel, *root, root->replies.back().created);
+    Record(channel, *root, root->replies.back(), "created");
     return &root->replies.back();
 }
 

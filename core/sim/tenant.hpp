@@ -85,6 +85,15 @@ struct SimTeam {
     std::vector<int> members;
 };
 
+// A change to one message, for change notifications (recorded only while a subscription
+// exists: `Tenant::recordEvents`).
+struct SimChangeEvent {
+    int channel = -1;
+    std::string rootId;
+    std::string messageId;   // the root's id, or a reply's
+    std::string changeType;  // created | updated | deleted
+};
+
 struct TrafficSettings {
     double messagesPerMinute = 30;
     int backfillMin = 20;
@@ -132,6 +141,11 @@ class Tenant {
     // Records a change to a root (or its thread) for delta and bumps lastModified.
     void Touch(int channel, SimMessage& root, Millis now);
     uint64_t changeSeq = 0;
+    // Notes a change to `target` (root or one of its replies) for change notifications.
+    void Record(int channel, const SimMessage& root, const SimMessage& target,
+                const char* changeType);
+    bool recordEvents = false;
+    std::vector<SimChangeEvent> events;
     // Simulated users' activity besides new messages: edits, reactions, soft deletes.
     void GenerateActivity(Millis now);
 

@@ -140,6 +140,8 @@ TlsIdentity GenerateTlsIdentity(const std::string& ip, const std::string& caCert
     if (ca && srv) {
         id.caPem = PemOf(WriteCert, ca);
         id.caKeyPem = PemOf(WriteKey, caKey);
+        id.serverCertPem = PemOf(WriteCert, srv);
+        id.serverKeyPem = PemOf(WriteKey, srvKey);
         id.serverCert = srv;
         id.serverKey = srvKey;
         srvKey = nullptr;

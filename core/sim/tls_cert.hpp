@@ -17,7 +17,8 @@ struct TlsIdentity {
     EVP_PKEY* serverKey = nullptr;
     std::string caPem;
     std::string caKeyPem;  // kept in the state directory (0600) for the next start
-    std::string error;     // non-empty when generation failed
+    std::string serverCertPem, serverKeyPem;  // the same server identity as PEM
+    std::string error;                        // non-empty when generation failed
 
     TlsIdentity() = default;
     TlsIdentity(const TlsIdentity&) = delete;
