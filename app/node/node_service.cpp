@@ -258,8 +258,27 @@ core::Status NodeService::Start(const NodeOptions& options) {
         s.phase = "signing-in";
         s.account = "app " + m_config.clientId;
     });
-    m_engine =
-        std::make_unique<core::SyncEngine>(client, m_store, m_config.sync, false, m_config.limits);
+    core::SyncSettings sync = m_config.sync;
+    if (m_config.push.enabled) {  // push carries the changes; delta only reconciles
+        sync.pushLive = true;
+        sync.reconcileSeconds = m_config.push.reconcileHours * 3600;
+    }
+    m_engine = std::make_unique<core::SyncEngine>(client, m_store, sync, false, m_config.limits);
+    if (m_config.push.enabled) {
+        m_push = std::make_unique<NodePush>();
+        core::SyncEngine* engine = m_engine.get();
+        auto reconcile = [engine](const std::string& channelId) {
+            core::Command c;
+            c.kind = channelId.empty() ? core::Command::Kind::kRefreshAll
+                                       : core::Command::Kind::kRefreshChannel;
+            c.channelId = channelId;
+            engine->Submit(std::move(c));
+        };
+        if (core::Status st =
+                m_push->Start(m_config, core::DefaultStateDir(), client, http, m_store, reconcile);
+            !st)
+            return st;
+    }
 
     std::string address = m_config.node.listen.substr(0, m_config.node.listen.rfind(':'));
     int port = std::stoi(m_config.node.listen.substr(m_config.node.listen.rfind(':') + 1));
@@ -326,6 +345,7 @@ void NodeService::Stop() {
         m_stop = true;
     }
     m_cv.notify_all();
+    if (m_push) m_push->Stop();               // no more notifications into the store
     if (m_persister) m_persister->Unblock();  // workers waiting on a full queue may finish
     if (m_engine) m_engine->Stop();
     if (m_persister) m_persister->Stop(std::chrono::seconds(10));
@@ -359,6 +379,7 @@ bool NodeService::Ready(std::string& why) const {
 
 std::string NodeService::MetricsText() const {
     std::string out = m_engine ? core::MetricsToPrometheus(m_engine->Metrics()) : std::string();
+    if (m_push) out += m_push->MetricsText();
     if (!m_persister) return out;
     core::PgPersistStats s = m_persister->Stats();
     std::string why;

@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "metrics/metrics_server.hpp"
+#include "node/node_push.hpp"
 #include "store/store.hpp"
 
 namespace cdeck::core {
@@ -51,6 +52,7 @@ class NodeService {
     std::string MetricsText() const;
     const std::string& NodeId() const { return m_nodeId; }
     int HttpPort() const { return m_http ? m_http->Port() : 0; }
+    int WebhookPort() const { return m_push ? m_push->WebhookPort() : 0; }
     core::Store& Store() { return m_store; }
 
   private:
@@ -71,6 +73,7 @@ class NodeService {
     std::unique_ptr<core::ObserverList> m_observers;
     std::unique_ptr<core::SyncEngine> m_engine;
     std::unique_ptr<core::MetricsServer> m_http;
+    std::unique_ptr<NodePush> m_push;  // with push.enabled
     std::thread m_heartbeat;
     mutable std::mutex m_mutex;  // guards the fields below
     std::condition_variable m_cv;

@@ -142,6 +142,70 @@ std::optional<Error> ParseNode(const json& j, NodeSettings& n) {
     return std::nullopt;
 }
 
+std::optional<Error> PushNumber(const std::string& key, const json& v, double lo, double hi,
+                                double& out) {
+    if (!v.is_number() || v.get<double>() < lo || v.get<double>() > hi)
+        return KeyError(key, "must be a number from " + Trim(lo) + " to " + Trim(hi));
+    out = v.get<double>();
+    return std::nullopt;
+}
+
+std::optional<Error> PushString(const std::string& key, const json& v, std::string& out) {
+    if (!v.is_string() || v.get<std::string>().empty())
+        return KeyError(key, "must be a non-empty string");
+    out = v.get<std::string>();
+    return std::nullopt;
+}
+
+std::optional<Error> ParsePushKey(const std::string& k, const json& v, PushSettings& p) {
+    std::string key = "push." + k;
+    double queue = p.maxQueue;
+    if (k == "enabled") {
+        if (!v.is_boolean()) return KeyError(key, "must be true or false");
+        p.enabled = v.get<bool>();
+        return std::nullopt;
+    }
+    if (k == "scope") {
+        if (!v.is_string() || (v != "tenant" && v != "channel"))
+            return KeyError(key, "must be \"tenant\" or \"channel\"");
+        p.scope = v.get<std::string>();
+        return std::nullopt;
+    }
+    if (k == "notification_url" || k == "lifecycle_url") {
+        if (!v.is_string() || !IsHttpsUrl(v.get<std::string>()))
+            return KeyError(key, "must be an https:// URL that Graph can reach");
+        (k[0] == 'n' ? p.notificationUrl : p.lifecycleUrl) = v.get<std::string>();
+        return std::nullopt;
+    }
+    if (k == "listen") return PushString(key, v, p.listen);
+    if (k == "cert_file") return PushString(key, v, p.certFile);
+    if (k == "key_file") return PushString(key, v, p.keyFile);
+    if (k == "key_dir") return PushString(key, v, p.keyDir);
+    if (k == "subscription_minutes") return PushNumber(key, v, 45, 4320, p.subscriptionMinutes);
+    if (k == "renew_before_minutes") return PushNumber(key, v, 0.05, 4000, p.renewBeforeMinutes);
+    if (k == "reconcile_hours") return PushNumber(key, v, 0.001, 720, p.reconcileHours);
+    if (k == "max_queue") {
+        auto e = PushNumber(key, v, 10, 10000000, queue);
+        p.maxQueue = static_cast<int>(queue);
+        return e;
+    }
+    return KeyError(key, "unknown key");
+}
+
+std::optional<Error> ParsePush(const json& j, PushSettings& p) {
+    if (!j.is_object()) return KeyError("push", "must be an object");
+    for (auto& [k, v] : j.items())
+        if (auto e = ParsePushKey(k, v, p)) return e;
+    if (!p.enabled) return std::nullopt;
+    if (p.notificationUrl.empty())
+        return KeyError("push.notification_url", "is required when push is enabled");
+    if (p.certFile.empty() || p.keyFile.empty())
+        return KeyError("push.cert_file", "and push.key_file are required when push is enabled");
+    if (p.renewBeforeMinutes >= p.subscriptionMinutes)
+        return KeyError("push.renew_before_minutes", "must be less than subscription_minutes");
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string DefaultConfigPath() {
@@ -284,6 +348,9 @@ Result<Config> ParseConfig(const std::string& text) {
     if (auto it = j.find("node"); it != j.end()) {
         if (auto e = ParseNode(*it, c.node)) return *e;
     }
+    if (auto it = j.find("push"); it != j.end()) {
+        if (auto e = ParsePush(*it, c.push)) return *e;
+    }
     static const char* kKnown[] = {"graph_url",
                                    "authority_url",
                                    "tenant",
@@ -300,7 +367,8 @@ Result<Config> ParseConfig(const std::string& text) {
                                    "ui",
                                    "rules_path",
                                    "server",
-                                   "node"};
+                                   "node",
+                                   "push"};
     for (auto& [k, v] : j.items()) {
         bool known = false;
         for (const char* n : kKnown) known = known || k == n;

@@ -40,6 +40,11 @@ struct SyncSettings {
     // Set by the app, not the config file: a desk following nodes reads through PostgreSQL,
     // so its engine only sends the moderator's commands (no discovery, no polling).
     bool commandsOnly = false;
+    // Set by channeldeck-node when push is enabled: live changes arrive as notifications,
+    // so a live channel is polled (by delta) only to reconcile, every reconcileSeconds, or
+    // when a refresh is asked for (a lifecycle event, a re-subscription).
+    bool pushLive = false;
+    double reconcileSeconds = 86400;
 };
 
 // Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md
@@ -88,6 +93,25 @@ struct NodeSettings {
     int batchSize = 2000;                   // rows per transaction
 };
 
+// channeldeck-node: change notifications (SERVER.md). Disabled: the node polls as the app
+// does. Enabled: push carries the data and delta reconciliation is the only polling.
+struct PushSettings {
+    bool enabled = false;
+    std::string scope = "tenant";  // tenant (one /teams/getAllMessages) | channel (one each)
+    std::string notificationUrl;   // the public https:// URL Graph posts to
+    std::string lifecycleUrl;      // empty: notificationUrl + "/lifecycle"
+    std::string listen = "127.0.0.1:8443";  // the webhook's HTTPS listener
+    std::string certFile, keyFile;          // its certificate and key (PEM)
+    std::string keyDir;  // the rich-notification key pair; empty: <state dir>/node-keys
+    double subscriptionMinutes = 4200;  // lifetime asked for (Graph's maximum is 4320)
+    double renewBeforeMinutes = 720;    // renew when less than this remains
+    double reconcileHours = 24;         // delta catch-up of every channel (once a day)
+    int maxQueue = 20000;               // notifications held between the webhook and ingest
+    std::string LifecycleUrl() const {
+        return lifecycleUrl.empty() ? notificationUrl + "/lifecycle" : lifecycleUrl;
+    }
+};
+
 struct Config {
     // Empty tenant means "demo": start graphsim in-process.
     std::string graphUrl = "https://graph.microsoft.com/v1.0";
@@ -107,6 +131,7 @@ struct Config {
     UiSettings ui;
     ServerSettings server;
     NodeSettings node;
+    PushSettings push;
     // Problems that do not stop the app, to show the user (e.g. a secret in a file that
     // others can read). Filled by LoadConfig.
     std::vector<std::string> warnings;

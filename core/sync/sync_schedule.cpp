@@ -126,6 +126,11 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
 
 bool SyncEngine::PollReady(const std::string& channelId, const ChannelState& st, double boost,
                            UnixMillis now, UnixMillis& readyAt, double& priority) const {
+    if (m_settings.pushLive) {  // reconciliation only: push brings the changes
+        readyAt = std::max(readyAt, st.lastPoll + Ms(m_settings.reconcileSeconds));
+        priority = -static_cast<double>(readyAt);
+        return readyAt <= now;
+    }
     // A live poll: due one poll interval after the last, sooner when boosted (sdk: fixed).
     double interval = m_sdk ? m_settings.pollIntervalSeconds
                             : m_planner.PollInterval(channelId) / std::sqrt(boost);

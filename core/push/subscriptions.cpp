@@ -1,0 +1,302 @@
+#include "push/subscriptions.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "model/parse.hpp"
+#include "push/notification.hpp"
+#include "util/encoding.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+namespace cdeck::core {
+namespace {
+
+using nlohmann::json;
+
+constexpr UnixMillis kMinute = 60'000;
+constexpr UnixMillis kCreateRetryMs = 30'000;
+
+std::string RandomState() {
+    return Base64UrlEncode(RandomBytes(24));
+}
+
+}  // namespace
+
+SubscriptionManager::SubscriptionManager(std::shared_ptr<GraphClient> client, PushSettings settings,
+                                         NotificationKeys& keys, Store& store, Reconcile reconcile)
+    : m_client(std::move(client)),
+      m_settings(std::move(settings)),
+      m_keys(keys),
+      m_store(store),
+      m_reconcile(std::move(reconcile)) {}
+
+SubscriptionManager::~SubscriptionManager() {
+    Stop();
+}
+
+void SubscriptionManager::Start() {
+    m_thread = std::thread([this] { Loop(); });
+}
+
+void SubscriptionManager::Stop() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_cv.notify_all();
+    if (m_thread.joinable()) m_thread.join();
+}
+
+bool SubscriptionManager::ClientStateMatches(const std::string& id,
+                                             const std::string& state) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_subs.find(id);
+    if (it != m_subs.end()) return ConstantTimeEquals(it->second.clientState, state);
+    // A create whose answer is still on its way: Graph may deliver before we hear the id.
+    bool match = false;
+    for (const auto& pending : m_pendingStates) match |= ConstantTimeEquals(pending, state);
+    return match;
+}
+
+void SubscriptionManager::OnLifecycle(const std::string& id, const std::string& event) {
+    {
+        std::lock_guard lock(m_mutex);
+        m_lifecycle.push_back({id, event});
+        ++m_figures.lifecycleEvents;
+    }
+    m_cv.notify_all();
+}
+
+void SubscriptionManager::RotateKeys() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_rotate = true;
+    }
+    m_cv.notify_all();
+}
+
+SubscriptionManager::Figures SubscriptionManager::GetFigures() const {
+    std::lock_guard lock(m_mutex);
+    Figures f = m_figures;
+    f.active = static_cast<int>(m_subs.size());
+    f.failing = static_cast<int>(m_createRetry.size());
+    return f;
+}
+
+void SubscriptionManager::Loop() {
+    RemoveStale();
+    std::unique_lock lock(m_mutex);
+    while (!m_stopping) {
+        lock.unlock();
+        Tick(NowMillis());
+        lock.lock();
+        m_cv.wait_for(lock, std::chrono::seconds(1),
+                      [&] { return m_stopping || !m_lifecycle.empty() || m_rotate; });
+    }
+}
+
+void SubscriptionManager::Tick(UnixMillis now) {
+    std::deque<std::pair<std::string, std::string>> events;
+    bool rotate = false;
+    {
+        std::lock_guard lock(m_mutex);
+        events.swap(m_lifecycle);
+        std::swap(rotate, m_rotate);
+    }
+    for (const auto& [id, event] : events) HandleLifecycle(id, event, now);
+    if (rotate) {
+        auto id = m_keys.Rotate();
+        if (!id) NoteFailure(id.error());
+        Log(LogLevel::kInfo, "push", "rotated the notification key; moving subscriptions to it");
+    }
+    // Create what is missing, then renew what is due (or on an old certificate).
+    std::string currentCert = m_keys.CertificateId();
+    std::vector<std::string> renew;
+    std::set<std::string> have;
+    {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, s] : m_subs) {
+            have.insert(s.resource);
+            if (s.expires - now <
+                    static_cast<UnixMillis>(m_settings.renewBeforeMinutes * kMinute) ||
+                s.certificateId != currentCert)
+                renew.push_back(id);
+        }
+    }
+    for (const auto& [resource, channel] : Wanted()) {
+        if (have.count(resource) || m_stopping) continue;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_createRetry.find(resource);
+            if (it != m_createRetry.end() && it->second > now) continue;
+        }
+        Create(resource, channel, now);
+    }
+    bool onOld = false;
+    for (const auto& id : renew) {
+        Sub s;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_subs.find(id);
+            if (it == m_subs.end()) continue;
+            s = it->second;
+        }
+        bool moveCert = s.certificateId != currentCert;
+        if (!Renew(s, now, moveCert) && moveCert) onOld = true;
+    }
+    if (!renew.empty() && !onOld) {
+        std::lock_guard lock(m_mutex);
+        bool anyOld = false;
+        for (const auto& [id, s] : m_subs) anyOld = anyOld || s.certificateId != currentCert;
+        if (!anyOld) m_keys.ForgetPrevious();
+    }
+}
+
+std::vector<std::pair<std::string, std::string>> SubscriptionManager::Wanted() const {
+    if (m_settings.scope == "tenant") return {{"/teams/getAllMessages", ""}};
+    std::vector<std::pair<std::string, std::string>> out;
+    SnapshotPtr snap = m_store.Current();
+    for (const auto& [id, c] : snap->channels)
+        out.push_back({"/teams/" + c->channel.teamId + "/channels/" + id + "/messages", id});
+    return out;
+}
+
+void SubscriptionManager::RemoveStale() {
+    auto list = m_client->Send("GET", "/subscriptions");
+    if (!list) return NoteFailure(list.error());
+    json j = json::parse(list->http.body, nullptr, false);
+    if (!j.is_object() || !j.contains("value") || !j["value"].is_array()) return;
+    for (const auto& s : j["value"]) {
+        if (!s.is_object() || s.value("notificationUrl", "") != m_settings.notificationUrl)
+            continue;
+        std::string id = s.value("id", "");
+        if (id.empty()) continue;
+        auto del = m_client->Send("DELETE", "/subscriptions/" + UrlEncode(id));
+        if (!del && del.error().httpStatus != 404) NoteFailure(del.error());
+    }
+}
+
+std::string SubscriptionManager::ExpiryIso(UnixMillis now) const {
+    return FormatIso8601(now + static_cast<UnixMillis>(m_settings.subscriptionMinutes * kMinute));
+}
+
+bool SubscriptionManager::Create(const std::string& resource, const std::string& channelId,
+                                 UnixMillis now) {
+    std::string state = RandomState();
+    std::string certId = m_keys.CertificateId();
+    json body = {{"changeType", "created,updated,deleted"},
+                 {"notificationUrl", m_settings.notificationUrl},
+                 {"lifecycleNotificationUrl", m_settings.LifecycleUrl()},
+                 {"resource", resource},
+                 {"expirationDateTime", ExpiryIso(now)},
+                 {"clientState", state},
+                 {"includeResourceData", true},
+                 {"encryptionCertificate", m_keys.CertificateBase64()},
+                 {"encryptionCertificateId", certId}};
+    {  // known before Graph can deliver, which may be before its answer arrives
+        std::lock_guard lock(m_mutex);
+        m_pendingStates.insert(state);
+    }
+    auto resp = m_client->Send("POST", "/subscriptions", body.dump());
+    std::lock_guard lock(m_mutex);
+    m_pendingStates.erase(state);
+    if (!resp) {
+        m_createRetry[resource] = now + kCreateRetryMs;
+        m_figures.lastError = resp.error().Describe();
+        ++m_figures.failures;
+        Log(LogLevel::kWarn, "push",
+            "cannot subscribe to " + resource + ": " + resp.error().Describe());
+        return false;
+    }
+    json j = json::parse(resp->http.body, nullptr, false);
+    std::string id = j.is_object() ? j.value("id", "") : "";
+    if (id.empty()) {
+        m_createRetry[resource] = now + kCreateRetryMs;
+        return false;
+    }
+    auto exp = j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
+                   ? ParseIso8601(j["expirationDateTime"].get<std::string>())
+                   : std::nullopt;
+    m_subs[id] = Sub{id, resource, channelId, state, exp.value_or(now + 45 * kMinute), certId};
+    m_createRetry.erase(resource);
+    ++m_figures.created;
+    return true;
+}
+
+bool SubscriptionManager::Renew(Sub& s, UnixMillis now, bool newCertificate) {
+    json body = {{"expirationDateTime", ExpiryIso(now)}};
+    std::string certId = s.certificateId;
+    if (newCertificate) {
+        certId = m_keys.CertificateId();
+        body["encryptionCertificate"] = m_keys.CertificateBase64();
+        body["encryptionCertificateId"] = certId;
+    }
+    auto resp = m_client->Send("PATCH", "/subscriptions/" + UrlEncode(s.id), body.dump());
+    if (!resp) {
+        if (resp.error().httpStatus == 404) {  // gone: subscribe again, then catch up
+            {
+                std::lock_guard lock(m_mutex);
+                m_subs.erase(s.id);
+                ++m_figures.recreated;
+            }
+            Log(LogLevel::kInfo, "push", "subscription " + s.id + " is gone; subscribing again");
+            if (Create(s.resource, s.channelId, now)) {
+                std::lock_guard lock(m_mutex);
+                ++m_figures.reconciliations;
+            }
+            m_reconcile(s.channelId);
+        } else {
+            NoteFailure(resp.error());
+        }
+        return false;
+    }
+    json j = json::parse(resp->http.body, nullptr, false);
+    auto exp =
+        j.is_object() && j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
+            ? ParseIso8601(j["expirationDateTime"].get<std::string>())
+            : std::nullopt;
+    std::lock_guard lock(m_mutex);
+    auto it = m_subs.find(s.id);
+    if (it != m_subs.end()) {
+        it->second.expires = exp.value_or(now + 45 * kMinute);
+        it->second.certificateId = certId;
+    }
+    ++m_figures.renewed;
+    return true;
+}
+
+void SubscriptionManager::HandleLifecycle(const std::string& id, const std::string& event,
+                                          UnixMillis now) {
+    Sub s;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_subs.find(id);
+        if (it == m_subs.end()) return;
+        s = it->second;
+    }
+    Log(LogLevel::kInfo, "push", "lifecycle event " + event + " for subscription " + id);
+    if (event == "reauthorizationRequired") {
+        Renew(s, now, false);  // a PATCH; never also a reauthorize
+    } else if (event == "subscriptionRemoved") {
+        {
+            std::lock_guard lock(m_mutex);
+            m_subs.erase(id);
+            ++m_figures.recreated;
+        }
+        Create(s.resource, s.channelId, now);
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_figures.reconciliations;
+    }
+    m_reconcile(s.channelId);  // anything may have been missed meanwhile
+}
+
+void SubscriptionManager::NoteFailure(const Error& e) {
+    std::lock_guard lock(m_mutex);
+    m_figures.lastError = e.Describe();
+    ++m_figures.failures;
+    Log(LogLevel::kWarn, "push", "subscription request failed: " + e.Describe());
+}
+
+}  // namespace cdeck::core

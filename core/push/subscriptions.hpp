@@ -1,0 +1,95 @@
+#pragma once
+// The node's subscription manager (SERVER.md, "Subscriptions"): keeps one rich subscription
+// for the tenant (/teams/getAllMessages) or one per channel, each with the lifecycle URL and
+// a random clientState. Renews well before expiry; answers reauthorizationRequired with a
+// PATCH (it never calls reauthorize, so the 10-minute rule cannot be broken); on 404 or
+// subscriptionRemoved creates the subscription again and asks for reconciliation.
+//
+// Threads: one manager thread (Start/Stop). ClientState() is called from the webhook's
+// threads (ClientStateMatches) and OnLifecycle() from the ingest thread; both are thread-safe.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "graph/graph_client.hpp"
+#include "push/push_keys.hpp"
+#include "store/store.hpp"
+
+namespace cdeck::core {
+
+class SubscriptionManager {
+  public:
+    // reconcile(channelId): catch the channel up by delta; an empty id means every channel.
+    using Reconcile = std::function<void(const std::string& channelId)>;
+    SubscriptionManager(std::shared_ptr<GraphClient> client, PushSettings settings,
+                        NotificationKeys& keys, Store& store, Reconcile reconcile);
+    ~SubscriptionManager();
+    SubscriptionManager(const SubscriptionManager&) = delete;
+    SubscriptionManager& operator=(const SubscriptionManager&) = delete;
+
+    void Start();
+    void Stop();
+
+    // True when `state` is the clientState we gave the subscription (constant time).
+    bool ClientStateMatches(const std::string& subscriptionId, const std::string& state) const;
+    void OnLifecycle(const std::string& subscriptionId, const std::string& event);
+    // Makes a new encryption key current and PATCHes every subscription to it; the old key
+    // keeps decrypting until all are moved. Runs on the manager thread.
+    void RotateKeys();
+
+    struct Figures {
+        int active = 0, failing = 0;
+        uint64_t created = 0, renewed = 0, recreated = 0, lifecycleEvents = 0, failures = 0,
+                 reconciliations = 0;
+        std::string lastError;
+    };
+    Figures GetFigures() const;
+
+  private:
+    struct Sub {
+        std::string id;
+        std::string resource;
+        std::string channelId;  // empty: tenant scope
+        std::string clientState;
+        UnixMillis expires = 0;
+        std::string certificateId;
+    };
+    void Loop();
+    void Tick(UnixMillis now);
+    std::vector<std::pair<std::string, std::string>> Wanted() const;  // (resource, channel)
+    void RemoveStale();  // our notification URL's subscriptions from an earlier run
+    bool Create(const std::string& resource, const std::string& channelId, UnixMillis now);
+    bool Renew(Sub& s, UnixMillis now, bool newCertificate);
+    void HandleLifecycle(const std::string& id, const std::string& event, UnixMillis now);
+    std::string ExpiryIso(UnixMillis now) const;
+    void NoteFailure(const Error& e);
+
+    const std::shared_ptr<GraphClient> m_client;
+    const PushSettings m_settings;
+    NotificationKeys& m_keys;
+    Store& m_store;
+    Reconcile m_reconcile;
+
+    mutable std::mutex m_mutex;  // guards everything below
+    std::condition_variable m_cv;
+    std::map<std::string, Sub> m_subs;                // by subscription id
+    std::map<std::string, UnixMillis> m_createRetry;  // resource -> not before
+    std::set<std::string> m_pendingStates;            // clientStates of creates in flight
+    std::deque<std::pair<std::string, std::string>> m_lifecycle;  // (id, event)
+    bool m_rotate = false;
+    bool m_stopping = false;
+    Figures m_figures;
+    std::thread m_thread;
+};
+
+}  // namespace cdeck::core
