@@ -94,6 +94,7 @@ std::optional<ChatMessage> PushIngest::AsMergeable(ChatMessage m, const PushItem
 
 void PushIngest::Ingest(std::vector<PushItem> items) {
     std::map<std::string, std::vector<ChatMessage>> byChannel;
+    std::vector<UnixMillis> created;  // of "created" notifications: freshness at merge
     {
         std::lock_guard lock(m_mutex);
         m_figures.items += items.size();
@@ -114,18 +115,19 @@ void PushIngest::Ingest(std::vector<PushItem> items) {
         }
         auto m = MessageOf(item);
         if (!m) continue;
+        if (item.changeType == "created" && m->createdDateTime > 0)
+            created.push_back(m->createdDateTime);
         auto mergeable = AsMergeable(std::move(*m), item);
         if (mergeable) byChannel[item.where.channelId].push_back(std::move(*mergeable));
     }
     for (auto& [channel, msgs] : byChannel) {
         size_t n = msgs.size();
-        std::vector<UnixMillis> arrived;
-        size_t changed = m_store.MergeMessages(channel, std::move(msgs), false, true, &arrived);
-        NoteFreshness(arrived);
+        size_t changed = m_store.MergeMessages(channel, std::move(msgs), false, true);
         std::lock_guard lock(m_mutex);
         m_figures.merged += n;
         m_figures.changed += changed;
     }
+    NoteFreshness(created);
 }
 
 void PushIngest::NoteFreshness(const std::vector<UnixMillis>& arrived) {

@@ -307,7 +307,10 @@ void GraphSim::Impl::Settle(OutBatch& b, Millis now) {
         h.lastBatch = b.body;
     else
         ++deliveryTotals.failedBatches;
-    h.answers.push_back({now, b.ok ? b.seconds : std::max(b.seconds, drop + 1)});
+    // Graph's states are about time taken: a fast error is a failure, not a slow answer; an
+    // answer that never came (a time-out) counts as slower than the drop threshold.
+    bool timedOut = b.status == 0 && b.seconds >= 0.95 * std::max(0.05, 10.0 * delivery.timeScale);
+    h.answers.push_back({now, timedOut ? drop + 1 : b.seconds});
     Millis window = static_cast<Millis>(10 * kMinute * delivery.timeScale);
     while (!h.answers.empty() && h.answers.front().first < now - window) h.answers.pop_front();
     UpdateHealth(h, now, slow, drop, window);

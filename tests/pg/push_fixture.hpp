@@ -1,0 +1,132 @@
+#pragma once
+// Set-up for the push suites: graphsim over HTTPS, channeldeck-node's service with push on
+// (its webhook on a loopback certificate issued by graphsim's CA) writing to a real
+// PostgreSQL, and helpers that talk to graphsim's control API and read its ground truth.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "net/http.hpp"
+#include "node/node_service.hpp"
+#include "pg/pg_fixture.hpp"
+#include "sim/graphsim.hpp"
+#include "support/test_util.hpp"
+
+namespace cdeck::test {
+
+using nlohmann::json;
+
+// A loopback port that was free a moment ago (the webhook's URL must name it up front).
+inline int FreePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+struct PushRig {
+    TempDir dir;
+    PgDb db = NewPgDb();
+    sim::GraphSim sim;
+    std::shared_ptr<core::CurlTransport> http;
+    node::NodeService node;
+    int webhookPort = 0;
+
+    // Starts graphsim (delivery latency median `latencyMs`) and the node in push mode.
+    void Start(const std::string& scope = "tenant", double trafficScale = 4, double latencyMs = 30,
+               double reconcileHours = 24) {
+        sim::GraphSimOptions so;
+        so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
+        so.stateDir = (dir.path / "sim").string();
+        so.trafficScale = trafficScale;
+        so.deliveryLatencyMedianMs = latencyMs;
+        REQUIRE(sim.Start(so).empty());
+        core::CurlOptions co;
+        co.caFile = sim.Info().caFile;
+        http = std::make_shared<core::CurlTransport>(co);
+        std::string cert = (dir.path / "webhook-cert.pem").string();
+        std::string key = (dir.path / "webhook-key.pem").string();
+        REQUIRE(sim.IssueLoopbackCertificate(cert, key).empty());
+        webhookPort = FreePort();
+        node::NodeOptions no;
+        core::Config& c = no.config;
+        c.graphUrl = sim.Info().graphUrl;
+        c.authorityUrl = sim.Info().authorityUrl;
+        c.tenant = sim.Info().tenant;
+        c.clientId = sim.Info().clientId;
+        c.clientSecret = sim.Info().clientSecret;
+        c.caFile = sim.Info().caFile;
+        c.authMode = "client_credentials";
+        c.server.conninfo = db.node;
+        c.node.id = "push-node";
+        c.node.listen = "127.0.0.1:0";
+        c.push.enabled = true;
+        c.push.scope = scope;
+        c.push.listen = "127.0.0.1:" + std::to_string(webhookPort);
+        c.push.notificationUrl = "https://127.0.0.1:" + std::to_string(webhookPort) + "/notify";
+        c.push.certFile = cert;
+        c.push.keyFile = key;
+        c.push.keyDir = (dir.path / "keys").string();
+        c.push.reconcileHours = reconcileHours;
+        no.rulesPath = std::string(CDECK_ASSETS_DIR) + "/rules/default.json";
+        auto st = node.Start(no);
+        REQUIRE_MESSAGE(st.ok(), ErrText(st));
+    }
+
+    // POST to graphsim's control API; returns the status.
+    int Control(const std::string& path, const json& body) {
+        core::HttpRequest r;
+        r.method = "POST";
+        r.url = sim.Info().authorityUrl + path;
+        r.body = body.dump();
+        r.headers = {{"Content-Type", "application/json"}};
+        auto resp = http->Send(r);
+        return resp ? resp->status : 0;
+    }
+    json Stats() { return json::parse(sim.StatsJson()); }
+    json Notifications() { return Stats()["notifications"]; }
+    int ActiveSubscriptions() {
+        int n = 0;
+        json subs = Notifications()["subscriptions"];  // held: items() refers into it
+        for (auto& [id, s] : subs.items()) n += s["state"] == "active";
+        return n;
+    }
+    uint64_t Delivered() {
+        uint64_t n = 0;
+        json subs = Notifications()["subscriptions"];
+        for (auto& [id, s] : subs.items()) n += s["delivered"].get<uint64_t>();
+        return n;
+    }
+    // A figure from the node's /metrics text (0 when absent).
+    double Metric(const std::string& nameAndLabels) {
+        std::string text = node.MetricsText();
+        size_t at = text.find("\n" + nameAndLabels + " ");
+        if (at == std::string::npos) return 0;
+        return std::stod(text.substr(at + nameAndLabels.size() + 2));
+    }
+    // Ids graphsim created after `since` (ISO) that PostgreSQL does not hold.
+    std::vector<std::string> MissingSince(const std::string& since) {
+        auto admin = Connect(db.admin);
+        std::vector<std::string> missing;
+        json all = Stats()["messages"];
+        for (const auto& m : all) {
+            if (m["createdDateTime"].get<std::string>() < since) continue;
+            std::string id = m["id"];
+            if (Scalar(*admin, "SELECT count(*) FROM messages WHERE id = $1", {id}) == "0")
+                missing.push_back(id);
+        }
+        return missing;
+    }
+};
+
+}  // namespace cdeck::test

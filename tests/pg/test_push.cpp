@@ -1,0 +1,191 @@
+// Push end to end over the real network paths: graphsim delivers change notifications over
+// HTTPS to channeldeck-node's webhook, which checks them and ingests them into PostgreSQL.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "pg/push_fixture.hpp"
+#include "util/time.hpp"
+
+using namespace cdeck;
+using namespace cdeck::test;
+
+namespace {
+
+uint64_t MessageReads(PushRig& rig) {
+    json r = rig.Stats()["requests"];
+    return r.value("get_message", uint64_t{0});
+}
+
+// Waits until the node has backfilled and holds an active subscription.
+void WaitLive(PushRig& rig, int subscriptions = 1) {
+    auto admin = Connect(rig.db.admin);
+    bool live = WaitFor(
+        [&] {
+            return rig.ActiveSubscriptions() >= subscriptions &&
+                   std::stoll(Scalar(*admin, "SELECT count(*) FROM messages")) > 100 &&
+                   rig.node.Store().Current()->sync.phase == "live";
+        },
+        90);
+    INFO("subscriptions " << rig.ActiveSubscriptions() << ", stats " << rig.Notifications().dump());
+    REQUIRE(live);
+}
+
+}  // namespace
+
+TEST_CASE("push: new messages reach PostgreSQL by notification, with no polling") {
+    PushRig rig;
+    rig.Start("tenant", 6);
+    WaitLive(rig);
+    // The backfill and first delta rounds are done; from now on only push brings messages.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    uint64_t readsBefore = MessageReads(rig);
+    double rootsBefore = rig.Metric("cdeck_push_roots_fetched_total");
+    std::string since = core::FormatIso8601(core::NowMillis());
+    uint64_t deliveredBefore = rig.Delivered();
+    REQUIRE(WaitFor([&] { return rig.Delivered() >= deliveredBefore + 15; }, 60));
+    rig.Control("/_sim/traffic", {{"paused", true}});
+    std::vector<std::string> missing;
+    bool all = WaitFor(
+        [&] {
+            missing = rig.MissingSince(since);
+            return missing.empty();
+        },
+        30);
+    INFO("missing " << missing.size() << ", e.g. " << (missing.empty() ? "" : missing[0]));
+    CHECK(all);
+    CHECK(rig.Metric("cdeck_push_decrypted_total") >= 15);
+    CHECK(rig.Metric("cdeck_push_merged_total") >= 15);
+    // Replies to threads the node holds need no fetch; nothing was polled.
+    uint64_t readsAfter = MessageReads(rig);
+    auto rootsFetched =
+        static_cast<uint64_t>(rig.Metric("cdeck_push_roots_fetched_total") - rootsBefore);
+    CHECK(readsAfter - readsBefore == rootsFetched);
+    json n = rig.Notifications();
+    CHECK(n["validations"].get<int>() >= 2);  // the notification and the lifecycle URL
+    CHECK(n["patch_reauthorize_conflicts"] == 0);
+    CHECK(rig.Metric("cdeck_push_freshness_seconds{quantile=\"0.95\"}") < 5);
+}
+
+TEST_CASE("push: forged and broken notifications are rejected and the node carries on") {
+    PushRig rig;
+    rig.Start("tenant", 6);
+    WaitLive(rig);
+    const std::pair<const char*, const char*> forgeries[] = {
+        {"client-state", "cdeck_push_rejected_total{reason=\"client_state\"}"},
+        {"hmac", "cdeck_push_rejected_total{reason=\"hmac\"}"},
+        {"ciphertext", "cdeck_push_rejected_total{reason=\"hmac\"}"},
+        {"datakey", "cdeck_push_rejected_total{reason=\"decrypt\"}"},
+        {"jwt-audience", "cdeck_push_rejected_total{reason=\"jwt_audience\"}"},
+        {"jwt-issuer", "cdeck_push_rejected_total{reason=\"jwt_issuer\"}"},
+        {"jwt-caller", "cdeck_push_rejected_total{reason=\"jwt_caller\"}"},
+        {"jwt-signature", "cdeck_push_rejected_total{reason=\"jwt_signature\"}"},
+        {"jwt-expired", "cdeck_push_rejected_total{reason=\"jwt_expired\"}"},
+        {"null-tokens", "cdeck_push_rejected_total{reason=\"tokens_null\"}"},
+        {"replay", "cdeck_push_duplicates_total"},
+    };
+    for (const auto& [kind, metric] : forgeries) {
+        double before = rig.Metric(metric);
+        CAPTURE(kind);
+        REQUIRE(rig.Control("/_sim/notifications", {{"forge", kind}, {"forge_count", 1}}) == 200);
+        bool counted = WaitFor([&] { return rig.Metric(metric) > before; }, 30);
+        CHECK(counted);
+    }
+    // Straight at the webhook: malformed JSON, an oversized body.
+    auto post = [&](const std::string& body) {
+        core::HttpRequest r;
+        r.method = "POST";
+        r.url = "https://127.0.0.1:" + std::to_string(rig.webhookPort) + "/notify";
+        r.body = body;
+        r.headers = {{"Content-Type", "application/json"}};
+        auto resp = rig.http->Send(r);
+        return resp ? resp->status : 0;
+    };
+    CHECK(post("{\"value\": [ {\"subscriptionId\": ") == 400);
+    CHECK(post(std::string(5 * 1024 * 1024, ' ')) == 413);
+    CHECK(post("{\"value\":[{\"subscriptionId\":\"x\",\"clientState\":\"y\",\"changeType\":"
+               "\"created\",\"resource\":\"teams('a')/channels('b')/messages('c')\"}],"
+               "\"validationTokens\":[]}") == 403);
+    CHECK(rig.Metric("cdeck_push_rejected_total{reason=\"malformed\"}") >= 1);
+    // The service carries on: genuine notifications still arrive.
+    std::string since = core::FormatIso8601(core::NowMillis());
+    uint64_t delivered = rig.Delivered();
+    REQUIRE(WaitFor([&] { return rig.Delivered() >= delivered + 5; }, 60));
+    rig.Control("/_sim/traffic", {{"paused", true}});
+    CHECK(WaitFor([&] { return rig.MissingSince(since).empty(); }, 30));
+}
+
+TEST_CASE(
+    "push: lifecycle events are answered: PATCH on reauthorization, re-subscribe and "
+    "reconcile on removal") {
+    PushRig rig;
+    rig.Start("tenant", 2);
+    WaitLive(rig);
+    json subs = rig.Notifications()["subscriptions"];
+    REQUIRE(subs.size() == 1);
+    std::string first = subs.begin().key();
+    REQUIRE(rig.Control(
+                "/_sim/faults",
+                {{"lifecycle", {{"event", "reauthorizationRequired"}, {"subscription", first}}}}) ==
+            200);
+    CHECK(WaitFor(
+        [&] { return !rig.Notifications()["subscriptions"][first]["lastPatch"].is_null(); }, 30));
+    CHECK(rig.Notifications()["subscriptions"][first]["lastReauthorize"].is_null());
+
+    uint64_t readsBefore = MessageReads(rig);
+    REQUIRE(rig.Control("/_sim/faults", {{"lifecycle", {{"event", "subscriptionRemoved"}}}}) ==
+            200);
+    // A new subscription replaces the removed one, and the gap is reconciled by delta.
+    CHECK(WaitFor(
+        [&] {
+            json s = rig.Notifications()["subscriptions"];
+            return s.size() == 2 && s[first]["state"] == "removed" &&
+                   rig.ActiveSubscriptions() == 1;
+        },
+        30));
+    CHECK(WaitFor([&] { return MessageReads(rig) > readsBefore; }, 30));
+    CHECK(rig.Metric("cdeck_push_recreated_total") == 1);
+    CHECK(rig.Metric("cdeck_push_lifecycle_total") >= 2);
+    CHECK(rig.Notifications()["patch_reauthorize_conflicts"] == 0);
+}
+
+TEST_CASE(
+    "push: with 5% silent loss and 1% duplicates, reconciliation leaves nothing missing "
+    "and nothing doubled") {
+    PushRig rig;
+    rig.Start("channel", 8, 30, /*reconcileHours=*/0.004);  // reconcile every ~15 s
+    WaitLive(rig, 2);
+    REQUIRE(rig.Control("/_sim/notifications",
+                        {{"loss_rate", 0.05}, {"duplicate_rate", 0.01}, {"reorder_rate", 0.05}}) ==
+            200);
+    std::string since = core::FormatIso8601(core::NowMillis());
+    uint64_t dropped = 0, duplicated = 0, generated = 0;
+    auto count = [&] {
+        json subs = rig.Notifications()["subscriptions"];
+        dropped = duplicated = generated = 0;
+        for (auto& [id, s] : subs.items()) {
+            dropped += s["dropped"].get<uint64_t>();
+            duplicated += s["duplicated"].get<uint64_t>();
+            generated += s["generated"].get<uint64_t>();
+        }
+        return dropped >= 3 && generated >= 150;
+    };
+    CHECK(WaitFor(count, 120));
+    rig.Control("/_sim/traffic", {{"paused", true}});
+    count();
+    INFO("generated " << generated << ", dropped " << dropped << ", duplicated " << duplicated);
+    CHECK(dropped > 0);  // the loss really happened, so reconciliation had work to do
+    std::vector<std::string> missing;
+    bool complete = WaitFor(
+        [&] {
+            missing = rig.MissingSince(since);
+            return missing.empty();
+        },
+        60);
+    INFO("still missing " << missing.size());
+    CHECK(complete);
+    auto admin = Connect(rig.db.admin);
+    CHECK(Scalar(*admin,
+                 "SELECT count(*) FROM (SELECT id FROM messages GROUP BY id HAVING "
+                 "count(*) > 1) d") == "0");
+}
