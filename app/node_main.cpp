@@ -19,8 +19,12 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_rotate = 0;
 void OnSignal(int) {
     g_stop = true;
+}
+void OnHangup(int) {
+    g_rotate = 1;
 }
 
 void PrintUsage(std::FILE* to) {
@@ -32,7 +36,8 @@ void PrintUsage(std::FILE* to) {
                  "\n"
                  "  migrate        apply the PostgreSQL schema (refuses a newer database)\n"
                  "  run            sign in as the application, sync, write into PostgreSQL;\n"
-                 "                 serves /healthz and /metrics on node.listen\n"
+                 "                 serves /healthz and /metrics on node.listen; with push on,\n"
+                 "                 also the webhook on push.listen (SIGHUP rotates its key)\n"
                  "  publish-rules  store a rule pack version and enable it everywhere\n"
                  "\n"
                  "The config's server.conninfo names the database (a libpq connection string\n"
@@ -61,6 +66,7 @@ std::string DefaultRules() {
 int Run(const cdeck::core::Config& config, const std::string& rules) {
     std::signal(SIGTERM, OnSignal);
     std::signal(SIGINT, OnSignal);
+    std::signal(SIGHUP, OnHangup);
     cdeck::node::NodeService node;
     cdeck::node::NodeOptions o;
     o.config = config;
@@ -73,7 +79,13 @@ int Run(const cdeck::core::Config& config, const std::string& rules) {
     }
     cdeck::core::Log(cdeck::core::LogLevel::kInfo, "node",
                      "running; /healthz and /metrics on " + config.node.listen);
-    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    while (!g_stop) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (g_rotate) {  // SIGHUP: a new notification key, the old one kept until unused
+            g_rotate = 0;
+            node.RotatePushKeys();
+        }
+    }
     cdeck::core::Log(cdeck::core::LogLevel::kInfo, "node",
                      "stopping: finishing the batch in flight");
     node.Stop();

@@ -96,6 +96,10 @@ void NodePush::Stop() {
     if (m_ingest) m_ingest->Stop();
 }
 
+void NodePush::RotateKeys() {
+    if (m_subs) m_subs->RotateKeys();
+}
+
 int NodePush::WebhookPort() const {
     return m_server ? m_server->Port() : 0;
 }

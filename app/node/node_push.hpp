@@ -41,6 +41,7 @@ class NodePush {
     void Stop();
     std::string MetricsText() const;
     int WebhookPort() const;
+    void RotateKeys();
 
   private:
     std::unique_ptr<core::NotificationKeys> m_keys;

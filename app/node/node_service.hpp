@@ -53,6 +53,11 @@ class NodeService {
     const std::string& NodeId() const { return m_nodeId; }
     int HttpPort() const { return m_http ? m_http->Port() : 0; }
     int WebhookPort() const { return m_push ? m_push->WebhookPort() : 0; }
+    // SIGHUP: a new rich-notification key pair; subscriptions are PATCHed to it and the old
+    // key decrypts until none uses it. No-op without push.
+    void RotatePushKeys() {
+        if (m_push) m_push->RotateKeys();
+    }
     core::Store& Store() { return m_store; }
 
   private:

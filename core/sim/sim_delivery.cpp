@@ -388,6 +388,7 @@ json GraphSim::Impl::NotificationStats() const {
                     {"duplicated", s.stats.duplicated},
                     {"lifecycle", s.stats.lifecycle},
                     {"queued", s.queue.size()},
+                    {"encryptionCertificateId", s.certificateId},
                     {"expirationDateTime", SimIso(s.expires)},
                     {"lastPatch", s.lastPatch > 0 ? json(SimIso(s.lastPatch)) : json(nullptr)},
                     {"lastReauthorize",

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "auth/token_provider.hpp"
+#include "graph/graph_client.hpp"
 #include "net/http.hpp"
 #include "node/node_service.hpp"
 #include "pg/pg_fixture.hpp"
@@ -82,6 +84,27 @@ struct PushRig {
         auto st = node.Start(no);
         REQUIRE_MESSAGE(st.ok(), ErrText(st));
     }
+
+    // Graph as the application (the node's own identity): status of a call, 2xx or not.
+    int GraphCall(const std::string& method, const std::string& path, const json& body,
+                  json* answer = nullptr) {
+        if (!graph) {
+            core::ClientCredentialsConfig cc{sim.Info().authorityUrl, sim.Info().tenant,
+                                             sim.Info().clientId, sim.Info().clientSecret};
+            auto tokens = std::make_shared<core::ClientCredentialsProvider>(cc, http);
+            core::GraphClientConfig gc;
+            gc.graphBaseUrl = sim.Info().graphUrl;
+            graph = std::make_shared<core::GraphClient>(gc, http, tokens);
+        }
+        auto r = graph->Send(method, path, body.is_null() ? std::string() : body.dump());
+        if (!r) {
+            if (answer) *answer = json{{"error", r.error().message}};
+            return r.error().httpStatus;
+        }
+        if (answer) *answer = json::parse(r->http.body.empty() ? "{}" : r->http.body);
+        return r->http.status;
+    }
+    std::shared_ptr<core::GraphClient> graph;
 
     // POST to graphsim's control API; returns the status.
     int Control(const std::string& path, const json& body) {

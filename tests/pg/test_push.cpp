@@ -2,6 +2,8 @@
 // HTTPS to channeldeck-node's webhook, which checks them and ingests them into PostgreSQL.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include "pg/push_fixture.hpp"
@@ -188,4 +190,115 @@ TEST_CASE(
     CHECK(Scalar(*admin,
                  "SELECT count(*) FROM (SELECT id FROM messages GROUP BY id HAVING "
                  "count(*) > 1) d") == "0");
+}
+
+TEST_CASE("graphsim: subscription rules are Graph's") {
+    PushRig rig;
+    rig.Start("tenant", 0.5);
+    WaitLive(rig);
+    auto teams = rig.Stats()["channels"];
+    std::string team = teams[0]["teamId"], channel = teams[0]["id"];
+    std::string resource = "/teams/" + team + "/channels/" + channel + "/messages";
+    std::string url = "https://127.0.0.1:" + std::to_string(rig.webhookPort) + "/rules";
+    auto now = core::NowMillis();
+    auto sub = [&](json overrides) {
+        json b = {{"changeType", "created"},
+                  {"notificationUrl", url},
+                  {"lifecycleNotificationUrl", url + "/lifecycle"},
+                  {"resource", resource},
+                  {"expirationDateTime", core::FormatIso8601(now + 120 * 60000)},
+                  {"clientState", "s"}};
+        for (auto& [k, v] : overrides.items()) b[k] = v;
+        return b;
+    };
+    json answer;
+    // Lifetimes: past 4320 minutes refused; past an hour needs the lifecycle URL; under 45
+    // minutes raised to 45.
+    CHECK(rig.GraphCall("POST", "/subscriptions",
+                        sub({{"expirationDateTime", core::FormatIso8601(now + 4400LL * 60000)}})) ==
+          400);
+    json noLifecycle = sub({});
+    noLifecycle.erase("lifecycleNotificationUrl");
+    CHECK(rig.GraphCall("POST", "/subscriptions", noLifecycle, &answer) == 400);
+    CHECK(answer.dump().find("lifecycleNotificationUrl") != std::string::npos);
+    REQUIRE(rig.GraphCall("POST", "/subscriptions",
+                          sub({{"expirationDateTime", core::FormatIso8601(now + 10 * 60000)}}),
+                          &answer) == 201);
+    std::string id = answer["id"];
+    auto exp = core::ParseIso8601(answer["expirationDateTime"].get<std::string>());
+    REQUIRE(exp.has_value());
+    CHECK(*exp >= now + 44 * 60000);
+    // One per app per channel (403); the same resource and change type again (409).
+    CHECK(rig.GraphCall("POST", "/subscriptions", sub({{"changeType", "updated"}})) == 403);
+    CHECK(rig.GraphCall("POST", "/subscriptions", sub({})) == 409);
+    // Bad inputs.
+    CHECK(rig.GraphCall("POST", "/subscriptions", sub({{"changeType", "edited"}})) == 400);
+    CHECK(rig.GraphCall("POST", "/subscriptions", sub({{"resource", "/chats/getAllMessages"}})) ==
+          400);
+    CHECK(rig.GraphCall("POST", "/subscriptions",
+                        sub({{"notificationUrl", "http://127.0.0.1:1/"}})) == 400);
+    CHECK(rig.GraphCall(
+              "POST", "/subscriptions",
+              sub({{"resource", "/teams/getAllMessages"}, {"includeResourceData", true}})) ==
+          400);  // rich without a certificate
+    // The validation handshake: nothing listening, a non-loopback host, a wrong answer.
+    std::string other =
+        "/teams/" + team + "/channels/" + teams[1]["id"].get<std::string>() + "/messages";
+    CHECK(rig.GraphCall(
+              "POST", "/subscriptions",
+              sub({{"resource", other},
+                   {"notificationUrl", "https://127.0.0.1:" + std::to_string(FreePort()) + "/x"}}),
+              &answer) == 400);
+    CHECK(answer.dump().find("validation") != std::string::npos);
+    CHECK(rig.GraphCall("POST", "/subscriptions",
+                        sub({{"resource", other}, {"notificationUrl", "https://192.0.2.1/x"}})) ==
+          400);
+    CHECK(rig.Notifications()["failed_validations"].get<int>() >= 1);
+    // The tenant cap.
+    REQUIRE(rig.Control("/_sim/notifications", {{"tenant_cap", 2}}) == 200);
+    CHECK(rig.GraphCall("POST", "/subscriptions", sub({{"resource", other}}), &answer) == 403);
+    CHECK(answer.dump().find("limit") != std::string::npos);
+    // Renewal, what PATCH may not change, reauthorize, delete, and 404 after.
+    CHECK(rig.GraphCall("PATCH", "/subscriptions/" + id,
+                        {{"expirationDateTime", core::FormatIso8601(now + 3000LL * 60000)}}) ==
+          200);
+    CHECK(rig.GraphCall("PATCH", "/subscriptions/" + id,
+                        {{"lifecycleNotificationUrl", url + "/other"}}) == 400);
+    CHECK(rig.GraphCall("POST", "/subscriptions/" + id + "/reauthorize", nullptr) == 204);
+    CHECK(rig.Notifications()["patch_reauthorize_conflicts"] == 1);  // ours, on purpose
+    CHECK(rig.GraphCall("DELETE", "/subscriptions/" + id, nullptr) == 204);
+    CHECK(rig.GraphCall("PATCH", "/subscriptions/" + id,
+                        {{"expirationDateTime", core::FormatIso8601(now + 60 * 60000)}}) == 404);
+    CHECK(rig.GraphCall("GET", "/subscriptions/" + id, nullptr) == 404);
+}
+
+TEST_CASE(
+    "push: key rotation moves every subscription to the new certificate; the old key "
+    "decrypts until then") {
+    PushRig rig;
+    rig.Start("channel", 4);
+    WaitLive(rig, 2);
+    auto certs = [&] {
+        std::set<std::string> ids;
+        json subs = rig.Notifications()["subscriptions"];
+        for (auto& [id, s] : subs.items())
+            if (s["state"] == "active") ids.insert(s["encryptionCertificateId"].get<std::string>());
+        return ids;
+    };
+    REQUIRE(certs().size() == 1);
+    std::string before = *certs().begin();
+    double decrypted = rig.Metric("cdeck_push_decrypted_total");
+    rig.node.RotatePushKeys();
+    CHECK(WaitFor(
+        [&] {
+            auto c = certs();
+            return c.size() == 1 && *c.begin() != before;
+        },
+        60));
+    // The previous key is deleted once nothing uses it, and delivery goes on decrypting.
+    CHECK(WaitFor(
+        [&] { return !std::filesystem::exists(rig.dir.path / "keys" / "notify-key.previous.pem"); },
+        30));
+    CHECK(WaitFor([&] { return rig.Metric("cdeck_push_decrypted_total") > decrypted + 5; }, 60));
+    CHECK(rig.Metric("cdeck_push_rejected_total{reason=\"unknown_certificate\"}") == 0);
 }
