@@ -103,6 +103,15 @@ void StatusStrip::Draw(const UiContext& ctx) {
             st.lastSyncOk ? core::FormatAgo(st.lastSyncOk, ctx.now).c_str() : "never");
     else if (st.lastSyncOk)
         ImGui::TextDisabled("last sync %s", core::FormatAgo(st.lastSyncOk, ctx.now).c_str());
+    if (st.etiquette && !st.following) {
+        ImGui::SameLine(0, 24);
+        double s = st.backgroundRefreshSeconds;
+        ImGui::TextDisabled(
+            "off-screen channels refresh every %s; live push needs a "
+            "channeldeck-node",
+            s < 120 ? (std::to_string(static_cast<int>(s)) + " s").c_str()
+                    : (std::to_string(static_cast<int>(s / 60)) + " min").c_str());
+    }
     // Channels whose last sync failed (cleared by their next success): how many, and why.
     int failing = 0;
     const core::ChannelData* newest = nullptr;

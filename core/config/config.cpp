@@ -33,6 +33,13 @@ std::string Trim(double v) {
     return os.str();
 }
 
+// https://127.x.x.x, https://[::1] or https://localhost: graphsim, not a real tenant.
+bool IsLoopbackUrl(const std::string& s) {
+    for (const char* p : {"https://127.", "https://[::1]", "https://localhost"})
+        if (s.rfind(p, 0) == 0) return true;
+    return false;
+}
+
 bool IsHttpsUrl(const std::string& s) {
     return s.rfind("https://", 0) == 0 && s.size() > 8;
 }
@@ -271,6 +278,14 @@ Result<Config> ParseConfig(const std::string& text) {
                     return KeyError(key, "must be a number of seconds from 0.1 to 86400");
                 (k[1] == 'i' ? c.sync.minPollIntervalSeconds : c.sync.maxPollIntervalSeconds) =
                     v.get<double>();
+            } else if (k == "schedule") {
+                if (!v.is_string() || (v != "auto" && v != "quota" && v != "etiquette"))
+                    return KeyError(key, "must be \"auto\", \"quota\" or \"etiquette\"");
+                c.sync.schedule = v.get<std::string>();
+            } else if (k == "background_requests_per_minute") {
+                if (!v.is_number() || v.get<double>() < 1 || v.get<double>() > 6000)
+                    return KeyError(key, "must be a number from 1 to 6000");
+                c.sync.backgroundRequestsPerMinute = v.get<double>();
             } else if (k == "poll_budget_fraction") {
                 if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 1)
                     return KeyError(key, "must be a number above 0 and at most 1");
@@ -375,6 +390,8 @@ Result<Config> ParseConfig(const std::string& text) {
         if (!known) return KeyError(k, "unknown key");
     }
     if (!IsHttpsUrl(c.graphUrl)) return KeyError("graph_url", "must be an https:// URL");
+    if (c.sync.schedule == "auto")
+        c.sync.schedule = IsLoopbackUrl(c.graphUrl) ? "quota" : "etiquette";
     if (!IsHttpsUrl(c.authorityUrl)) return KeyError("authority_url", "must be an https:// URL");
     while (!c.graphUrl.empty() && c.graphUrl.back() == '/') c.graphUrl.pop_back();
     while (!c.authorityUrl.empty() && c.authorityUrl.back() == '/') c.authorityUrl.pop_back();

@@ -45,6 +45,15 @@ struct SyncSettings {
     // when a refresh is asked for (a lifecycle event, a re-subscription).
     bool pushLive = false;
     double reconcileSeconds = 86400;
+    // Polling etiquette (SERVER.md) for a desk or wall with no node, against a real tenant:
+    // "etiquette" fetches the opened channel, "refresh now" and channels as they come on
+    // screen on demand, and lets everything else catch up by delta within
+    // backgroundRequestsPerMinute. "quota" fills the quota adaptively (graphsim, benchmarks,
+    // or by explicit choice). "auto" is resolved when the config loads: etiquette for a
+    // real Graph endpoint, quota for graphsim on loopback.
+    std::string schedule = "auto";
+    double backgroundRequestsPerMinute = 30;
+    bool Etiquette() const { return schedule == "etiquette"; }
 };
 
 // Graph's throttling limits, per app per tenant, in requests per second (DESIGN.md

@@ -146,6 +146,10 @@ struct SyncStatus {
     GraphLimits limits;          // the budgets the engine paces to (changeable at run time)
     MetricsSnapshotPtr metrics;  // throttling and freshness figures, refreshed ~4x a second
     // Following nodes through PostgreSQL (a server block); all zero in standalone mode.
+    // Polling etiquette (standalone, real tenant): channels off screen are refreshed about
+    // every backgroundRefreshSeconds; live push needs a channeldeck-node.
+    bool etiquette = false;
+    double backgroundRefreshSeconds = 0;
     bool following = false;
     bool followConnected = false;   // the database answers
     int followNodes = 0;            // nodes with a live heartbeat

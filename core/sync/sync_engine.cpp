@@ -140,7 +140,12 @@ void SyncEngine::Submit(Command command) {
             break;
         case Command::Kind::kSetVisible:
             m_visible = std::set<std::string>(command.channelIds.begin(), command.channelIds.end());
-            for (auto& [id, st] : m_channels) st.visible = m_visible.count(id) != 0;
+            for (auto& [id, st] : m_channels) {
+                bool now = m_visible.count(id) != 0;
+                // Etiquette: a channel coming on screen is fetched once, on demand.
+                if (m_settings.Etiquette() && now && !st.visible) st.refreshNow = true;
+                st.visible = now;
+            }
             break;
         case Command::Kind::kSetLimits: {
             GraphLimits l = command.limits;
@@ -300,6 +305,8 @@ void SyncEngine::MaybePublish(bool force) {
         s.requestsPerSecond = m->sendsPerSecond;
         s.rttP50Ms = m->rttMs.p50;
         s.rttP95Ms = m->rttMs.p95;
+        s.etiquette = m_settings.Etiquette();
+        s.backgroundRefreshSeconds = m_backgroundRefresh.load();
     });
 }
 

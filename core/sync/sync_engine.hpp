@@ -248,6 +248,7 @@ class SyncEngine {
     // Channels known, for the status line. Written under m_mutex, read when the status is
     // published, so that the last of two racing publishes carries the newest count.
     std::atomic<int> m_channelsKnown{0};
+    std::atomic<double> m_backgroundRefresh{0};  // etiquette: seconds between background polls
     SyncMetrics m_metrics;
     std::mutex m_publishMutex;
     UnixMillis m_lastPublish = 0;

@@ -131,6 +131,8 @@ bool SyncEngine::PollReady(const std::string& channelId, const ChannelState& st,
         priority = -static_cast<double>(readyAt);
         return readyAt <= now;
     }
+    // Etiquette: the budget is the budget; being on screen raises priority, not the rate.
+    if (m_settings.Etiquette()) boost = 1.0;
     // A live poll: due one poll interval after the last, sooner when boosted (sdk: fixed).
     double interval = m_sdk ? m_settings.pollIntervalSeconds
                             : m_planner.PollInterval(channelId) / std::sqrt(boost);
@@ -162,6 +164,14 @@ void SyncEngine::RebalanceIfDue(UnixMillis now) {
     ps.budget =
         std::max(m_limits.getMessage * m_limits.paceFraction, m_pacer.Rate(kClassGetMessage)) *
         m_settings.pollBudgetFraction;
+    if (m_settings.Etiquette()) {  // a small background budget; no floor forcing polls
+        ps.budget = m_settings.backgroundRequestsPerMinute / 60.0;
+        ps.minInterval = std::max(m_settings.minPollIntervalSeconds, 60.0);
+        ps.maxInterval = 7 * 86400.0;
+        size_t polled = 0;
+        for (const auto& [id, st] : m_channels) polled += !st.paused;
+        m_backgroundRefresh = static_cast<double>(polled) / ps.budget;
+    }
     m_planner.Configure(ps);
     m_planner.Rebalance(now);
     m_lastRebalance = now;

@@ -326,3 +326,57 @@ TEST_CASE("with $batch packing, polls of many teams share one request and nothin
     CAPTURE(missing);
     engine.Stop();
 }
+
+// Standalone against a real tenant (SERVER.md, "Polling etiquette"): no poll loop. Channels
+// off screen share a small request budget; a channel coming on screen is fetched once.
+TEST_CASE(
+    "etiquette: background polls stay within the budget, a channel on screen is fetched "
+    "on demand") {
+    SimFixture f(cdeck::test::Documented(true, 5.0));
+    Store store;
+    SyncSettings settings;
+    settings.schedule = "etiquette";
+    settings.backgroundRequestsPerMinute = 30;  // half a request a second for all channels
+    SyncEngine engine(f.client, store, settings, false);
+    engine.Start();
+    REQUIRE(WaitFor([&] { return store.Current()->sync.phase == "live"; }, 60));
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // replies of the backfill settle
+    auto reads = [&] { return f.Stats()["requests"].value("get_message", uint64_t{0}); };
+    uint64_t before = reads();
+    std::this_thread::sleep_for(std::chrono::seconds(20));
+    uint64_t background = reads() - before;
+    CHECK(background <= 15);  // 30 a minute for 20 s is 10, plus a few reply fetches
+    auto snap = store.Current();
+    CHECK(snap->sync.etiquette);
+    double expected = static_cast<double>(snap->channels.size()) / 0.5;
+    CHECK(snap->sync.backgroundRefreshSeconds == doctest::Approx(expected).epsilon(0.2));
+    // A channel coming on screen is fetched at once, not at its background turn.
+    std::string channelId = snap->teams.front()->channelIds.front();
+    UnixMillis lastOk = snap->FindChannel(channelId)->lastSyncOk;
+    Command show;
+    show.kind = Command::Kind::kSetVisible;
+    show.channelIds = {channelId};
+    engine.Submit(show);
+    CHECK(WaitFor(
+        [&] {
+            SnapshotPtr s = store.Current();
+            return s->FindChannel(channelId)->lastSyncOk > lastOk;
+        },
+        10));
+    engine.Stop();
+}
+
+TEST_CASE("etiquette is the default against a real Graph endpoint, quota against graphsim") {
+    auto real = ParseConfig(R"({"tenant": "contoso.onmicrosoft.com", "client_id": "x"})");
+    REQUIRE(real.ok());
+    CHECK(real->sync.schedule == "etiquette");
+    auto sim = ParseConfig(R"({"graph_url": "https://127.0.0.1:8443/v1.0",
+                               "authority_url": "https://127.0.0.1:8443"})");
+    REQUIRE(sim.ok());
+    CHECK(sim->sync.schedule == "quota");
+    auto explicitQuota = ParseConfig(
+        R"({"tenant": "contoso.onmicrosoft.com", "client_id": "x", "sync": {"schedule": "quota"}})");
+    REQUIRE(explicitQuota.ok());
+    CHECK(explicitQuota->sync.schedule == "quota");
+    CHECK_FALSE(ParseConfig(R"({"sync": {"schedule": "sometimes"}})").ok());
+}
