@@ -6,6 +6,7 @@
 // notifications delayed 10 minutes) or the "drop" state (dropped for 10 minutes). Latency,
 // duplicates, reordering and silent loss are injectable. Lifecycle notifications
 // (reauthorizationRequired, subscriptionRemoved) go to the lifecycle URL.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -320,6 +321,7 @@ void GraphSim::Impl::Settle(OutBatch& b, Millis now) {
         SimSubscription& s = it->second;
         if (counted) {
             ++(p.lifecycle ? s.stats.lifecycle : s.stats.delivered);
+            if (!p.lifecycle) NoteLatency(static_cast<double>(now - p.generated));
             if (p.lifecycle && p.item.value("lifecycleEvent", "") == "subscriptionRemoved")
                 s.removed = true;
             continue;
@@ -336,6 +338,14 @@ void GraphSim::Impl::Settle(OutBatch& b, Millis now) {
         p.due = now + backoff;
         s.queue.push_back(std::move(p));
     }
+}
+
+void GraphSim::Impl::NoteLatency(double ms) {
+    auto& v = deliveryTotals.latencyMs;
+    if (v.size() < 20000)
+        v.push_back(ms);
+    else
+        v[deliveryTotals.latencyNext++ % v.size()] = ms;
 }
 
 void GraphSim::Impl::UpdateHealth(EndpointHealth& h, Millis now, double slow, double drop,
@@ -395,6 +405,12 @@ json GraphSim::Impl::NotificationStats() const {
                      s.lastReauthorize > 0 ? json(SimIso(s.lastReauthorize)) : json(nullptr)}};
     json eps = json::object();
     Millis now = Now();
+    std::vector<double> lat = deliveryTotals.latencyMs;
+    std::sort(lat.begin(), lat.end());
+    auto pct = [&](double q) {
+        return lat.empty() ? 0.0
+                           : lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))];
+    };
     for (const auto& [url, h] : endpoints)
         eps[url] = {{"slow", h.slowUntil > now}, {"drop", h.dropUntil > now}};
     return {{"subscriptions", subs},
@@ -405,7 +421,9 @@ json GraphSim::Impl::NotificationStats() const {
             {"failed_validations", deliveryTotals.failedValidations},
             {"patch_reauthorize_conflicts", deliveryTotals.patchReauthorizeConflicts},
             {"slow_entered", deliveryTotals.slowEntered},
-            {"drop_entered", deliveryTotals.dropEntered}};
+            {"drop_entered", deliveryTotals.dropEntered},
+            {"delivery_latency_ms",
+             {{"count", lat.size()}, {"p50", pct(0.5)}, {"p95", pct(0.95)}, {"p99", pct(0.99)}}}};
 }
 
 }  // namespace cdeck::sim

@@ -291,6 +291,7 @@ struct GraphSim::Impl {
     void Forge(json& body, const std::string& kind, Millis now);
     void Send(OutBatch& b) const;  // without the mutex
     void Settle(OutBatch& b, Millis now);
+    void NoteLatency(double ms);
     void UpdateHealth(EndpointHealth& h, Millis now, double slow, double drop, Millis window);
     json NotificationStats() const;
 

@@ -88,6 +88,8 @@ struct EndpointHealth {
 };
 
 struct DeliveryTotals {
+    std::vector<double> latencyMs;  // generated to delivered, recent (a ring), ground truth
+    size_t latencyNext = 0;
     uint64_t batches = 0, failedBatches = 0, validations = 0, failedValidations = 0;
     uint64_t patchReauthorizeConflicts = 0;  // PATCH and reauthorize within 10 minutes
     uint64_t slowEntered = 0, dropEntered = 0;
