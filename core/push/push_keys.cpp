@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 
@@ -81,9 +82,9 @@ X509* SelfSigned(EVP_PKEY* key) {
     return x;
 }
 
-std::string Pem(X509* cert) {
+std::string MemoryPem(const std::function<int(BIO*)>& write) {
     BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, cert);
+    write(bio);
     char* data = nullptr;
     long len = BIO_get_mem_data(bio, &data);
     std::string out(data, static_cast<size_t>(len));
@@ -91,14 +92,14 @@ std::string Pem(X509* cert) {
     return out;
 }
 
+std::string Pem(X509* cert) {
+    return MemoryPem([cert](BIO* b) { return PEM_write_bio_X509(b, cert); });
+}
+
 std::string Pem(EVP_PKEY* key) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<size_t>(len));
-    BIO_free(bio);
-    return out;
+    return MemoryPem([key](BIO* b) {
+        return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+    });
 }
 
 }  // namespace

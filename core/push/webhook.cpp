@@ -134,7 +134,7 @@ bool WebhookReceiver::SeenBefore(const std::string& signature) {
     std::lock_guard lock(m_seenMutex);
     if (!m_seen.insert(signature).second) return true;
     m_seenOrder.push_back(signature);
-    if (m_seenOrder.size() > 200000) {
+    if (m_seenOrder.size() > 100000) {
         m_seen.erase(m_seenOrder.front());
         m_seenOrder.pop_front();
     }

@@ -3,9 +3,6 @@
 // (its webhook on a loopback certificate issued by graphsim's CA) writing to a real
 // PostgreSQL, and helpers that talk to graphsim's control API and read its ground truth.
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,17 +20,9 @@ namespace cdeck::test {
 
 using nlohmann::json;
 
-// A loopback port that was free a moment ago (the webhook's URL must name it up front).
+// The webhook's URL must name its port up front.
 inline int FreePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
+    return FreeLoopbackPort();
 }
 
 struct PushRig {
@@ -149,6 +138,57 @@ struct PushRig {
                 missing.push_back(id);
         }
         return missing;
+    }
+};
+
+}  // namespace cdeck::test
+
+#include <httplib.h>
+
+#include <atomic>
+#include <thread>
+
+namespace cdeck::test {
+
+// A webhook of the test's own (cpp-httplib), to see graphsim's side: it answers validation
+// requests (correctly, or wrongly when told), and answers notification batches after
+// `delayMs` with `status`, counting them.
+struct TestWebhook {
+    std::unique_ptr<httplib::SSLServer> server;
+    std::thread thread;
+    int port = 0;
+    std::atomic<int> delayMs{0}, status{202}, batches{0}, notifications{0};
+    std::atomic<bool> wrongValidation{false};
+
+    void Start(sim::GraphSim& sim, const TempDir& dir) {
+        std::string cert = (dir.path / "test-hook-cert.pem").string();
+        std::string key = (dir.path / "test-hook-key.pem").string();
+        REQUIRE(sim.IssueLoopbackCertificate(cert, key).empty());
+        server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+        REQUIRE(server->is_valid());
+        server->Post(".*", [this](const httplib::Request& q, httplib::Response& r) {
+            if (q.has_param("validationToken")) {
+                r.set_content(
+                    wrongValidation ? std::string("nope") : q.get_param_value("validationToken"),
+                    "text/plain");
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(delayMs.load()));
+            ++batches;
+            json b = json::parse(q.body, nullptr, false);
+            if (b.is_object() && b.contains("value"))
+                notifications += static_cast<int>(b["value"].size());
+            r.status = status.load();
+        });
+        port = server->bind_to_any_port("127.0.0.1");
+        REQUIRE(port > 0);
+        thread = std::thread([this] { server->listen_after_bind(); });
+        REQUIRE(WaitFor([&] { return server->is_running(); }, 5));
+    }
+    std::string Url() const { return "https://127.0.0.1:" + std::to_string(port) + "/hook"; }
+    ~TestWebhook() {
+        if (server) server->stop();
+        if (thread.joinable()) thread.join();
     }
 };
 

@@ -302,3 +302,39 @@ TEST_CASE(
     CHECK(WaitFor([&] { return rig.Metric("cdeck_push_decrypted_total") > decrypted + 5; }, 60));
     CHECK(rig.Metric("cdeck_push_rejected_total{reason=\"unknown_certificate\"}") == 0);
 }
+
+TEST_CASE(
+    "graphsim: a wrong validation answer fails the create; failures are retried with "
+    "back-off; slow endpoints enter the slow state and slower ones the drop state") {
+    PushRig rig;
+    rig.Start("tenant", 20);
+    WaitLive(rig);
+    TestWebhook hook;
+    hook.Start(rig.sim, rig.dir);
+    auto teams = rig.Stats()["channels"];
+    std::string resource = "/teams/" + teams[0]["teamId"].get<std::string>() + "/channels/" +
+                           teams[0]["id"].get<std::string>() + "/messages";
+    json body = {{"changeType", "created,updated,deleted"},
+                 {"notificationUrl", hook.Url()},
+                 {"resource", resource},
+                 {"expirationDateTime", core::FormatIso8601(core::NowMillis() + 50 * 60000)}};
+    hook.wrongValidation = true;
+    CHECK(rig.GraphCall("POST", "/subscriptions", body) == 400);
+    hook.wrongValidation = false;
+    // Graph's thresholds scaled by 1/100: slow past 30 ms, drop past 100 ms, windows of 6 s.
+    REQUIRE(rig.Control("/_sim/notifications", {{"time_scale", 0.01}}) == 200);
+    hook.status = 500;
+    json created;
+    REQUIRE(rig.GraphCall("POST", "/subscriptions", body, &created) == 201);
+    std::string id = created["id"];
+    auto sub = [&] { return rig.Notifications()["subscriptions"][id]; };
+    CHECK(WaitFor([&] { return sub()["retried"].get<int>() >= 3; }, 60));
+    hook.status = 202;  // the retries then get through
+    CHECK(WaitFor([&] { return sub()["delivered"].get<int>() >= 3; }, 60));
+    hook.delayMs = 60;  // slower than 3 s (scaled), faster than 10 s
+    CHECK(WaitFor([&] { return rig.Notifications()["slow_entered"].get<int>() >= 1; }, 90));
+    hook.delayMs = 150;  // slower than 10 s (scaled): notifications are dropped
+    CHECK(WaitFor([&] { return rig.Notifications()["drop_entered"].get<int>() >= 1; }, 90));
+    uint64_t dropped = sub()["dropped"].get<uint64_t>();
+    CHECK(WaitFor([&] { return sub()["dropped"].get<uint64_t>() > dropped; }, 30));
+}

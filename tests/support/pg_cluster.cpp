@@ -12,9 +12,7 @@
 
 namespace cdeck::test {
 
-namespace {
-
-int FreePort() {
+int FreeLoopbackPort() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -25,6 +23,8 @@ int FreePort() {
     ::close(fd);
     return ntohs(a.sin_port);
 }
+
+namespace {
 
 std::string Quote(const std::string& s) {
     std::string out = "'";
@@ -78,7 +78,7 @@ PgCluster::PgCluster(Options options) : m_options(options) {
         m_error = "initdb failed: " + out;
         return;
     }
-    m_port = FreePort();
+    m_port = FreeLoopbackPort();
     std::ofstream conf(m_dir + "/data/postgresql.conf", std::ios::app);
     conf << "listen_addresses = '127.0.0.1'\nport = " << m_port << "\nunix_socket_directories = '"
          << m_dir << "'\n"

@@ -10,6 +10,9 @@
 
 namespace cdeck::test {
 
+// A loopback TCP port that was free a moment ago.
+int FreeLoopbackPort();
+
 class PgCluster {
   public:
     struct Options {
