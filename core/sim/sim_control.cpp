@@ -127,7 +127,10 @@ std::string GraphSim::Impl::TriggerLifecycle(const json& spec) {
     int n = 0;
     for (auto& [id, s] : subscriptions) {
         if (s.removed || (which != "*" && which != id)) continue;
-        if (event == "subscriptionRemoved") {
+        if (event == "reauthorizationRequired") {
+            if (s.reauthPending) s.paused = true;
+            s.reauthPending = true;
+        } else {
             s.removed = true;
             s.stats.dropped += s.queue.size();
             s.queue.clear();

@@ -108,7 +108,7 @@ void GraphSim::Impl::CollectChanges(Millis now) {
             if (s.channel >= 0 && s.channel != e.channel) continue;
             ++s.stats.generated;
             EndpointHealth& h = endpoints[s.notificationUrl];
-            if (h.dropUntil > now || u(rng) < delivery.lossRate) {
+            if (s.paused || h.dropUntil > now || u(rng) < delivery.lossRate) {
                 ++s.stats.dropped;
                 continue;
             }
@@ -180,6 +180,8 @@ void GraphSim::Impl::LifecycleDue(Millis now) {
             continue;
         }
         if (now >= s.nextReauthNotice) {
+            if (s.reauthPending) s.paused = true;  // ignored since the last notice
+            s.reauthPending = true;
             QueueLifecycle(s, "reauthorizationRequired", now);
             s.nextReauthNotice = now + 15 * kMinute;
         }
@@ -390,7 +392,9 @@ json GraphSim::Impl::NotificationStats() const {
     json subs = json::object();
     for (const auto& [id, s] : subscriptions)
         subs[id] = {{"resource", s.resource},
-                    {"state", s.removed ? "removed" : "active"},
+                    {"state", s.removed  ? "removed"
+                              : s.paused ? "paused"
+                                         : "active"},
                     {"generated", s.stats.generated},
                     {"delivered", s.stats.delivered},
                     {"retried", s.stats.retried},

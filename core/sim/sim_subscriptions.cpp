@@ -299,6 +299,7 @@ void GraphSim::Impl::HandlePatchSubscription(SimRequest& q, SimResponse& r) {
     s->expires = expires;
     s->notificationUrl = url;
     s->lastPatch = now;
+    s->reauthPending = s->paused = false;
     s->nextReauthNotice = std::max(now, s->expires - 60 * kMinute);
     Json(r, 200, SubscriptionJson(*s));
 }
@@ -324,6 +325,7 @@ void GraphSim::Impl::HandleReauthorize(SimRequest& q, SimResponse& r) {
     if (!s) return;
     if (Now() - s->lastPatch < 10 * kMinute) ++deliveryTotals.patchReauthorizeConflicts;
     s->lastReauthorize = Now();
+    s->reauthPending = s->paused = false;
     s->nextReauthNotice = std::max(Now() + 15 * kMinute, s->expires - 60 * kMinute);
     r.status = 204;
     r.body.clear();

@@ -338,3 +338,31 @@ TEST_CASE(
     uint64_t dropped = sub()["dropped"].get<uint64_t>();
     CHECK(WaitFor([&] { return sub()["dropped"].get<uint64_t>() > dropped; }, 30));
 }
+
+TEST_CASE("graphsim: an ignored reauthorizationRequired pauses delivery until a PATCH") {
+    PushRig rig;
+    rig.Start("tenant", 2);
+    WaitLive(rig);
+    TestWebhook hook;
+    hook.Start(rig.sim, rig.dir);
+    auto teams = rig.Stats()["channels"];
+    json body = {{"changeType", "created"},
+                 {"notificationUrl", hook.Url()},
+                 {"lifecycleNotificationUrl", hook.Url() + "/lifecycle"},
+                 {"resource", "/teams/" + teams[0]["teamId"].get<std::string>() + "/channels/" +
+                                  teams[0]["id"].get<std::string>() + "/messages"},
+                 {"expirationDateTime", core::FormatIso8601(core::NowMillis() + 120 * 60000)}};
+    json created;
+    REQUIRE(rig.GraphCall("POST", "/subscriptions", body, &created) == 201);
+    std::string id = created["id"];
+    json reauth = {{"lifecycle", {{"event", "reauthorizationRequired"}, {"subscription", id}}}};
+    REQUIRE(rig.Control("/_sim/faults", reauth) == 200);
+    CHECK(rig.Notifications()["subscriptions"][id]["state"] == "active");  // one is fine
+    REQUIRE(rig.Control("/_sim/faults", reauth) == 200);
+    CHECK(rig.Notifications()["subscriptions"][id]["state"] == "paused");
+    CHECK(WaitFor([&] { return rig.Notifications()["subscriptions"][id]["lifecycle"] == 2; }, 30));
+    CHECK(rig.GraphCall("PATCH", "/subscriptions/" + id,
+                        {{"expirationDateTime",
+                          core::FormatIso8601(core::NowMillis() + 180 * 60000)}}) == 200);
+    CHECK(rig.Notifications()["subscriptions"][id]["state"] == "active");
+}
