@@ -379,7 +379,14 @@ bool NodeService::Ready(std::string& why) const {
 
 std::string NodeService::MetricsText() const {
     std::string out = m_engine ? core::MetricsToPrometheus(m_engine->Metrics()) : std::string();
-    if (m_push) out += m_push->MetricsText();
+    if (m_push) {
+        out += m_push->MetricsText();
+        out +=
+            "# HELP cdeck_push_reconcile_found_total Messages reconciliation found that push "
+            "had not delivered.\n# TYPE cdeck_push_reconcile_found_total counter\n"
+            "cdeck_push_reconcile_found_total " +
+            std::to_string(m_engine ? m_engine->Metrics().liveFound : 0) + "\n";
+    }
     if (!m_persister) return out;
     core::PgPersistStats s = m_persister->Stats();
     std::string why;

@@ -151,6 +151,7 @@ void SyncMetrics::OnUseful(UnixMillis now, size_t n) {
 void SyncMetrics::OnFresh(UnixMillis now, UnixMillis created, bool hot) {
     double s = std::max(0.0, static_cast<double>(now - created) / 1000.0);
     std::lock_guard lock(m_mutex);
+    ++m_data.liveFound;
     m_data.freshAll.Add(s);
     (hot ? m_data.freshHot : m_data.freshCold).Add(s);
 }
@@ -217,6 +218,7 @@ MetricsSnapshot SyncMetrics::Snapshot(UnixMillis now, const std::vector<double>&
     m.rttMs = Quantiles::Of(d.rtt);
     m.retryAfterSeconds = Quantiles::Of(d.retryAfter);
     m.freshnessAll = Quantiles::Of(d.freshAll);
+    m.liveFound = d.liveFound;
     m.freshnessHot = Quantiles::Of(d.freshHot);
     m.freshnessCold = Quantiles::Of(d.freshCold);
     m.recentThrottles.reserve(d.throttles.size());

@@ -82,6 +82,9 @@ struct MetricsSnapshot {
     uint64_t requests = 0, ok2xx = 0, useful = 0, throttled429 = 0, server5xx = 0, timeouts = 0,
              otherErrors = 0, retries = 0, retryBudgetDenied = 0, messagesDelivered = 0,
              resyncs = 0;
+    // Messages created after the engine started that it found new to the store. With push
+    // on, these are what reconciliation found that push had not (yet) delivered.
+    uint64_t liveFound = 0;
     // Rates over the last 10 s.
     double sendsPerSecond = 0, okPerSecond = 0, usefulPerSecond = 0, throttledPerSecond = 0;
     // While work was queued (backfill, continuation pages, replies, refresh-now):
@@ -173,7 +176,8 @@ class SyncMetrics {
     };
     struct Data {
         uint64_t requests = 0, ok2xx = 0, useful = 0, throttled = 0, s5xx = 0, timeouts = 0,
-                 other = 0, retries = 0, retryBudgetDenied = 0, delivered = 0, resyncs = 0;
+                 other = 0, retries = 0, retryBudgetDenied = 0, delivered = 0, resyncs = 0,
+                 liveFound = 0;
         std::array<Window, 10> windows;
         LogHistogram rtt, retryAfter, freshAll, freshHot, freshCold;
         std::map<std::string, PerScope> scopes;

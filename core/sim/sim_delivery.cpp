@@ -183,6 +183,7 @@ void GraphSim::Impl::LifecycleDue(Millis now) {
             if (s.reauthPending) s.paused = true;  // ignored since the last notice
             s.reauthPending = true;
             QueueLifecycle(s, "reauthorizationRequired", now);
+            s.lastReauthNotice = now;
             s.nextReauthNotice = now + 15 * kMinute;
         }
     }

@@ -57,7 +57,8 @@ struct SimSubscription {
     Millis createdAt = 0;
     Millis lastPatch = -1'000'000'000, lastReauthorize = -1'000'000'000;
     Millis nextReauthNotice = 0;  // reauthorizationRequired schedule in the last hour
-    bool removed = false;         // subscriptionRemoved or expired: gone, 404 from now on
+    Millis lastReauthNotice = -1'000'000'000;
+    bool removed = false;  // subscriptionRemoved or expired: gone, 404 from now on
     // A reauthorizationRequired not yet answered by a PATCH or reauthorize; a second one
     // unanswered pauses delivery (changes meanwhile are lost, as documented).
     bool reauthPending = false, paused = false;

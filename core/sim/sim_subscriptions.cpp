@@ -196,7 +196,8 @@ void GraphSim::Impl::HandleCreateSubscription(SimRequest& q, SimResponse& r) {
         return GraphError(q, r, status, status == 409 ? "Conflict" : "Forbidden", msg);
     s.id = UuidV4();
     s.createdAt = Now();
-    s.nextReauthNotice = s.expires - 60 * kMinute;
+    // Notices come in the last hour, at most every 15 minutes (never at once on creation).
+    s.nextReauthNotice = std::max(s.createdAt + 15 * kMinute, s.expires - 60 * kMinute);
     tenant.recordEvents = true;
     Json(r, 201, SubscriptionJson(s));
     subscriptions.emplace(s.id, std::move(s));
@@ -300,7 +301,7 @@ void GraphSim::Impl::HandlePatchSubscription(SimRequest& q, SimResponse& r) {
     s->notificationUrl = url;
     s->lastPatch = now;
     s->reauthPending = s->paused = false;
-    s->nextReauthNotice = std::max(now, s->expires - 60 * kMinute);
+    s->nextReauthNotice = std::max(s->lastReauthNotice + 15 * kMinute, s->expires - 60 * kMinute);
     Json(r, 200, SubscriptionJson(*s));
 }
 

@@ -4,6 +4,7 @@
 // PostgreSQL, and helpers that talk to graphsim's control API and read its ground truth.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -35,7 +36,7 @@ struct PushRig {
 
     // Starts graphsim (delivery latency median `latencyMs`) and the node in push mode.
     void Start(const std::string& scope = "tenant", double trafficScale = 4, double latencyMs = 30,
-               double reconcileHours = 24) {
+               double reconcileHours = 24, const std::function<void(core::Config&)>& tweak = {}) {
         sim::GraphSimOptions so;
         so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
         so.stateDir = (dir.path / "sim").string();
@@ -70,6 +71,7 @@ struct PushRig {
         c.push.keyDir = (dir.path / "keys").string();
         c.push.reconcileHours = reconcileHours;
         no.rulesPath = std::string(CDECK_ASSETS_DIR) + "/rules/default.json";
+        if (tweak) tweak(c);
         auto st = node.Start(no);
         REQUIRE_MESSAGE(st.ok(), ErrText(st));
     }

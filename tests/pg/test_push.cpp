@@ -366,3 +366,28 @@ TEST_CASE("graphsim: an ignored reauthorizationRequired pauses delivery until a 
                           core::FormatIso8601(core::NowMillis() + 180 * 60000)}}) == 200);
     CHECK(rig.Notifications()["subscriptions"][id]["state"] == "active");
 }
+
+TEST_CASE(
+    "push: subscriptions are renewed before expiry; a 404 on renewal subscribes again "
+    "and reconciles") {
+    PushRig rig;
+    rig.Start("tenant", 2, 30, 24, [](core::Config& c) {
+        c.push.subscriptionMinutes = 46;
+        c.push.renewBeforeMinutes = 45.9;  // renew about 6 s after each create or renewal
+    });
+    WaitLive(rig);
+    CHECK(WaitFor([&] { return rig.Metric("cdeck_push_renewals_total") >= 2; }, 60));
+    json subs = rig.Notifications()["subscriptions"];
+    std::string first = subs.begin().key();
+    CHECK_FALSE(subs[first]["lastPatch"].is_null());
+    // A renewal does not restart graphsim's reauthorization notices (at most one per 15 min):
+    // before the fix, each PATCH drew another notice, and each notice another PATCH.
+    CHECK(subs[first]["lifecycle"].get<int>() <= 1);
+    // Someone deletes it; the next renewal finds 404 and the node subscribes again.
+    uint64_t readsBefore = MessageReads(rig);
+    REQUIRE(rig.GraphCall("DELETE", "/subscriptions/" + first, nullptr) == 204);
+    CHECK(WaitFor([&] { return rig.Metric("cdeck_push_recreated_total") >= 1; }, 60));
+    CHECK(WaitFor([&] { return rig.ActiveSubscriptions() == 1; }, 30));
+    CHECK(WaitFor([&] { return MessageReads(rig) > readsBefore; }, 30));  // reconciled
+    CHECK(rig.Notifications()["patch_reauthorize_conflicts"] == 0);
+}
