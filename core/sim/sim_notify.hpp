@@ -1,8 +1,9 @@
 #pragma once
 // graphsim's change notifications: subscriptions, their delivery state, the delivery model
 // and graphsim's own crypto for rich notifications and validation tokens (SERVER.md,
-// "Change notification facts"). Not a public header; everything here is guarded by
-// GraphSim::Impl::mutex except where a comment says otherwise.
+// "Change notification facts"). Not a public header. Threads: the structs are guarded by
+// GraphSim::Impl::mutex; SimSigner is thread-safe once initialised; the free functions are
+// pure and may run on any thread.
 #include <cstdint>
 #include <deque>
 #include <map>
