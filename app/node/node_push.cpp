@@ -79,8 +79,7 @@ core::Status NodePush::Start(const core::Config& config, const std::string& stat
     if (auto st = m_server->Start(wo, *m_receiver, *m_counters); !st) return st;
     m_ingest = std::make_unique<core::PushIngest>(
         *m_queue, store, client,
-        [subs](const std::string& id, const std::string& event) { subs->OnLifecycle(id, event); },
-        [reconcile](const std::string&) { reconcile(""); });
+        [subs](const std::string& id, const std::string& event) { subs->OnLifecycle(id, event); });
     m_ingest->Start();
     m_subs->Start();
     core::Log(core::LogLevel::kInfo, "push",
@@ -137,6 +136,9 @@ std::string NodePush::MetricsText() const {
     auto f = m_ingest->GetFigures();
     line("cdeck_push_merged_total", "counter", "Notified messages merged.", f.merged);
     line("cdeck_push_roots_fetched_total", "counter", "Roots fetched for replies.", f.rootsFetched);
+    line("cdeck_push_unknown_channel_total", "counter",
+         "Notifications for channels not discovered yet (their backfill brings them).",
+         f.unknownChannels);
     line("cdeck_push_freshness_seconds", "gauge", "createdDateTime to merge, recent p50/p95.",
          f.freshnessP50, "{quantile=\"0.5\"}");
     line("cdeck_push_freshness_seconds", "gauge", "createdDateTime to merge, recent p50/p95.",

@@ -12,12 +12,11 @@
 namespace cdeck::core {
 
 PushIngest::PushIngest(PushQueue& queue, Store& store, std::shared_ptr<GraphClient> client,
-                       Lifecycle lifecycle, std::function<void(const std::string&)> unknownChannel)
+                       Lifecycle lifecycle)
     : m_queue(queue),
       m_store(store),
       m_client(std::move(client)),
-      m_lifecycle(std::move(lifecycle)),
-      m_unknownChannel(std::move(unknownChannel)) {}
+      m_lifecycle(std::move(lifecycle)) {}
 
 PushIngest::~PushIngest() {
     Stop();
@@ -106,11 +105,8 @@ void PushIngest::Ingest(std::vector<PushItem> items) {
             continue;
         }
         if (!snap->FindChannel(item.where.channelId)) {
-            {
-                std::lock_guard lock(m_mutex);
-                ++m_figures.unknownChannels;
-            }
-            m_unknownChannel(item.where.channelId);
+            std::lock_guard lock(m_mutex);
+            ++m_figures.unknownChannels;
             continue;
         }
         auto m = MessageOf(item);

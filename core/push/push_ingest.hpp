@@ -23,9 +23,10 @@ class PushIngest {
   public:
     using Lifecycle =
         std::function<void(const std::string& subscriptionId, const std::string& event)>;
-    // unknownChannel(channelId): a notification for a channel the store does not know yet.
+    // A notification for a channel the store does not know yet is counted and left: the
+    // channel's backfill, once discovery (sync.rediscover_seconds) finds it, brings it.
     PushIngest(PushQueue& queue, Store& store, std::shared_ptr<GraphClient> client,
-               Lifecycle lifecycle, std::function<void(const std::string&)> unknownChannel);
+               Lifecycle lifecycle);
     ~PushIngest();
     void Start();
     void Stop();
@@ -51,7 +52,6 @@ class PushIngest {
     Store& m_store;
     const std::shared_ptr<GraphClient> m_client;
     Lifecycle m_lifecycle;
-    std::function<void(const std::string&)> m_unknownChannel;
     std::atomic<bool> m_stop{false};
     std::thread m_thread;
     mutable std::mutex m_mutex;  // guards below
