@@ -102,15 +102,19 @@ struct Sim {
         HttpRequest r;
         r.url = info["authority"].get<std::string>() + "/_sim/stats";
         r.timeout = std::chrono::milliseconds(120000);
-        for (int attempt = 0; attempt < 5; ++attempt) {
+        std::string why;
+        for (int attempt = 0; attempt < 10; ++attempt) {
             auto resp = http->Send(r);
             if (resp && resp->status == 200) {
                 json j = json::parse(resp->body, nullptr, false);
                 if (j.is_object()) return j;
+                why = "not JSON (" + std::to_string(resp->body.size()) + " bytes)";
+            } else {
+                why = resp ? "status " + std::to_string(resp->status) : resp.error().Describe();
             }
-            Sleep(1);
+            Sleep(2);
         }
-        std::fprintf(stderr, "graphsim's /_sim/stats does not answer\n");
+        std::fprintf(stderr, "graphsim's /_sim/stats does not answer: %s\n", why.c_str());
         std::exit(1);
     }
     int Post(const std::string& path, const json& body) {
@@ -152,6 +156,7 @@ Sim StartSim(const std::string& graphsim, const fs::path& dir, int channels) {
     }
     CurlOptions co;
     co.caFile = s.info["ca"];
+    co.lowSpeedSeconds = 120;  // a large tenant's ground truth takes a while to produce
     s.http = std::make_shared<CurlTransport>(co);
     return s;
 }
