@@ -191,6 +191,7 @@ std::optional<Error> ParsePushKey(const std::string& k, const json& v, PushSetti
     if (k == "subscription_minutes") return PushNumber(key, v, 45, 4320, p.subscriptionMinutes);
     if (k == "renew_before_minutes") return PushNumber(key, v, 0.05, 4000, p.renewBeforeMinutes);
     if (k == "reconcile_hours") return PushNumber(key, v, 0.001, 720, p.reconcileHours);
+    if (k == "key_grace_minutes") return PushNumber(key, v, 0, 10080, p.keyGraceMinutes);
     if (k == "max_queue") {
         auto e = PushNumber(key, v, 10, 10000000, queue);
         p.maxQueue = static_cast<int>(queue);

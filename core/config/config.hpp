@@ -115,7 +115,10 @@ struct PushSettings {
     double subscriptionMinutes = 4200;  // lifetime asked for (Graph's maximum is 4320)
     double renewBeforeMinutes = 720;    // renew when less than this remains
     double reconcileHours = 24;         // delta catch-up of every channel (once a day)
-    int maxQueue = 20000;               // notifications held between the webhook and ingest
+    // After a key rotation the previous key still decrypts this long after the last
+    // subscription moved off it (Graph retries a notification for up to 4 hours).
+    double keyGraceMinutes = 250;
+    int maxQueue = 20000;  // notifications held between the webhook and ingest
     std::string LifecycleUrl() const {
         return lifecycleUrl.empty() ? notificationUrl + "/lifecycle" : lifecycleUrl;
     }

@@ -132,7 +132,6 @@ void SubscriptionManager::Tick(UnixMillis now) {
         }
         Create(resource, channel, now);
     }
-    bool onOld = false;
     for (const auto& id : renew) {
         Sub s;
         {
@@ -141,15 +140,25 @@ void SubscriptionManager::Tick(UnixMillis now) {
             if (it == m_subs.end()) continue;
             s = it->second;
         }
-        bool moveCert = s.certificateId != currentCert;
-        if (!Renew(s, now, moveCert) && moveCert) onOld = true;
+        Renew(s, now, s.certificateId != currentCert);
     }
-    if (!renew.empty() && !onOld) {
-        std::lock_guard lock(m_mutex);
-        bool anyOld = false;
-        for (const auto& [id, s] : m_subs) anyOld = anyOld || s.certificateId != currentCert;
-        if (!anyOld) m_keys.ForgetPrevious();
+    RetirePreviousKey(currentCert, now);
+}
+
+// Notifications encrypted for the previous certificate may still be on their way (Graph
+// retries for up to 4 hours): its key goes only a grace period after the last subscription
+// moved off it.
+void SubscriptionManager::RetirePreviousKey(const std::string& currentCert, UnixMillis now) {
+    std::lock_guard lock(m_mutex);
+    bool anyOld = false;
+    for (const auto& [id, s] : m_subs) anyOld = anyOld || s.certificateId != currentCert;
+    if (anyOld) {
+        m_allMovedAt = 0;
+        return;
     }
+    if (m_allMovedAt == 0) m_allMovedAt = now;
+    if (now - m_allMovedAt >= static_cast<UnixMillis>(m_settings.keyGraceMinutes * kMinute))
+        m_keys.ForgetPrevious();
 }
 
 std::vector<std::pair<std::string, std::string>> SubscriptionManager::Wanted() const {

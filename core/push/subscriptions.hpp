@@ -73,6 +73,7 @@ class SubscriptionManager {
     void HandleLifecycle(const std::string& id, const std::string& event, UnixMillis now);
     std::string ExpiryIso(UnixMillis now) const;
     void NoteFailure(const Error& e);
+    void RetirePreviousKey(const std::string& currentCert, UnixMillis now);
 
     const std::shared_ptr<GraphClient> m_client;
     const PushSettings m_settings;
@@ -87,6 +88,7 @@ class SubscriptionManager {
     std::set<std::string> m_pendingStates;            // clientStates of creates in flight
     std::deque<std::pair<std::string, std::string>> m_lifecycle;  // (id, event)
     bool m_rotate = false;
+    UnixMillis m_allMovedAt = 0;  // when no subscription used the previous key any more
     bool m_stopping = false;
     Figures m_figures;
     std::thread m_thread;

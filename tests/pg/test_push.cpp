@@ -276,7 +276,7 @@ TEST_CASE(
     "push: key rotation moves every subscription to the new certificate; the old key "
     "decrypts until then") {
     PushRig rig;
-    rig.Start("channel", 4);
+    rig.Start("channel", 4, 30, 24, [](core::Config& c) { c.push.keyGraceMinutes = 0.25; });
     WaitLive(rig, 2);
     auto certs = [&] {
         std::set<std::string> ids;
@@ -295,10 +295,11 @@ TEST_CASE(
             return c.size() == 1 && *c.begin() != before;
         },
         60));
-    // The previous key is deleted once nothing uses it, and delivery goes on decrypting.
-    CHECK(WaitFor(
-        [&] { return !std::filesystem::exists(rig.dir.path / "keys" / "notify-key.previous.pem"); },
-        30));
+    // The previous key outlives the move by the grace period (notifications encrypted for
+    // it may still be on their way), then goes; delivery goes on decrypting throughout.
+    auto previous = rig.dir.path / "keys" / "notify-key.previous.pem";
+    CHECK(std::filesystem::exists(previous));
+    CHECK(WaitFor([&] { return !std::filesystem::exists(previous); }, 60));
     CHECK(WaitFor([&] { return rig.Metric("cdeck_push_decrypted_total") > decrypted + 5; }, 60));
     CHECK(rig.Metric("cdeck_push_rejected_total{reason=\"unknown_certificate\"}") == 0);
 }
