@@ -226,7 +226,7 @@ TEST_CASE("limits can be replaced at run time") {
 }
 
 TEST_CASE(
-    "expired and unknown tokens get 401 InvalidAuthenticationToken; a missing role gets 403") {
+    "expired and unknown tokens get 401 InvalidAuthenticationToken, a missing role gets 403") {
     SimOptions o;
     o.tokenLifetime = 1;
     o.scenario = [](json& s) { s["apps"][0]["permissions"] = json::array({"Team.ReadBasic.All"}); };

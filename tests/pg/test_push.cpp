@@ -273,7 +273,7 @@ TEST_CASE("graphsim: subscription rules are Graph's") {
 }
 
 TEST_CASE(
-    "push: key rotation moves every subscription to the new certificate; the old key "
+    "push: key rotation moves every subscription to the new certificate, and the old key "
     "decrypts until then") {
     PushRig rig;
     rig.Start("channel", 4, 30, 24, [](core::Config& c) { c.push.keyGraceMinutes = 0.25; });
@@ -305,8 +305,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "graphsim: a wrong validation answer fails the create; failures are retried with "
-    "back-off; slow endpoints enter the slow state and slower ones the drop state") {
+    "graphsim: a wrong validation answer fails the create, failures are retried with "
+    "back-off, slow endpoints enter the slow state and slower ones the drop state") {
     PushRig rig;
     rig.Start("tenant", 20);
     WaitLive(rig);
@@ -369,7 +369,7 @@ TEST_CASE("graphsim: an ignored reauthorizationRequired pauses delivery until a 
 }
 
 TEST_CASE(
-    "push: subscriptions are renewed before expiry; a 404 on renewal subscribes again "
+    "push: subscriptions are renewed before expiry, and a 404 on renewal subscribes again "
     "and reconciles") {
     PushRig rig;
     rig.Start("tenant", 2, 30, 24, [](core::Config& c) {

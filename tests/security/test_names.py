@@ -10,17 +10,22 @@ import re
 import sys
 
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
-CASE = re.compile(r'TEST_CASE\s*\(\s*"((?:\\.|[^"\\])*)"')
+# The name may be several adjacent string literals, across lines (clang-format splits long
+# names): all of them make the name.
+CASE = re.compile(r'TEST_CASE\s*\(\s*((?:"(?:\\.|[^"\\])*"\s*)+)')
+PART = re.compile(r'"((?:\\.|[^"\\])*)"')
 bad, seen = [], 0
 for dirpath, _, files in os.walk(os.path.join(root, "tests")):
     for f in files:
         if f.endswith(".cpp"):
             path = os.path.join(dirpath, f)
-            for n, line in enumerate(open(path, encoding="utf-8"), 1):
-                for m in CASE.finditer(line):
-                    seen += 1
-                    if ";" in m.group(1):
-                        bad.append(f"{path}:{n}: test name holds ';' (CTest would not run it): {m.group(1)}")
+            text = open(path, encoding="utf-8").read()
+            for m in CASE.finditer(text):
+                seen += 1
+                name = "".join(PART.findall(m.group(1)))
+                if ";" in name:
+                    n = text.count("\n", 0, m.start()) + 1
+                    bad.append(f"{path}:{n}: test name holds ';' (CTest would not run it): {name}")
 if bad:
     print("\n".join(bad))
     sys.exit(1)
