@@ -277,6 +277,9 @@ struct GraphSim::Impl {
     std::pair<int, std::string> CheckSubscriptionQuota(const TokenInfo& t,
                                                        const SimSubscription& s);
     SimSubscription* FindSubscription(SimRequest& req, SimResponse& res, const TokenInfo& t);
+    // The preamble of every /subscriptions/{id} handler: count, authenticate, find (the
+    // caller's own, live); null when the error is written.
+    SimSubscription* BeginSubscription(SimRequest& req, SimResponse& res, TokenInfo& t);
     // /_sim/faults {"lifecycle": {"event": .., "subscription": id or "*"}}. Requires mutex.
     std::string TriggerLifecycle(const json& spec);
     void DeliveryLoop();

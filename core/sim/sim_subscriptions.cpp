@@ -215,6 +215,14 @@ SimSubscription* GraphSim::Impl::FindSubscription(SimRequest& q, SimResponse& r,
     return &it->second;
 }
 
+SimSubscription* GraphSim::Impl::BeginSubscription(SimRequest& q, SimResponse& r, TokenInfo& t) {
+    requestsByClass["subscriptions"]++;
+    auto tok = Authenticate(q, r);
+    if (!tok) return nullptr;
+    t = *tok;
+    return FindSubscription(q, r, t);
+}
+
 void GraphSim::Impl::HandleListSubscriptions(SimRequest& q, SimResponse& r) {
     requestsByClass["subscriptions"]++;
     auto t = Authenticate(q, r);
@@ -232,17 +240,13 @@ void GraphSim::Impl::HandleListSubscriptions(SimRequest& q, SimResponse& r) {
 }
 
 void GraphSim::Impl::HandleGetSubscription(SimRequest& q, SimResponse& r) {
-    requestsByClass["subscriptions"]++;
-    auto t = Authenticate(q, r);
-    if (!t) return;
-    if (SimSubscription* s = FindSubscription(q, r, *t)) Json(r, 200, SubscriptionJson(*s));
+    TokenInfo t;
+    if (SimSubscription* s = BeginSubscription(q, r, t)) Json(r, 200, SubscriptionJson(*s));
 }
 
 void GraphSim::Impl::HandlePatchSubscription(SimRequest& q, SimResponse& r) {
-    requestsByClass["subscriptions"]++;
-    auto t = Authenticate(q, r);
-    if (!t) return;
-    SimSubscription* s = FindSubscription(q, r, *t);
+    TokenInfo t;
+    SimSubscription* s = BeginSubscription(q, r, t);
     if (!s) return;
     json b = json::parse(q.body, nullptr, false);
     if (!b.is_object()) return GraphError(q, r, 400, "BadRequest", "Invalid request body.");
@@ -280,7 +284,7 @@ void GraphSim::Impl::HandlePatchSubscription(SimRequest& q, SimResponse& r) {
         std::string failed = ValidateEndpoint(url, ca, 10.0);
         HeldLock()->lock();
         ++deliveryTotals.validations;
-        s = FindSubscription(q, r, *t);
+        s = FindSubscription(q, r, t);
         if (!s) return;
         if (!failed.empty()) {
             ++deliveryTotals.failedValidations;
@@ -306,10 +310,8 @@ void GraphSim::Impl::HandlePatchSubscription(SimRequest& q, SimResponse& r) {
 }
 
 void GraphSim::Impl::HandleDeleteSubscription(SimRequest& q, SimResponse& r) {
-    requestsByClass["subscriptions"]++;
-    auto t = Authenticate(q, r);
-    if (!t) return;
-    SimSubscription* s = FindSubscription(q, r, *t);
+    TokenInfo t;
+    SimSubscription* s = BeginSubscription(q, r, t);
     if (!s) return;
     s->removed = true;
     s->stats.dropped += s->queue.size();
@@ -319,10 +321,8 @@ void GraphSim::Impl::HandleDeleteSubscription(SimRequest& q, SimResponse& r) {
 }
 
 void GraphSim::Impl::HandleReauthorize(SimRequest& q, SimResponse& r) {
-    requestsByClass["subscriptions"]++;
-    auto t = Authenticate(q, r);
-    if (!t) return;
-    SimSubscription* s = FindSubscription(q, r, *t);
+    TokenInfo t;
+    SimSubscription* s = BeginSubscription(q, r, t);
     if (!s) return;
     if (Now() - s->lastPatch < 10 * kMinute) ++deliveryTotals.patchReauthorizeConflicts;
     s->lastReauthorize = Now();

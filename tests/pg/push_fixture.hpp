@@ -128,6 +128,17 @@ struct PushRig {
         if (at == std::string::npos) return 0;
         return std::stod(text.substr(at + nameAndLabels.size() + 2));
     }
+    // Waits until PostgreSQL holds every message graphsim created after `since`; `missing`
+    // keeps what it still lacks at the end.
+    bool WaitNoneMissing(const std::string& since, double seconds,
+                         std::vector<std::string>& missing) {
+        return WaitFor(
+            [&] {
+                missing = MissingSince(since);
+                return missing.empty();
+            },
+            seconds);
+    }
     // Ids graphsim created after `since` (ISO) that PostgreSQL does not hold.
     std::vector<std::string> MissingSince(const std::string& since) {
         auto admin = Connect(db.admin);

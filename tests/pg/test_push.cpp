@@ -48,12 +48,7 @@ TEST_CASE("push: new messages reach PostgreSQL by notification, with no polling"
     REQUIRE(WaitFor([&] { return rig.Delivered() >= deliveredBefore + 15; }, 60));
     rig.Control("/_sim/traffic", {{"paused", true}});
     std::vector<std::string> missing;
-    bool all = WaitFor(
-        [&] {
-            missing = rig.MissingSince(since);
-            return missing.empty();
-        },
-        30);
+    bool all = rig.WaitNoneMissing(since, 30, missing);
     INFO("missing " << missing.size() << ", e.g. " << (missing.empty() ? "" : missing[0]));
     CHECK(all);
     CHECK(rig.Metric("cdeck_push_decrypted_total") >= 15);
@@ -178,12 +173,7 @@ TEST_CASE(
     INFO("generated " << generated << ", dropped " << dropped << ", duplicated " << duplicated);
     CHECK(dropped > 0);  // the loss really happened, so reconciliation had work to do
     std::vector<std::string> missing;
-    bool complete = WaitFor(
-        [&] {
-            missing = rig.MissingSince(since);
-            return missing.empty();
-        },
-        60);
+    bool complete = rig.WaitNoneMissing(since, 60, missing);
     INFO("still missing " << missing.size());
     CHECK(complete);
     auto admin = Connect(rig.db.admin);
