@@ -10,6 +10,7 @@ CDECK_PACKAGES=(
   doctest-dev libsqlite3-dev libre2-dev libcpp-httplib-dev libssl-dev libstb-dev libfreetype-dev
   fonts-inter fonts-dejavu-core libgl1-mesa-dri xvfb xauth ca-certificates
   libpq-dev postgresql-15 postgresql-client-15 postgresql-common curl
+  haproxy libfaketime
 )
 
 cdeck_install_deps() {

@@ -10,9 +10,11 @@
 #include "graph/graph_client.hpp"
 #include "moderation/review.hpp"
 #include "net/http.hpp"
+#include "pg/pg_cluster.hpp"
 #include "pg/pg_conn.hpp"
 #include "pg/pg_follower.hpp"
 #include "pg/pg_persister.hpp"
+#include "pg/pg_quota.hpp"
 #include "pg/pg_schema.hpp"
 #include "sync/sync_engine.hpp"
 #include "util/log.hpp"
@@ -223,6 +225,10 @@ core::Status NodeService::Start(const NodeOptions& options) {
     po.nodeId = m_nodeId;
     po.maxQueue = static_cast<size_t>(m_config.node.maxQueue);
     po.batchSize = static_cast<size_t>(m_config.node.batchSize);
+    MakeCluster();
+    po.fenceOf = [cluster = m_cluster](const std::string& channelId) {
+        return cluster->FenceOf(channelId);
+    };
     m_persister = std::make_unique<core::PgPersister>(po);
     if (core::Status st = StartModeration(options.rulesPath); !st) return st;
     // A restart continues where the nodes left off: the delta links are in the database.
@@ -250,6 +256,7 @@ core::Status NodeService::Start(const NodeOptions& options) {
     cc.certificatePath = m_config.certificatePath;
     cc.privateKeyPath = m_config.privateKeyPath;
     auto tokens = std::make_shared<core::ClientCredentialsProvider>(cc, http);
+    m_tokens = tokens;
     core::GraphClientConfig gc;
     gc.graphBaseUrl = m_config.graphUrl;
     auto client = std::make_shared<core::GraphClient>(gc, http, tokens);
@@ -263,7 +270,11 @@ core::Status NodeService::Start(const NodeOptions& options) {
         sync.pushLive = true;
         sync.reconcileSeconds = m_config.push.reconcileHours * 3600;
     }
-    m_engine = std::make_unique<core::SyncEngine>(client, m_store, sync, false, m_config.limits);
+    core::EngineOptions eo;
+    eo.ownership = m_cluster;
+    eo.budget = m_quota;
+    m_engine =
+        std::make_unique<core::SyncEngine>(client, m_store, sync, false, m_config.limits, eo);
     if (m_config.push.enabled) {
         m_push = std::make_unique<NodePush>();
         core::SyncEngine* engine = m_engine.get();
@@ -289,6 +300,7 @@ core::Status NodeService::Start(const NodeOptions& options) {
         !st)
         return st;
     m_heartbeat = std::thread([this] { Heartbeat(); });
+    StartCluster();
     m_engine->Start();
     return core::OkStatus();
 }
@@ -301,6 +313,11 @@ bool NodeService::Beat(core::PgConn& conn) {
         "UPDATE SET host = excluded.host, version = excluded.version, signed_in = "
         "excluded.signed_in, heartbeat_at = now(), expires_at = now() + interval '20 seconds'",
         {m_nodeId, m_host, std::string(CDECK_VERSION), signedIn ? "true" : "false"});
+    if (r && !m_joined) {  // the other nodes rebalance at once
+        m_joined = conn.Exec("SELECT pg_notify('cdeck_nodes', $1)",
+                             {"{\"node\":\"" + m_nodeId + "\",\"event\":\"joined\"}"})
+                       .ok();
+    }
     std::lock_guard lock(m_mutex);
     bool was = m_dbReachable;
     m_dbReachable = r.ok();
@@ -329,6 +346,7 @@ void NodeService::Heartbeat() {
             }
         }
         if (conn && Beat(*conn)) AdoptSharedPack(*conn);
+        CheckSignIn();
         std::unique_lock lock(m_mutex);
         if (m_cv.wait_for(lock, kBeat, [&] { return m_stop; })) break;
     }
@@ -350,6 +368,7 @@ void NodeService::Stop() {
     if (m_engine) m_engine->Stop();
     if (m_persister) m_persister->Stop(std::chrono::seconds(10));
     if (m_heartbeat.joinable()) m_heartbeat.join();
+    StopCluster();  // after the last delta links are written under the leases
     if (m_http) m_http->Stop();
     m_store.SetObserver(nullptr);
     m_engine.reset();
@@ -388,6 +407,7 @@ std::string NodeService::MetricsText() const {
             std::to_string(m_engine ? m_engine->Metrics().liveFound : 0) + "\n";
     }
     if (!m_persister) return out;
+    out += ClusterMetrics();
     core::PgPersistStats s = m_persister->Stats();
     std::string why;
     bool ready = Ready(why);

@@ -27,6 +27,9 @@ class SyncEngine;
 class ModerationEngine;
 class ObserverList;
 class GraphClient;
+class TokenProvider;
+class PgCluster;
+class PgQuota;
 }  // namespace cdeck::core
 
 namespace cdeck::node {
@@ -68,6 +71,16 @@ class NodeService {
     void Heartbeat();
     bool Beat(core::PgConn& conn);
     void AdoptSharedPack(core::PgConn& conn);
+    // ---- several nodes on one tenant (node_cluster.cpp) ----
+    // The leases and the shared budget, before the engine exists (the persister fences
+    // with the leases).
+    void MakeCluster();
+    // Wires the leases to the engine and takes this node's share (before the engine starts).
+    void StartCluster();
+    void StopCluster();  // a clean exit gives every lease up
+    // A node that does not lead makes no discovery request: it checks its sign-in itself.
+    void CheckSignIn();
+    std::string ClusterMetrics() const;
 
     core::Config m_config;
     std::string m_nodeId;
@@ -79,6 +92,10 @@ class NodeService {
     std::unique_ptr<core::SyncEngine> m_engine;
     std::unique_ptr<core::MetricsServer> m_http;
     std::unique_ptr<NodePush> m_push;  // with push.enabled
+    std::shared_ptr<core::PgCluster> m_cluster;
+    std::shared_ptr<core::PgQuota> m_quota;  // with node.shared_quota
+    std::shared_ptr<core::TokenProvider> m_tokens;
+    bool m_joined = false;  // the heartbeat thread's: the join was announced
     std::thread m_heartbeat;
     mutable std::mutex m_mutex;  // guards the fields below
     std::condition_variable m_cv;

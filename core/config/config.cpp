@@ -142,10 +142,26 @@ std::optional<Error> ParseNode(const json& j, NodeSettings& n) {
             if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 10000000)
                 return KeyError(key, "must be a whole number from 1 to 10000000");
             (k == "max_queue" ? n.maxQueue : n.batchSize) = v.get<int>();
+        } else if (k == "lease_seconds" || k == "renew_seconds" || k == "stop_after_seconds") {
+            if (!v.is_number() || v.get<double>() < 1 || v.get<double>() > 3600)
+                return KeyError(key, "must be a number of seconds from 1 to 3600");
+            (k == "lease_seconds"   ? n.leaseSeconds
+             : k == "renew_seconds" ? n.renewSeconds
+                                    : n.stopAfterSeconds) = v.get<double>();
+        } else if (k == "shared_quota") {
+            if (!v.is_boolean()) return KeyError(key, "must be true or false");
+            n.sharedQuota = v.get<bool>();
         } else {
             return KeyError(key, "unknown key");
         }
     }
+    // A lease must outlive its renewals, and work must stop before another node may take it.
+    if (!(n.renewSeconds < n.stopAfterSeconds && n.stopAfterSeconds < n.leaseSeconds))
+        return KeyError("node.renew_seconds",
+                        "must be less than node.stop_after_seconds, which must be less than "
+                        "node.lease_seconds (now " +
+                            Trim(n.renewSeconds) + ", " + Trim(n.stopAfterSeconds) + ", " +
+                            Trim(n.leaseSeconds) + ")");
     return std::nullopt;
 }
 

@@ -100,6 +100,15 @@ struct NodeSettings {
     std::string listen = "127.0.0.1:9464";  // /healthz and /metrics
     int maxQueue = 50000;                   // writes held while the database is slow or down
     int batchSize = 2000;                   // rows per transaction
+    // Several nodes on one tenant (SERVER.md "Shared store and coordination"): channel and
+    // leader leases last lease_seconds on the database clock and are renewed every
+    // renew_seconds; a node stops work on its channels when renewal has failed for
+    // stop_after_seconds. shared_quota: every request also takes from the tenant's budget in
+    // the database.
+    double leaseSeconds = 30;
+    double renewSeconds = 10;
+    double stopAfterSeconds = 25;
+    bool sharedQuota = true;
 };
 
 // channeldeck-node: change notifications (SERVER.md). Disabled: the node polls as the app

@@ -24,10 +24,8 @@ std::optional<ChatMessage> ParseRow(const std::string& json) {
 
 }  // namespace
 
-namespace {
-
 // Teams and channels, every one (the lists are small); each team's channels in order.
-Status LoadDirectory(PgConn& conn, Store& store) {
+Status PgLoadDirectory(PgConn& conn, Store& store) {
     auto teams = conn.Exec("SELECT json FROM teams ORDER BY id");
     if (!teams) return teams.error();
     std::vector<Team> list;
@@ -48,10 +46,8 @@ Status LoadDirectory(PgConn& conn, Store& store) {
     return OkStatus();
 }
 
-}  // namespace
-
 Status PgRestoreSyncState(PgConn& conn, Store& store, size_t* restored) {
-    if (Status st = LoadDirectory(conn, store); !st) return st;
+    if (Status st = PgLoadDirectory(conn, store); !st) return st;
     auto sync = conn.Exec(
         "SELECT channel_id, last_sync_ms, backfilled, coalesce(delta_link, '') FROM sync_state");
     if (!sync) return sync.error();
@@ -167,7 +163,7 @@ Status PgFollower::ReadDirectory(bool all) {
     if (!top) return top.error();
     int64_t seq = top->Int(0, 0);
     if (all || seq > m_directorySeq) {
-        if (Status st = LoadDirectory(*m_conn, m_store); !st) return st;
+        if (Status st = PgLoadDirectory(*m_conn, m_store); !st) return st;
         m_directorySeq = seq;
     }
     // The nodes' sync facts: each channel's freshness as the node saw it.

@@ -52,6 +52,8 @@ struct FollowStats {
     std::string lastError;
 };
 
+// Every team and channel the shared store holds, into `store`.
+Status PgLoadDirectory(PgConn& conn, Store& store);
 // A node's restart: teams, channels and each channel's sync state (delta link included)
 // from the shared store into `store`, so the engine continues by delta instead of
 // backfilling again. Call before the store has an observer.

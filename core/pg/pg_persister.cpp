@@ -26,6 +26,7 @@ struct PgPersister::Op {
     UnixMillis time = 0;
     bool flag = false;
     PgParam deltaLink;  // null: keep the stored one
+    PgParam fence;      // with a delta link under a lease: the token it was made under
     // kReview / kAudit
     ReviewItem review;
     std::string pack;
@@ -67,9 +68,11 @@ struct PgPersister::Batch {
                 auto [it, fresh] = sync.emplace(op.key, op);
                 if (!fresh) {
                     PgParam link = op.deltaLink ? op.deltaLink : it->second.deltaLink;
+                    PgParam fence = op.deltaLink ? op.fence : it->second.fence;
                     bool backfilled = op.deltaLink ? op.flag : (op.flag || it->second.flag);
                     it->second = op;
                     it->second.deltaLink = link;
+                    it->second.fence = fence;
                     it->second.flag = backfilled;
                 }
                 channels.insert(op.key);
@@ -190,6 +193,8 @@ void PgPersister::OnChannelSync(const std::string& channelId, UnixMillis lastSyn
     op.time = lastSyncOk;
     op.flag = backfilled;
     if (deltaLink) op.deltaLink = *deltaLink;
+    if (deltaLink && m_options.fenceOf)  // the token now, while the work is fresh
+        op.fence = std::to_string(m_options.fenceOf(channelId).value_or(-1));
     Enqueue(std::move(op));
 }
 
@@ -292,6 +297,46 @@ Status PgPersister::WriteMessages(const Batch& b, const std::string& seq) {
     return OkStatus();
 }
 
+Status PgPersister::WriteSync(const Batch& b, const std::string& seq) {
+    std::vector<PgParam> ch, link, at, bf, fence, fenced;
+    for (const auto& [k, op] : b.sync) {
+        ch.push_back(k);
+        link.push_back(op.deltaLink);
+        at.push_back(Num(op.time));
+        bf.push_back(op.flag ? "true" : "false");
+        fence.push_back(op.fence);
+        if (op.fence) fenced.push_back(k);
+    }
+    if (!fenced.empty()) {
+        // Hold the leases' rows until commit: a claim by another node waits for this write
+        // instead of slipping in between the check and the commit.
+        auto lock = m_conn->Exec(
+            "SELECT 1 FROM channel_lease WHERE channel_id = ANY ($1::text[]) AND owner = $2 "
+            "ORDER BY channel_id FOR SHARE",
+            {PgArray(fenced), m_options.nodeId});
+        if (!lock) return lock.error();
+    }
+    // A null link keeps the stored one (a sync that produced no new link). A fenced row
+    // lands only while the lease is still ours under its token.
+    auto r = m_conn->Exec(
+        "INSERT INTO sync_state AS s (channel_id, delta_link, last_sync_ms, backfilled, seq) "
+        "SELECT c, l, t, b, $5 FROM unnest($1::text[], $2::text[], $3::bigint[], "
+        "$4::boolean[], $6::bigint[]) AS u(c, l, t, b, f) WHERE f IS NULL OR EXISTS (SELECT 1 "
+        "FROM channel_lease cl WHERE cl.channel_id = u.c AND cl.owner = $7 AND cl.fence = u.f) "
+        "ON CONFLICT (channel_id) DO UPDATE SET "
+        "delta_link = coalesce(excluded.delta_link, s.delta_link), "
+        "last_sync_ms = greatest(s.last_sync_ms, excluded.last_sync_ms), "
+        "backfilled = CASE WHEN excluded.delta_link IS NULL THEN s.backfilled OR "
+        "excluded.backfilled ELSE excluded.backfilled END, seq = excluded.seq "
+        "RETURNING channel_id",
+        {PgArray(ch), PgArray(link), PgArray(at), PgArray(bf), seq, PgArray(fence),
+         m_options.nodeId});
+    if (!r) return r.error();
+    // Counted when the batch commits (a failed batch is written again).
+    m_batchFenced = b.sync.size() - static_cast<size_t>(r->Rows());
+    return OkStatus();
+}
+
 Status PgPersister::WriteOthers(const Batch& b, const std::string& seq) {
     if (!b.teams.empty()) {
         std::vector<PgParam> id, js;
@@ -329,26 +374,8 @@ Status PgPersister::WriteOthers(const Batch& b, const std::string& seq) {
             {PgArray(id), PgArray(team), PgArray(pos), PgArray(js), seq});
         if (!r) return r.error();
     }
-    if (!b.sync.empty()) {
-        std::vector<PgParam> ch, link, at, bf;
-        for (const auto& [k, op] : b.sync) {
-            ch.push_back(k);
-            link.push_back(op.deltaLink);
-            at.push_back(Num(op.time));
-            bf.push_back(op.flag ? "true" : "false");
-        }
-        // A null link keeps the stored one (a sync that produced no new link).
-        auto r = m_conn->Exec(
-            "INSERT INTO sync_state AS s (channel_id, delta_link, last_sync_ms, backfilled, seq) "
-            "SELECT c, l, t, b, $5 FROM unnest($1::text[], $2::text[], $3::bigint[], "
-            "$4::boolean[]) AS u(c, l, t, b) ON CONFLICT (channel_id) DO UPDATE SET "
-            "delta_link = coalesce(excluded.delta_link, s.delta_link), "
-            "last_sync_ms = greatest(s.last_sync_ms, excluded.last_sync_ms), "
-            "backfilled = CASE WHEN excluded.delta_link IS NULL THEN s.backfilled OR "
-            "excluded.backfilled ELSE excluded.backfilled END, seq = excluded.seq",
-            {PgArray(ch), PgArray(link), PgArray(at), PgArray(bf), seq});
-        if (!r) return r.error();
-    }
+    if (!b.sync.empty())
+        if (Status st = WriteSync(b, seq); !st) return st;
     for (const auto& [key, op] : b.reviews) {
         const ReviewItem& it = op->review;
         auto r = m_conn->Exec(
@@ -380,6 +407,7 @@ Status PgPersister::WriteOthers(const Batch& b, const std::string& seq) {
 Status PgPersister::WriteBatch(const std::vector<Op>& ops, int64_t* seqOut,
                                std::vector<std::string>* chans) {
     Batch b(ops);
+    m_batchFenced = 0;
     if (Status st = m_conn->Begin(); !st) return st;
     auto fail = [&](const Error& e) -> Status {
         m_conn->Rollback();
@@ -450,6 +478,10 @@ void PgPersister::AfterCommit(size_t n, size_t messages, int64_t seq,
         m_stats.committedOps += n;
         m_stats.committedBatches++;
         m_stats.committedMessages += messages;
+        if (m_batchFenced > 0 && m_stats.fencedWrites == 0)
+            Log(LogLevel::kWarn, "pg",
+                "a delta link was refused: another node holds the channel's lease now");
+        m_stats.fencedWrites += m_batchFenced;
         m_stats.lastCommitSeq = seq;
         m_stats.lastCommitAt = NowMillis();
         m_stats.failing = false;

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,11 @@ struct PgPersistOptions {
     size_t maxQueue = 50000;
     size_t batchSize = 2000;
     int maxBackoffMs = 5000;
+    // Several nodes (pg_cluster.hpp): the fencing token this node holds for a channel,
+    // none when it holds no lease there. With it, a delta link is written only while the
+    // lease is still this node's under that token (checked in the same transaction), so a
+    // node paused past its lease cannot overwrite its successor's progress.
+    std::function<std::optional<int64_t>(const std::string& channelId)> fenceOf;
 };
 
 struct PgPersistStats {
@@ -48,6 +54,7 @@ struct PgPersistStats {
     uint64_t failedBatches = 0;
     uint64_t reconnects = 0;
     uint64_t producerWaitMs = 0;  // total time producers waited on a full queue
+    uint64_t fencedWrites = 0;    // delta links refused: the lease was no longer ours
     int64_t lastCommitSeq = 0;
     UnixMillis lastCommitAt = 0;
     bool connected = false;
@@ -94,11 +101,13 @@ class PgPersister final : public StoreObserver {
     Status WriteBatch(const std::vector<Op>& ops, int64_t* seq, std::vector<std::string>* chans);
     Status WriteMessages(const Batch& b, const std::string& seq);
     Status WriteOthers(const Batch& b, const std::string& seq);
+    Status WriteSync(const Batch& b, const std::string& seq);
     void AfterCommit(size_t n, size_t messages, int64_t seq, const std::vector<std::string>& ch);
     void AfterFailure(const Error& e, int& backoffMs);
 
     const PgPersistOptions m_options;
     std::unique_ptr<PgConn> m_conn;  // the persistence thread's
+    size_t m_batchFenced = 0;        // the persistence thread's: refused in the batch in hand
 
     mutable std::mutex m_mutex;  // guards everything below
     std::condition_variable m_cv;

@@ -306,9 +306,17 @@ GRANT EXECUTE ON FUNCTION desk_claim(integer, integer, text),
   TO channeldeck_desk;
 )SQL";
 
-constexpr const char* kMigrations[] = {kMigration1};
-constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
-static_assert(kMigrationCount == kPgSchemaVersion, "one migration per schema version");
+}  // namespace
+
+namespace pg_detail {
+extern const char* const kMigration2;  // pg_schema_cluster.cpp
+}
+
+namespace {
+
+const char* const kMigrations[] = {kMigration1, pg_detail::kMigration2};
+constexpr size_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
+static_assert(kMigrationCount == size_t{kPgSchemaVersion}, "one migration per schema version");
 
 }  // namespace
 

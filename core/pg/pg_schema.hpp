@@ -20,7 +20,7 @@
 
 namespace cdeck::core {
 
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 // The LISTEN/NOTIFY channel for commit hints (a literal: LISTEN takes no parameter).
 inline constexpr const char* kPgHintChannel = "cdeck_changes";
 

@@ -151,6 +151,15 @@ Pacer::Grant Pacer::Acquire(const std::vector<std::string>& scopes, UnixMillis n
     return g;
 }
 
+void Pacer::Refund(const std::vector<std::string>& scopes, double cost) {
+    for (const auto& s : scopes) {
+        auto it = m_buckets.find(s);
+        if (it == m_buckets.end() || it->second.rate <= 0) continue;
+        Bucket& b = it->second;
+        b.tokens = std::min(std::max(1.0, b.rate), b.tokens + cost);
+    }
+}
+
 void Pacer::Block(const std::string& scope, UnixMillis until) {
     Bucket& b = m_buckets[scope];
     b.blockedUntil = std::max(b.blockedUntil, until);

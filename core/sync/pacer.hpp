@@ -74,6 +74,8 @@ class Pacer {
                      const std::string& group = {});
     bool Has(const std::string& scope) const { return m_buckets.count(scope) != 0; }
     Grant Acquire(const std::vector<std::string>& scopes, UnixMillis now, double cost = 1.0);
+    // Gives back what a granted Acquire took (the request did not go after all).
+    void Refund(const std::vector<std::string>& scopes, double cost = 1.0);
     // Closes a scope until `until` (a Retry-After). Never shortens an existing gate.
     void Block(const std::string& scope, UnixMillis until);
     UnixMillis BlockedUntil(const std::string& scope) const;

@@ -103,6 +103,28 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     MaybeLive();
 }
 
+void SyncEngine::AdoptChannel(const std::string& teamId, const std::string& channelId,
+                              const std::string& deltaLink) {
+    SnapshotPtr snap = m_store.Current();
+    std::lock_guard lock(m_mutex);
+    auto& st = m_channels[channelId];
+    st.teamId = teamId;
+    if (!st.known) RestoreChannel(channelId, st, *snap);
+    st.nextLink.clear();
+    st.deltaLink = deltaLink;
+    if (deltaLink.empty()) {  // its last owner had not finished the backfill
+        st.phase = Phase::kBackfill;
+        st.backfillFetched = 0;
+        st.backfillStarted = 0;
+    } else {
+        st.phase = Phase::kLive;
+    }
+    st.refreshNow = true;  // close the gap since the last owner's last round now
+    if (!st.queued) Enqueue(Job{Job::Kind::kSyncChannel, teamId, channelId});
+    m_channelsKnown = static_cast<int>(m_channels.size());
+    m_cv.notify_all();
+}
+
 void SyncEngine::RestoreChannel(const std::string& id, ChannelState& st, const Snapshot& snap) {
     // Offline first: a channel the database already holds continues where it was.
     st.known = true;

@@ -39,14 +39,19 @@ SyncEngine::SyncEngine(std::shared_ptr<GraphClient> client, Store& store, SyncSe
       m_random(options.random01),
       m_threads(options.startThreads),
       m_startedAt(m_clock()),
+      m_ownership(options.ownership),
+      m_budget(options.budget),
       m_limits(limits),
       m_retryBudget(options.retryBudget),
       m_metrics(settings.policy, limits.getMessage, m_startedAt) {
     ApplyLimits(limits);
+    // Tokens that arrive after a refusal wake a waiting worker (it also looks every 250 ms).
+    if (m_budget) m_budget->SetWake([this] { m_cv.notify_all(); });
 }
 
 SyncEngine::~SyncEngine() {
     Stop();
+    if (m_budget) m_budget->SetWake(nullptr);
 }
 
 UnixMillis SyncEngine::NewestHeld(const std::string& channelId, UnixMillis margin) const {

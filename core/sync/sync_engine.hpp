@@ -48,6 +48,7 @@
 #include "sync/command.hpp"
 #include "sync/pacer.hpp"
 #include "sync/planner.hpp"
+#include "sync/work_share.hpp"
 
 namespace cdeck::core {
 
@@ -56,6 +57,10 @@ struct EngineOptions {
     std::function<double()> random01;   // default: a seeded Mersenne Twister, [0, 1)
     bool startThreads = true;           // false: the caller drives RunOnce()
     RetryBudget retryBudget;            // for 5xx and timeouts
+    // Several nodes on one tenant (channeldeck-node): only owned channels are synced, only
+    // the leader discovers, and every request also takes from the shared budget.
+    std::shared_ptr<const ChannelOwnership> ownership;
+    std::shared_ptr<SharedBudget> budget;
 };
 
 class SyncEngine {
@@ -72,6 +77,10 @@ class SyncEngine {
     // After Stop: the moderation and editing commands still queued, taken out of the engine
     // so that a replacement engine can send them (nothing queued is dropped).
     std::vector<Command> TakeCommands();
+    // This node has just taken the channel's lease: continue from the shared delta link (a
+    // backfill when there is none) and catch up at once, whatever this engine knew.
+    void AdoptChannel(const std::string& teamId, const std::string& channelId,
+                      const std::string& deltaLink);
 
     // The figures as of now (also published in the store's SyncStatus::metrics).
     MetricsSnapshot Metrics() const;
@@ -144,6 +153,10 @@ class SyncEngine {
     void EnsureChannelScopes(const Job& job);
     // When a job may run (not-before, poll schedule, pause), and its priority.
     bool Ready(const Job& job, UnixMillis now, UnixMillis& readyAt, double& priority) const;
+    // Another node's channel, or discovery while another node leads: not now.
+    bool NotOurs(const Job& job) const;
+    // The shared budget's tokens for a job the local pacer granted; refunds it if refused.
+    bool TakeShared(const std::vector<std::string>& scopes, UnixMillis& tokenWait);
     bool PollReady(const std::string& channelId, const ChannelState& st, double boost,
                    UnixMillis now, UnixMillis& readyAt, double& priority) const;
     bool IsBusyWork(const Job& job) const;
@@ -223,6 +236,8 @@ class SyncEngine {
     std::function<double()> m_random;
     const bool m_threads;
     const UnixMillis m_startedAt;
+    const std::shared_ptr<const ChannelOwnership> m_ownership;  // may be null
+    const std::shared_ptr<SharedBudget> m_budget;               // may be null
 
     mutable std::mutex m_mutex;  // guards everything below up to m_workers
     std::condition_variable m_cv;

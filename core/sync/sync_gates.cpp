@@ -22,6 +22,8 @@ void SyncEngine::CloseScopes(const std::vector<std::string>& scopes, UnixMillis 
             m_metrics.OnGated(s, static_cast<double>(until - std::max(now, was)) / 1000.0);
         m_pacer.Block(s, until);
     }
+    // Every node stops sending into these scopes (a channel scope is only ever this node's).
+    if (m_budget) m_budget->Block(scopes, until - now);
 }
 
 double SyncEngine::RetryDelay(const Job& job, const Error& error) {

@@ -80,9 +80,28 @@ bool SyncEngine::IsBusyWork(const Job& job) const {
     return st.phase == Phase::kBackfill || !st.nextLink.empty() || st.refreshNow;
 }
 
+bool SyncEngine::NotOurs(const Job& job) const {
+    if (!m_ownership) return false;
+    switch (job.kind) {
+        case Job::Kind::kDiscoverTeams:
+        case Job::Kind::kDiscoverChannels:
+            return !m_ownership->Leader();
+        case Job::Kind::kSyncChannel:
+        case Job::Kind::kReplies:
+            return !m_ownership->OwnsChannel(job.channelId);
+        default:
+            return false;
+    }
+}
+
 bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
                        double& priority) const {
     readyAt = job.notBefore;
+    if (NotOurs(job)) {  // the lease may come (or come back): look again in a second
+        readyAt = std::max(readyAt, now + 1000);
+        priority = 0;
+        return false;
+    }
     switch (job.kind) {
         case Job::Kind::kCommand:
             priority = kPrioCommand;
@@ -219,6 +238,10 @@ long SyncEngine::Choose(const QueueScan& scan, UnixMillis now, UnixMillis& token
             }))
             continue;
         Pacer::Grant g = m_pacer.Acquire(scopes, now, 1.0);
+        if (g.wait == 0 && !TakeShared(scopes, tokenWait)) {
+            pacedOut = true;
+            continue;
+        }
         if (g.wait == 0) {
             chosen = static_cast<long>(c.index);
             break;
@@ -229,6 +252,15 @@ long SyncEngine::Choose(const QueueScan& scan, UnixMillis now, UnixMillis& token
     }
     m_workWaiting = pacedOut;
     return chosen;
+}
+
+bool SyncEngine::TakeShared(const std::vector<std::string>& scopes, UnixMillis& tokenWait) {
+    if (!m_budget) return true;
+    UnixMillis wait = m_budget->Take(scopes, 1.0);
+    if (wait == 0) return true;
+    m_pacer.Refund(scopes, 1.0);
+    tokenWait = std::min(tokenWait, wait);
+    return false;
 }
 
 std::vector<size_t> SyncEngine::PackBatch(size_t chosen, const QueueScan& scan, UnixMillis now) {
@@ -249,7 +281,10 @@ std::vector<size_t> SyncEngine::PackBatch(size_t chosen, const QueueScan& scan, 
             teams.count(j.teamId))
             continue;
         EnsureChannelScopes(j);
-        if (m_pacer.Acquire(ScopesOf(j), now, 1.0).wait != 0) continue;
+        std::vector<std::string> scopes = ScopesOf(j);
+        if (m_pacer.Acquire(scopes, now, 1.0).wait != 0) continue;
+        UnixMillis unused = INT64_MAX;
+        if (!TakeShared(scopes, unused)) break;  // the shared budget is out: no more riders
         teams.insert(j.teamId);
         taken.push_back(c.index);
     }

@@ -33,7 +33,7 @@ conf() {  # conf FILE CONNINFO [extra JSON members]
 }
 conf "$out/admin.json" "host=127.0.0.1 port=$port dbname=deck user=deckadmin password=adm-Pw-1"
 "$node" --config "$out/admin.json" migrate >"$out/migrate.out" 2>"$out/migrate.log" || fail "migrate"
-grep -q "from schema version 0 to 1" "$out/migrate.out" || fail "migrate said: $(cat "$out/migrate.out")"
+grep -q "from schema version 0 to 2" "$out/migrate.out" || fail "migrate said: $(cat "$out/migrate.out")"
 "$node" --config "$out/admin.json" migrate | grep -q "nothing to do" || fail "second migrate"
 grep -q "adm-Pw-1" "$out/migrate.log" && fail "password in the log"
 
