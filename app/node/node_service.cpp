@@ -27,7 +27,15 @@ using core::Result;
 
 namespace {
 
-constexpr auto kBeat = std::chrono::seconds(5);
+// Membership: a node's row lives two thirds of a lease (20 s by default), so a dead node
+// stops counting before its leases run out and the survivors' shares already cover its
+// channels; it beats four times in that (every 5 s by default).
+double MemberSeconds(const core::NodeSettings& n) {
+    return n.leaseSeconds * 2.0 / 3.0;
+}
+std::chrono::milliseconds BeatEvery(const core::NodeSettings& n) {
+    return std::chrono::milliseconds(static_cast<int64_t>(MemberSeconds(n) * 1000 / 4));
+}
 
 Result<std::string> ReadFile(const std::string& path) {
     std::ifstream in(path);
@@ -309,10 +317,12 @@ bool NodeService::Beat(core::PgConn& conn) {
     bool signedIn = m_store.Current()->sync.signedIn;
     auto r = conn.Exec(
         "INSERT INTO sync_node (node_id, host, version, signed_in, heartbeat_at, expires_at) "
-        "VALUES ($1, $2, $3, $4, now(), now() + interval '20 seconds') ON CONFLICT (node_id) DO "
+        "VALUES ($1, $2, $3, $4, now(), now() + make_interval(secs => $5)) ON CONFLICT (node_id) "
+        "DO "
         "UPDATE SET host = excluded.host, version = excluded.version, signed_in = "
-        "excluded.signed_in, heartbeat_at = now(), expires_at = now() + interval '20 seconds'",
-        {m_nodeId, m_host, std::string(CDECK_VERSION), signedIn ? "true" : "false"});
+        "excluded.signed_in, heartbeat_at = now(), expires_at = excluded.expires_at",
+        {m_nodeId, m_host, std::string(CDECK_VERSION), signedIn ? "true" : "false",
+         std::to_string(MemberSeconds(m_config.node))});
     if (r && !m_joined) {  // the other nodes rebalance at once
         m_joined = conn.Exec("SELECT pg_notify('cdeck_nodes', $1)",
                              {"{\"node\":\"" + m_nodeId + "\",\"event\":\"joined\"}"})
@@ -348,7 +358,7 @@ void NodeService::Heartbeat() {
         if (conn && Beat(*conn)) AdoptSharedPack(*conn);
         CheckSignIn();
         std::unique_lock lock(m_mutex);
-        if (m_cv.wait_for(lock, kBeat, [&] { return m_stop; })) break;
+        if (m_cv.wait_for(lock, BeatEvery(m_config.node), [&] { return m_stop; })) break;
     }
     // A clean exit: the row stays for the record but no longer counts as a live node.
     if (conn)

@@ -38,6 +38,7 @@
 #include "pg/pg_conn.hpp"
 #include "pg/pg_schema.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/process.hpp"
 #include "util/time.hpp"
 
 using namespace cdeck;
@@ -53,43 +54,15 @@ void Sleep(double s) {
 }
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-    std::fflush(stdout);  // or the child's freopen writes our buffer out again
-    std::fflush(stderr);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        FILE* o = std::freopen(out.c_str(), "w", stdout);
-        FILE* e = std::freopen(err.c_str(), "w", stderr);
-        (void)o;
-        (void)e;
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return pid;
+    return cdeck::test::SpawnProcess(args, out, err);
 }
 
 void Terminate(pid_t pid) {
-    if (pid <= 0) return;
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    cdeck::test::StopProcess(pid);
 }
 
 double CpuSeconds(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(in)), {});
-    size_t close = s.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(s.substr(close + 2));
-    std::string f;
-    double ut = 0, st = 0;
-    for (int i = 3; i <= 15 && rest >> f; ++i) {
-        if (i == 14) ut = std::stod(f);
-        if (i == 15) st = std::stod(f);
-    }
-    return (ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return cdeck::test::ProcessCpuSeconds(pid);
 }
 
 struct Sim {

@@ -14,6 +14,7 @@
 #include "net/http.hpp"
 #include "node/node_service.hpp"
 #include "pg/pg_fixture.hpp"
+#include "pg/truth.hpp"
 #include "sim/graphsim.hpp"
 #include "support/test_util.hpp"
 
@@ -142,15 +143,7 @@ struct PushRig {
     // Ids graphsim created after `since` (ISO) that PostgreSQL does not hold.
     std::vector<std::string> MissingSince(const std::string& since) {
         auto admin = Connect(db.admin);
-        std::vector<std::string> missing;
-        json all = Stats()["messages"];
-        for (const auto& m : all) {
-            if (m["createdDateTime"].get<std::string>() < since) continue;
-            std::string id = m["id"];
-            if (Scalar(*admin, "SELECT count(*) FROM messages WHERE id = $1", {id}) == "0")
-                missing.push_back(id);
-        }
-        return missing;
+        return MissingInDb(Stats()["messages"], *admin, since);
     }
 };
 

@@ -16,8 +16,40 @@ TEST_CASE("pg: migrate applies the schema once and records its version") {
     int applied = -1;
     REQUIRE(core::PgMigrate(*c, &applied).ok());
     CHECK(applied == 0);
-    CHECK(Scalar(*c, "SELECT count(*) FROM cdeck_schema") == "1");
+    CHECK(Scalar(*c, "SELECT count(*) FROM cdeck_schema") ==
+          std::to_string(core::kPgSchemaVersion));
     CHECK(core::PgCheckSchema(*c).ok());
+}
+
+TEST_CASE("pg: a version 1 database with data is upgraded to the cluster schema in place") {
+    PgDb db = NewPgDb();
+    auto c = Connect(db.admin);
+    // Back to what version 1 had, with a channel in it.
+    REQUIRE(c->ExecScript("DROP FUNCTION quota_take(text[], integer[], float8[], float8[]); "
+                          "DROP FUNCTION quota_block(text[], float8, text); "
+                          "DROP TABLE channel_lease, leader_lease, quota_scope; "
+                          "DELETE FROM cdeck_schema WHERE version = 2; "
+                          "INSERT INTO channels (id, team_id, position, json, seq) "
+                          "VALUES ('c1', 't1', 0, '{}', 1)")
+                .ok());
+    core::Status old = core::PgCheckSchema(*c);
+    REQUIRE_FALSE(old.ok());
+    CHECK(old.error().message.find("run \"channeldeck-node migrate\"") != std::string::npos);
+    int applied = 0;
+    REQUIRE(core::PgMigrate(*c, &applied).ok());
+    CHECK(applied == 1);
+    CHECK(Scalar(*c, "SELECT count(*) FROM channels") == "1");
+    // The node role may use what version 2 added.
+    auto node = Connect(db.node);
+    CHECK(node->Exec("SELECT * FROM quota_take(ARRAY['class:other'], ARRAY[1], ARRAY[100.0], "
+                     "ARRAY[0.0])")
+              .ok());
+    CHECK(node->Exec("INSERT INTO channel_lease (channel_id, team_id) VALUES ('c1', 't1')").ok());
+    // A desk may read the leases but not take one.
+    auto desk = Connect(db.alice);
+    CHECK(desk->Exec("SELECT count(*) FROM channel_lease").ok());
+    CHECK_FALSE(desk->Exec("UPDATE channel_lease SET owner = 'alice'").ok());
+    CHECK_FALSE(desk->Exec("SELECT quota_block(ARRAY['class:other'], 1000, 'x')").ok());
 }
 
 TEST_CASE("pg: a database from a newer version is refused, naming the version found") {
