@@ -6,6 +6,7 @@
 #include "pg/pg_cluster.hpp"
 #include "pg/pg_persister.hpp"
 #include "pg/pg_quota.hpp"
+#include "pg/pg_subscriptions.hpp"
 #include "sync/sync_engine.hpp"
 #include "util/log.hpp"
 
@@ -29,12 +30,21 @@ void NodeService::MakeCluster() {
 
 void NodeService::StartCluster() {
     core::SyncEngine* engine = m_engine.get();
+    NodePush* push = m_push.get();
     m_cluster->SetCallbacks(
-        [engine](const std::vector<core::LeaseClaim>& claims) {
+        [engine, push](const std::vector<core::LeaseClaim>& claims) {
             for (const auto& c : claims) engine->AdoptChannel(c.teamId, c.channelId, c.deltaLink);
+            if (push) push->Poke();  // adopt their subscriptions now
         },
-        [](const std::vector<std::string>&) {
-            // Nothing to undo: the engine asks OwnsChannel before each request.
+        [push](const std::vector<std::string>&) {
+            // The engine asks OwnsChannel before each request; the subscriptions go with the
+            // leases (the new holder adopts them).
+            if (push) push->Poke();
+        });
+    if (push)
+        m_cluster->SetPushNotice([push](const std::string& payload) {
+            if (auto ev = core::PgSubscriptions::ParseNotice(payload))
+                push->OnForwardedLifecycle(ev->first, ev->second);
         });
     if (m_quota) m_quota->Start();
     m_cluster->Start();

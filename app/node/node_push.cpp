@@ -53,7 +53,7 @@ NodePush::~NodePush() {
 core::Status NodePush::Start(const core::Config& config, const std::string& stateDir,
                              std::shared_ptr<core::GraphClient> client,
                              std::shared_ptr<core::HttpTransport> http, core::Store& store,
-                             Reconcile reconcile) {
+                             Reconcile reconcile, core::SubscriptionDirectory* directory) {
     const core::PushSettings& p = config.push;
     auto keys =
         core::NotificationKeys::LoadOrCreate(p.keyDir.empty() ? stateDir + "/node-keys" : p.keyDir);
@@ -64,6 +64,7 @@ core::Status NodePush::Start(const core::Config& config, const std::string& stat
     m_queue = std::make_unique<core::PushQueue>(static_cast<size_t>(p.maxQueue));
     m_counters = std::make_unique<core::PushCounters>();
     m_subs = std::make_unique<core::SubscriptionManager>(client, p, *m_keys, store, reconcile);
+    m_subs->SetDirectory(directory);
     core::SubscriptionManager* subs = m_subs.get();
     m_receiver = std::make_unique<core::WebhookReceiver>(
         [subs](const std::string& id, const std::string& state) {
@@ -93,6 +94,14 @@ void NodePush::Stop() {
     if (m_server) m_server->Stop();
     if (m_queue) m_queue->Close();
     if (m_ingest) m_ingest->Stop();
+}
+
+void NodePush::OnForwardedLifecycle(const std::string& id, const std::string& event) {
+    if (m_subs) m_subs->OnLifecycle(id, event, /*forwarded=*/true);
+}
+
+void NodePush::Poke() {
+    if (m_subs) m_subs->Poke();
 }
 
 void NodePush::RotateKeys() {
@@ -133,6 +142,8 @@ std::string NodePush::MetricsText() const {
     line("cdeck_push_lifecycle_total", "counter", "Lifecycle events.", s.lifecycleEvents);
     line("cdeck_push_reconciliations_total", "counter", "Reconciliations asked for.",
          s.reconciliations);
+    line("cdeck_push_adopted_total", "counter",
+         "Subscriptions taken over from another node with a channel's lease.", s.adopted);
     auto f = m_ingest->GetFigures();
     line("cdeck_push_merged_total", "counter", "Notified messages merged.", f.merged);
     line("cdeck_push_roots_fetched_total", "counter", "Roots fetched for replies.", f.rootsFetched);

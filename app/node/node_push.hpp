@@ -24,6 +24,7 @@ class WebhookReceiver;
 class WebhookServer;
 class SubscriptionManager;
 class PushIngest;
+class SubscriptionDirectory;
 }  // namespace cdeck::core
 
 namespace cdeck::node {
@@ -33,11 +34,15 @@ class NodePush {
     using Reconcile = std::function<void(const std::string& channelId)>;  // "" = all
     NodePush();
     ~NodePush();
-    // stateDir: where the key pair goes when push.key_dir is not set.
+    // stateDir: where the key pair goes when push.key_dir is not set. directory: several
+    // nodes share the subscriptions (null: this node alone); it outlives this object.
     core::Status Start(const core::Config& config, const std::string& stateDir,
                        std::shared_ptr<core::GraphClient> client,
                        std::shared_ptr<core::HttpTransport> http, core::Store& store,
-                       Reconcile reconcile);
+                       Reconcile reconcile, core::SubscriptionDirectory* directory = nullptr);
+    // A lifecycle event another node passed on (its subscription may be this node's).
+    void OnForwardedLifecycle(const std::string& id, const std::string& event);
+    void Poke();  // leases changed: subscribe, adopt or let go now
     void Stop();
     std::string MetricsText() const;
     int WebhookPort() const;

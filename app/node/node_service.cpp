@@ -15,6 +15,7 @@
 #include "pg/pg_follower.hpp"
 #include "pg/pg_persister.hpp"
 #include "pg/pg_quota.hpp"
+#include "pg/pg_subscriptions.hpp"
 #include "pg/pg_schema.hpp"
 #include "sync/sync_engine.hpp"
 #include "util/log.hpp"
@@ -293,8 +294,10 @@ core::Status NodeService::Start(const NodeOptions& options) {
             c.channelId = channelId;
             engine->Submit(std::move(c));
         };
-        if (core::Status st =
-                m_push->Start(m_config, core::DefaultStateDir(), client, http, m_store, reconcile);
+        m_pushDirectory =
+            std::make_unique<core::PgSubscriptions>(m_config.server.conninfo, m_nodeId, m_cluster);
+        if (core::Status st = m_push->Start(m_config, core::DefaultStateDir(), client, http,
+                                            m_store, reconcile, m_pushDirectory.get());
             !st)
             return st;
     }

@@ -30,6 +30,7 @@ class GraphClient;
 class TokenProvider;
 class PgCluster;
 class PgQuota;
+class PgSubscriptions;
 }  // namespace cdeck::core
 
 namespace cdeck::node {
@@ -93,7 +94,8 @@ class NodeService {
     std::unique_ptr<core::MetricsServer> m_http;
     std::unique_ptr<NodePush> m_push;  // with push.enabled
     std::shared_ptr<core::PgCluster> m_cluster;
-    std::shared_ptr<core::PgQuota> m_quota;  // with node.shared_quota
+    std::shared_ptr<core::PgQuota> m_quota;                  // with node.shared_quota
+    std::unique_ptr<core::PgSubscriptions> m_pushDirectory;  // with push.enabled
     std::shared_ptr<core::TokenProvider> m_tokens;
     bool m_joined = false;  // the heartbeat thread's: the join was announced
     std::thread m_heartbeat;

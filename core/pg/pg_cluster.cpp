@@ -32,6 +32,16 @@ void PgCluster::SetCallbacks(Claimed claimed, Released released) {
     m_released = std::move(released);
 }
 
+void PgCluster::SetPushNotice(std::function<void(const std::string&)> notice) {
+    m_pushNotice = std::move(notice);
+}
+
+std::optional<int64_t> PgCluster::LeaderFence() const {
+    std::lock_guard lock(m_mutex);
+    if (!m_leader || !Fresh(m_leaderAt)) return std::nullopt;
+    return m_leaderFence;
+}
+
 void PgCluster::Start() {
     std::unique_lock lock(m_mutex);
     if (m_thread.joinable()) return;
@@ -128,7 +138,8 @@ void PgCluster::Loop() {
         if (!conn || !conn->Healthy()) {
             conn.reset();
             auto c = PgConn::Connect(m_options.conninfo, "channeldeck-node cluster");
-            if (c && c.value()->Listen(kPgNodesChannel)) conn = std::move(c.value());
+            if (c && c.value()->Listen(kPgNodesChannel) && c.value()->Listen(kPgPushChannel))
+                conn = std::move(c.value());
         }
         bool ok = false;
         if (conn && Clock::now() >= nextStep) {
@@ -161,9 +172,13 @@ void PgCluster::Loop() {
                 conn.reset();
                 break;
             }
-            for (const auto& n : got.value())
-                if (n.payload.find("\"" + m_options.nodeId + "\"") == std::string::npos)
+            for (const auto& n : got.value()) {
+                if (n.channel == kPgPushChannel) {
+                    if (m_pushNotice) m_pushNotice(n.payload);
+                } else if (n.payload.find("\"" + m_options.nodeId + "\"") == std::string::npos) {
                     nextStep = Clock::now();  // another node joined, left or gave leases up
+                }
+            }
         }
         if (!conn) {
             std::unique_lock lock(m_mutex);
@@ -226,7 +241,10 @@ bool PgCluster::KeepLeader(PgConn& conn) {
         std::lock_guard lock(m_mutex);
         was = m_leader;
         m_leader = leader;
-        if (leader) m_leaderAt = Clock::now();
+        if (leader) {
+            m_leaderAt = Clock::now();
+            m_leaderFence = r->Int(0, 0);
+        }
     }
     if (leader != was)
         Log(LogLevel::kInfo, "cluster",
@@ -252,13 +270,21 @@ bool PgCluster::Balance(PgConn& conn) {
     int nodes = std::max<int>(1, static_cast<int>(r->Int(0, 2)));
     int target = channels / nodes + (rank < channels % nodes ? 1 : 0);
     int owned;
+    bool grew;
     {
         std::lock_guard lock(m_mutex);
         owned = static_cast<int>(m_owned.size());
+        grew = m_figures.channels != 0 && channels > m_figures.channels;
         m_figures.channels = channels;
         m_figures.liveNodes = nodes;
         m_figures.target = target;
     }
+    // The leader discovered channels: every node's store learns them (in tenant scope any
+    // node may receive their notifications).
+    if (grew)
+        if (Status st = PgLoadDirectory(conn, m_store); !st)
+            Log(LogLevel::kWarn, "cluster",
+                "could not read the channel list: " + st.error().message);
     if (owned < target) return Claim(conn, target - owned);
     if (owned > target) return GiveUp(conn, owned - target);
     return true;

@@ -32,6 +32,7 @@
 namespace cdeck::core {
 
 inline constexpr const char* kPgNodesChannel = "cdeck_nodes";  // joins, leaves, give-ups
+inline constexpr const char* kPgPushChannel = "cdeck_push";    // lifecycle events passed on
 
 struct PgClusterOptions {
     std::string conninfo;  // never logged
@@ -60,6 +61,8 @@ class PgCluster final : public ChannelOwnership {
     PgCluster& operator=(const PgCluster&) = delete;
 
     void SetCallbacks(Claimed claimed, Released released);  // before Start
+    // Notices on cdeck_push (lifecycle events another node passed on); before Start.
+    void SetPushNotice(std::function<void(const std::string& payload)> notice);
     // Starts the coordination thread; its first step runs before Start returns (when the
     // database answers), so a node syncs its share from the start.
     void Start();
@@ -73,6 +76,7 @@ class PgCluster final : public ChannelOwnership {
     // The fencing token this node believes it holds for the channel; none when it holds no
     // lease there (a write for it is refused).
     std::optional<int64_t> FenceOf(const std::string& channelId) const;
+    std::optional<int64_t> LeaderFence() const;  // while this node leads
     // The subscription of a channel this node holds, written under its fencing token.
     // False when the lease is no longer this node's (the write was refused).
     bool SaveSubscription(const std::string& channelId, const std::string& subscriptionId);
@@ -107,11 +111,13 @@ class PgCluster final : public ChannelOwnership {
     Store& m_store;
     Claimed m_claimed;
     Released m_released;
+    std::function<void(const std::string&)> m_pushNotice;
 
     mutable std::mutex m_mutex;  // guards everything below
     std::condition_variable m_cv;
     std::map<std::string, int64_t> m_owned;  // channel -> fencing token
     bool m_leader = false;
+    int64_t m_leaderFence = 0;
     Clock::time_point m_renewedAt{};  // the last renewal that reached the database
     Clock::time_point m_leaderAt{};
     Figures m_figures;

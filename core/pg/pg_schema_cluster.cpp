@@ -18,6 +18,21 @@ CREATE TABLE channel_lease (
   subscription_id text
 );
 CREATE INDEX channel_lease_owner ON channel_lease (owner);
+-- The cluster's change-notification subscriptions: a channel's belongs to its lease
+-- holder, the tenant one to the leader; written under that lease's fencing token. The
+-- clientState is a shared secret of the nodes (any node may receive any notification), so
+-- desks cannot read this table.
+CREATE TABLE push_subscription (
+  id text PRIMARY KEY,
+  resource text NOT NULL UNIQUE,
+  channel_id text,
+  client_state text NOT NULL,
+  certificate_id text NOT NULL DEFAULT '',
+  expires_ms bigint NOT NULL DEFAULT 0,
+  owner text NOT NULL,
+  fence bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
 -- Singletons (discovery, the tenant subscription, retention) run under the leader lease.
 CREATE TABLE leader_lease (
   name text PRIMARY KEY,
@@ -100,8 +115,8 @@ $$;
 
 REVOKE ALL ON FUNCTION quota_take(text[], integer[], float8[], float8[]),
   quota_block(text[], float8, text) FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON channel_lease, leader_lease, quota_scope
-  TO channeldeck_node;
+GRANT SELECT, INSERT, UPDATE, DELETE ON channel_lease, leader_lease, quota_scope,
+  push_subscription TO channeldeck_node;
 GRANT EXECUTE ON FUNCTION quota_take(text[], integer[], float8[], float8[]),
   quota_block(text[], float8, text) TO channeldeck_node;
 GRANT SELECT ON channel_lease, leader_lease TO channeldeck_desk;

@@ -1,6 +1,7 @@
 #include "push/push_keys.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,7 +149,11 @@ Result<std::unique_ptr<NotificationKeys>> NotificationKeys::LoadOrCreate(const s
     if (ec) return MakeError(ErrorCode::kIo, "cannot create " + dir + ": " + ec.message());
     std::unique_ptr<NotificationKeys> k(new NotificationKeys(dir));
     std::string key = dir + "/notify-key.pem", cert = dir + "/notify-cert.pem";
+    // Nodes sharing the directory (a cluster) start together: one creates, the others load.
+    int lockFd = ::open((dir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockFd >= 0) ::flock(lockFd, LOCK_EX);
     auto cur = fs::exists(key) ? Load(key, cert) : Create(key, cert);
+    if (lockFd >= 0) ::close(lockFd);  // releases the lock
     if (!cur) return cur.error();
     k->m_current = std::move(cur.value());
     std::string oldKey = dir + "/notify-key.previous.pem";

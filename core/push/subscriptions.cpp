@@ -49,21 +49,38 @@ void SubscriptionManager::Stop() {
 
 bool SubscriptionManager::ClientStateMatches(const std::string& id,
                                              const std::string& state) const {
-    std::lock_guard lock(m_mutex);
-    auto it = m_subs.find(id);
-    if (it != m_subs.end()) return ConstantTimeEquals(it->second.clientState, state);
-    // A create whose answer is still on its way: Graph may deliver before we hear the id.
-    bool match = false;
-    for (const auto& pending : m_pendingStates) match |= ConstantTimeEquals(pending, state);
-    return match;
-}
-
-void SubscriptionManager::OnLifecycle(const std::string& id, const std::string& event) {
     {
         std::lock_guard lock(m_mutex);
-        m_lifecycle.push_back({id, event});
-        ++m_figures.lifecycleEvents;
+        auto it = m_subs.find(id);
+        if (it != m_subs.end()) return ConstantTimeEquals(it->second.clientState, state);
+        // A create whose answer is still on its way: Graph may deliver before we hear the id.
+        bool match = false;
+        for (const auto& pending : m_pendingStates) match |= ConstantTimeEquals(pending, state);
+        if (match || !m_dir) return match;
     }
+    // Another node's subscription (tenant scope behind a load balancer).
+    std::optional<std::string> shared = m_dir->ClientStateOf(id);
+    return shared && ConstantTimeEquals(*shared, state);
+}
+
+void SubscriptionManager::OnLifecycle(const std::string& id, const std::string& event,
+                                      bool forwarded) {
+    bool mine;
+    {
+        std::lock_guard lock(m_mutex);
+        mine = m_subs.count(id) != 0;
+        if (mine || !m_dir) {
+            m_lifecycle.push_back({id, event});
+            ++m_figures.lifecycleEvents;
+        }
+    }
+    // In a cluster, another node's subscription: its manager hears of it through the
+    // directory (once: a forwarded event is never forwarded again).
+    if (!mine && m_dir && !forwarded) m_dir->Forward(id, event);
+    m_cv.notify_all();
+}
+
+void SubscriptionManager::Poke() {
     m_cv.notify_all();
 }
 
@@ -84,7 +101,9 @@ SubscriptionManager::Figures SubscriptionManager::GetFigures() const {
 }
 
 void SubscriptionManager::Loop() {
-    RemoveStale();
+    // Alone, our URL's subscriptions from an earlier run are stale; in a cluster they are
+    // the other nodes' (or ours to adopt).
+    if (!m_dir) RemoveStale();
     std::unique_lock lock(m_mutex);
     while (!m_stopping) {
         lock.unlock();
@@ -104,6 +123,7 @@ void SubscriptionManager::Tick(UnixMillis now) {
         std::swap(rotate, m_rotate);
     }
     for (const auto& [id, event] : events) HandleLifecycle(id, event, now);
+    DropNotMine();
     if (rotate) {
         auto id = m_keys.Rotate();
         if (!id) NoteFailure(id.error());
@@ -130,6 +150,7 @@ void SubscriptionManager::Tick(UnixMillis now) {
             auto it = m_createRetry.find(resource);
             if (it != m_createRetry.end() && it->second > now) continue;
         }
+        if (m_dir && Adopt(resource, channel, now)) continue;
         Create(resource, channel, now);
     }
     for (const auto& id : renew) {
@@ -162,11 +183,15 @@ void SubscriptionManager::RetirePreviousKey(const std::string& currentCert, Unix
 }
 
 std::vector<std::pair<std::string, std::string>> SubscriptionManager::Wanted() const {
-    if (m_settings.scope == "tenant") return {{"/teams/getAllMessages", ""}};
+    if (m_settings.scope == "tenant") {
+        if (m_dir && !m_dir->Mine("")) return {};  // the leader's
+        return {{"/teams/getAllMessages", ""}};
+    }
     std::vector<std::pair<std::string, std::string>> out;
     SnapshotPtr snap = m_store.Current();
     for (const auto& [id, c] : snap->channels)
-        out.push_back({"/teams/" + c->channel.teamId + "/channels/" + id + "/messages", id});
+        if (!m_dir || m_dir->Mine(id))
+            out.push_back({"/teams/" + c->channel.teamId + "/channels/" + id + "/messages", id});
     return out;
 }
 
@@ -207,7 +232,7 @@ bool SubscriptionManager::Create(const std::string& resource, const std::string&
         m_pendingStates.insert(state);
     }
     auto resp = m_client->Send("POST", "/subscriptions", body.dump());
-    std::lock_guard lock(m_mutex);
+    std::unique_lock lock(m_mutex);
     m_pendingStates.erase(state);
     if (!resp) {
         m_createRetry[resource] = now + kCreateRetryMs;
@@ -229,7 +254,85 @@ bool SubscriptionManager::Create(const std::string& resource, const std::string&
     m_subs[id] = Sub{id, resource, channelId, state, exp.value_or(now + 45 * kMinute), certId};
     m_createRetry.erase(resource);
     ++m_figures.created;
+    lock.unlock();
+    Record(id);
     return true;
+}
+
+bool SubscriptionManager::Adopt(const std::string& resource, const std::string& channelId,
+                                UnixMillis now) {
+    std::optional<SharedSubscription> rec = m_dir->Find(resource);
+    if (!rec) return false;
+    json body = {{"notificationUrl", m_settings.notificationUrl},
+                 {"expirationDateTime", ExpiryIso(now)}};
+    std::string certId = rec->certificateId;
+    if (certId != m_keys.CertificateId()) {
+        certId = m_keys.CertificateId();
+        body["encryptionCertificate"] = m_keys.CertificateBase64();
+        body["encryptionCertificateId"] = certId;
+    }
+    auto resp = m_client->Send("PATCH", "/subscriptions/" + UrlEncode(rec->id), body.dump());
+    if (!resp) {
+        if (resp.error().httpStatus == 404) {  // it lapsed: subscribe afresh
+            m_dir->Forget(rec->id);
+            return false;
+        }
+        NoteFailure(resp.error());
+        std::lock_guard lock(m_mutex);
+        m_createRetry[resource] = now + kCreateRetryMs;
+        return true;
+    }
+    json j = json::parse(resp->http.body, nullptr, false);
+    auto exp =
+        j.is_object() && j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
+            ? ParseIso8601(j["expirationDateTime"].get<std::string>())
+            : std::nullopt;
+    {
+        std::lock_guard lock(m_mutex);
+        m_subs[rec->id] =
+            Sub{rec->id, resource, channelId, rec->clientState, exp.value_or(now + 45 * kMinute),
+                certId};
+        m_createRetry.erase(resource);
+        ++m_figures.adopted;
+        ++m_figures.reconciliations;
+    }
+    Log(LogLevel::kInfo, "push", "took over subscription " + rec->id + " for " + resource);
+    Record(rec->id);
+    m_reconcile(channelId);  // close the gap since the last holder's notifications
+    return true;
+}
+
+void SubscriptionManager::Record(const std::string& id) {
+    if (!m_dir) return;
+    SharedSubscription rec;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_subs.find(id);
+        if (it == m_subs.end()) return;
+        const Sub& s = it->second;
+        rec = {s.id, s.resource, s.channelId, s.clientState, s.certificateId, s.expires};
+    }
+    if (m_dir->Save(rec)) return;
+    // The lease moved on while we subscribed: the new holder adopts it from the directory
+    // (or subscribes itself); this node lets it go.
+    Log(LogLevel::kInfo, "push",
+        "subscription " + id + " is another node's to manage now; letting it go");
+    std::lock_guard lock(m_mutex);
+    m_subs.erase(id);
+}
+
+void SubscriptionManager::DropNotMine() {
+    if (!m_dir) return;
+    std::vector<std::string> gone;
+    {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, s] : m_subs)
+            if (!m_dir->Mine(s.channelId)) gone.push_back(id);
+        for (const auto& id : gone) m_subs.erase(id);
+    }
+    if (!gone.empty())
+        Log(LogLevel::kInfo, "push",
+            std::to_string(gone.size()) + " subscriptions passed to other nodes with their leases");
 }
 
 bool SubscriptionManager::Renew(Sub& s, UnixMillis now, bool newCertificate) {
@@ -249,6 +352,7 @@ bool SubscriptionManager::Renew(Sub& s, UnixMillis now, bool newCertificate) {
                 ++m_figures.recreated;
             }
             Log(LogLevel::kInfo, "push", "subscription " + s.id + " is gone; subscribing again");
+            if (m_dir) m_dir->Forget(s.id);
             if (Create(s.resource, s.channelId, now)) {
                 std::lock_guard lock(m_mutex);
                 ++m_figures.reconciliations;
@@ -264,13 +368,15 @@ bool SubscriptionManager::Renew(Sub& s, UnixMillis now, bool newCertificate) {
         j.is_object() && j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
             ? ParseIso8601(j["expirationDateTime"].get<std::string>())
             : std::nullopt;
-    std::lock_guard lock(m_mutex);
+    std::unique_lock lock(m_mutex);
     auto it = m_subs.find(s.id);
     if (it != m_subs.end()) {
         it->second.expires = exp.value_or(now + 45 * kMinute);
         it->second.certificateId = certId;
     }
     ++m_figures.renewed;
+    lock.unlock();
+    Record(s.id);
     return true;
 }
 
@@ -292,6 +398,7 @@ void SubscriptionManager::HandleLifecycle(const std::string& id, const std::stri
             m_subs.erase(id);
             ++m_figures.recreated;
         }
+        if (m_dir) m_dir->Forget(id);
         Create(s.resource, s.channelId, now);
     }
     {

@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "graph/graph_client.hpp"
 #include "push/push_keys.hpp"
+#include "push/subscription_directory.hpp"
 #include "store/store.hpp"
 
 namespace cdeck::core {
@@ -37,12 +38,20 @@ class SubscriptionManager {
     SubscriptionManager(const SubscriptionManager&) = delete;
     SubscriptionManager& operator=(const SubscriptionManager&) = delete;
 
+    // Several nodes: subscriptions follow the leases (subscription_directory.hpp). Before
+    // Start; the directory outlives the manager.
+    void SetDirectory(SubscriptionDirectory* directory) { m_dir = directory; }
     void Start();
     void Stop();
+    // Wakes the manager now (a lease was taken or given up).
+    void Poke();
 
     // True when `state` is the clientState we gave the subscription (constant time).
     bool ClientStateMatches(const std::string& subscriptionId, const std::string& state) const;
-    void OnLifecycle(const std::string& subscriptionId, const std::string& event);
+    // An event for a subscription another node manages is passed on to it (Forward); one
+    // passed on to this node (`forwarded`) is handled only if this node manages it.
+    void OnLifecycle(const std::string& subscriptionId, const std::string& event,
+                     bool forwarded = false);
     // Makes a new encryption key current and PATCHes every subscription to it; the old key
     // keeps decrypting until all are moved. Runs on the manager thread.
     void RotateKeys();
@@ -50,7 +59,7 @@ class SubscriptionManager {
     struct Figures {
         int active = 0, failing = 0;
         uint64_t created = 0, renewed = 0, recreated = 0, lifecycleEvents = 0, failures = 0,
-                 reconciliations = 0;
+                 reconciliations = 0, adopted = 0;
         std::string lastError;
     };
     Figures GetFigures() const;
@@ -69,6 +78,11 @@ class SubscriptionManager {
     std::vector<std::pair<std::string, std::string>> Wanted() const;  // (resource, channel)
     void RemoveStale();  // our notification URL's subscriptions from an earlier run
     bool Create(const std::string& resource, const std::string& channelId, UnixMillis now);
+    // Takes over the cluster's subscription for `resource` (PATCHing its notification URL
+    // here). False when there is none to take over (create one).
+    bool Adopt(const std::string& resource, const std::string& channelId, UnixMillis now);
+    void DropNotMine();  // subscriptions whose lease moved on: the new holder adopts them
+    void Record(const std::string& id);  // into the directory; let it go when refused
     bool Renew(Sub& s, UnixMillis now, bool newCertificate);
     void HandleLifecycle(const std::string& id, const std::string& event, UnixMillis now);
     std::string ExpiryIso(UnixMillis now) const;
@@ -80,6 +94,7 @@ class SubscriptionManager {
     NotificationKeys& m_keys;
     Store& m_store;
     Reconcile m_reconcile;
+    SubscriptionDirectory* m_dir = nullptr;
 
     mutable std::mutex m_mutex;  // guards everything below
     std::condition_variable m_cv;

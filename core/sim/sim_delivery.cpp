@@ -393,6 +393,7 @@ json GraphSim::Impl::NotificationStats() const {
     json subs = json::object();
     for (const auto& [id, s] : subscriptions)
         subs[id] = {{"resource", s.resource},
+                    {"notificationUrl", s.notificationUrl},
                     {"state", s.removed  ? "removed"
                               : s.paused ? "paused"
                                          : "active"},

@@ -5,6 +5,10 @@
 // processes. Helpers read the leases from the database and the nodes' /metrics.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,7 +31,8 @@ using nlohmann::json;
 struct ClusterRig {
     struct Node {
         pid_t pid = -1;
-        int port = 0;
+        int port = 0;     // /healthz and /metrics
+        int webhook = 0;  // push: its HTTPS webhook
         std::string log;
     };
     TempDir dir;
@@ -37,12 +42,19 @@ struct ClusterRig {
     std::map<std::string, Node> nodes;
     // Short leases keep the suite quick; the ratios are the documented ones (30/10/25 s).
     double lease = 6, renew = 2, stopAfter = 5;
+    // Push: "" (polling), "channel" (each node's own webhook) or "tenant" (one subscription,
+    // its notifications through HAProxy to any node).
+    std::string pushScope;
+    std::map<std::string, Node> planned;  // ports chosen before the processes start
+    pid_t haproxy = -1;
+    int lbPort = 0;
 
-    explicit ClusterRig(double trafficScale = 4) {
+    explicit ClusterRig(double trafficScale = 4, double deliveryLatencyMs = -1) {
         sim::GraphSimOptions so;
         so.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
         so.stateDir = (dir.path / "sim").string();
         so.trafficScale = trafficScale;
+        so.deliveryLatencyMedianMs = deliveryLatencyMs;
         REQUIRE(sim.Start(so).empty());
         core::CurlOptions co;
         co.caFile = sim.Info().caFile;
@@ -53,12 +65,77 @@ struct ClusterRig {
             ::kill(n.pid, SIGCONT);
             StopProcess(n.pid, SIGKILL);
         }
+        if (haproxy > 0) StopProcess(haproxy, SIGTERM);
+    }
+
+    // The ports a node will use (chosen once, so HAProxy can name them before it starts).
+    Node& Plan(const std::string& id) {
+        auto it = planned.find(id);
+        if (it != planned.end()) return it->second;
+        Node n;
+        n.port = FreeLoopbackPort();
+        n.webhook = FreeLoopbackPort();
+        return planned[id] = n;
+    }
+
+    // HAProxy (Debian's) in front of the nodes' webhooks: TCP passthrough, so TLS ends at
+    // the node; health checks on each node's /healthz.
+    void StartHaproxy(const std::vector<std::string>& ids) {
+        lbPort = FreeLoopbackPort();
+        std::string cfg = (dir.path / "haproxy.cfg").string();
+        std::ofstream out(cfg);
+        out << "global\n  maxconn 2000\n"
+               "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n"
+               "  timeout server 30s\n  retries 3\n  option redispatch\n"
+               "frontend webhooks\n  bind 127.0.0.1:"
+            << lbPort
+            << "\n  default_backend nodes\n"
+               "backend nodes\n  balance roundrobin\n  option httpchk GET /healthz\n"
+               "  http-check expect status 200\n";
+        for (const auto& id : ids) {
+            Node& n = Plan(id);
+            out << "  server " << id << " 127.0.0.1:" << n.webhook << " check port " << n.port
+                << " inter 500ms fall 2 rise 1\n";
+        }
+        out.close();
+        haproxy =
+            SpawnProcess({"/usr/sbin/haproxy", "-db", "-f", cfg},
+                         (dir.path / "haproxy.out").string(), (dir.path / "haproxy.log").string());
+        REQUIRE(haproxy > 0);
+        REQUIRE_MESSAGE(WaitFor([&] { return ProcessAlive(haproxy) && Listening(lbPort); }, 10),
+                        ReadFile(dir.path / "haproxy.log"));
+    }
+    static bool Listening(int port) {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        ::close(fd);
+        return ok;
+    }
+
+    json PushConfig(const Node& n) {
+        std::string url = pushScope == "tenant"
+                              ? "https://127.0.0.1:" + std::to_string(lbPort) + "/notify"
+                              : "https://127.0.0.1:" + std::to_string(n.webhook) + "/notify";
+        std::string cert = (dir.path / "webhook-cert.pem").string();
+        std::string key = (dir.path / "webhook-key.pem").string();
+        if (!std::filesystem::exists(cert))
+            REQUIRE(sim.IssueLoopbackCertificate(cert, key).empty());
+        return {{"enabled", true},
+                {"scope", pushScope},
+                {"notification_url", url},
+                {"listen", "127.0.0.1:" + std::to_string(n.webhook)},
+                {"cert_file", cert},
+                {"key_file", key},
+                {"key_dir", (dir.path / "keys").string()}};  // one key pair for the cluster
     }
 
     // Starts a node process; `env` adds to its environment (libfaketime's, for one).
     void Spawn(const std::string& id, const std::vector<std::string>& env = {}) {
-        Node n;
-        n.port = FreeLoopbackPort();
+        Node n = Plan(id);
         json c = {{"graph_url", sim.Info().graphUrl},
                   {"authority_url", sim.Info().authorityUrl},
                   {"tenant", sim.Info().tenant},
@@ -74,6 +151,7 @@ struct ClusterRig {
                     {"renew_seconds", renew},
                     {"stop_after_seconds", stopAfter}}},
                   {"sync", {{"schedule", "quota"}, {"rediscover_seconds", 30}}}};
+        if (!pushScope.empty()) c["push"] = PushConfig(n);
         std::string cfg = (dir.path / (id + ".json")).string();
         { std::ofstream(cfg) << c.dump(2); }
         std::filesystem::permissions(
@@ -149,6 +227,14 @@ struct ClusterRig {
     }
 
     json Stats() { return json::parse(sim.StatsJson()); }
+    // graphsim's subscriptions that are active, by id.
+    std::map<std::string, json> ActiveSubscriptions() {
+        std::map<std::string, json> out;
+        json subs = Stats()["notifications"]["subscriptions"];  // held: items() refers into it
+        for (auto& [id, sub] : subs.items())
+            if (sub["state"] == "active") out[id] = sub;
+        return out;
+    }
     std::string NowIso() { return core::FormatIso8601(core::NowMillis()); }
     // Waits until PostgreSQL holds every message graphsim created since `since`; then
     // checks that it holds each exactly once (no extra rows for them).

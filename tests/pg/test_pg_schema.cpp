@@ -27,7 +27,7 @@ TEST_CASE("pg: a version 1 database with data is upgraded to the cluster schema 
     // Back to what version 1 had, with a channel in it.
     REQUIRE(c->ExecScript("DROP FUNCTION quota_take(text[], integer[], float8[], float8[]); "
                           "DROP FUNCTION quota_block(text[], float8, text); "
-                          "DROP TABLE channel_lease, leader_lease, quota_scope; "
+                          "DROP TABLE channel_lease, leader_lease, quota_scope, push_subscription; "
                           "DELETE FROM cdeck_schema WHERE version = 2; "
                           "INSERT INTO channels (id, team_id, position, json, seq) "
                           "VALUES ('c1', 't1', 0, '{}', 1)")
