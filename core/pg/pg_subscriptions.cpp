@@ -9,6 +9,27 @@ namespace cdeck::core {
 namespace {
 constexpr UnixMillis kMissMs = 5000;
 constexpr size_t kMaxCached = 20000;
+// The lease check and the write in one statement: the lease row is locked against a claim
+// until the write commits. The tenant subscription is the leader's; a channel's, its lease
+// holder's (and the lease row names it).
+constexpr const char* kSaveTenant =
+    "WITH ok AS (SELECT fence FROM leader_lease WHERE name = 'leader' AND owner = $7 "
+    "AND fence = $8 FOR SHARE) INSERT INTO push_subscription (id, resource, "
+    "channel_id, client_state, certificate_id, expires_ms, owner, fence) SELECT $1, "
+    "$2, NULLIF($3, ''), $4, $5, $6, $7, $8 FROM ok ON CONFLICT (resource) DO UPDATE "
+    "SET id = excluded.id, client_state = excluded.client_state, certificate_id = "
+    "excluded.certificate_id, expires_ms = excluded.expires_ms, owner = excluded.owner, "
+    "fence = excluded.fence, updated_at = now() RETURNING id";
+constexpr const char* kSaveChannel =
+    "WITH ok AS (SELECT fence FROM channel_lease WHERE channel_id = $3 AND owner = $7 "
+    "AND fence = $8 FOR SHARE), lease AS (UPDATE channel_lease SET subscription_id = "
+    "$1 WHERE channel_id = $3 AND owner = $7 AND fence = $8) INSERT INTO "
+    "push_subscription (id, resource, channel_id, client_state, certificate_id, "
+    "expires_ms, owner, fence) SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM ok ON "
+    "CONFLICT (resource) DO UPDATE SET id = excluded.id, client_state = "
+    "excluded.client_state, certificate_id = excluded.certificate_id, expires_ms = "
+    "excluded.expires_ms, owner = excluded.owner, fence = excluded.fence, updated_at = "
+    "now() RETURNING id";
 }  // namespace
 
 PgSubscriptions::PgSubscriptions(std::string conninfo, std::string nodeId,
@@ -47,28 +68,9 @@ bool PgSubscriptions::Save(const SharedSubscription& s) {
     std::lock_guard lock(m_mutex);
     PgConn* c = Conn();
     if (!c) return true;  // keep it; the next renewal records it
-    // The lease check and the write in one statement: the row is locked against a claim
-    // until the write commits.
-    const char* sql =
-        s.channelId.empty()
-            ? "WITH ok AS (SELECT fence FROM leader_lease WHERE name = 'leader' AND owner = $7 "
-              "AND fence = $8 FOR SHARE) INSERT INTO push_subscription (id, resource, "
-              "channel_id, client_state, certificate_id, expires_ms, owner, fence) SELECT $1, "
-              "$2, NULLIF($3, ''), $4, $5, $6, $7, $8 FROM ok ON CONFLICT (resource) DO UPDATE "
-              "SET id = excluded.id, client_state = excluded.client_state, certificate_id = "
-              "excluded.certificate_id, expires_ms = excluded.expires_ms, owner = excluded.owner, "
-              "fence = excluded.fence, updated_at = now() RETURNING id"
-            : "WITH ok AS (SELECT fence FROM channel_lease WHERE channel_id = $3 AND owner = $7 "
-              "AND fence = $8 FOR SHARE), lease AS (UPDATE channel_lease SET subscription_id = "
-              "$1 WHERE channel_id = $3 AND owner = $7 AND fence = $8) INSERT INTO "
-              "push_subscription (id, resource, channel_id, client_state, certificate_id, "
-              "expires_ms, owner, fence) SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM ok ON "
-              "CONFLICT (resource) DO UPDATE SET id = excluded.id, client_state = "
-              "excluded.client_state, certificate_id = excluded.certificate_id, expires_ms = "
-              "excluded.expires_ms, owner = excluded.owner, fence = excluded.fence, updated_at = "
-              "now() RETURNING id";
-    auto r =
-        c->Exec(sql, {s.id, s.resource, s.channelId, s.clientState, s.certificateId,
+    const bool tenant = s.channelId.empty();
+    auto r = c->Exec(tenant ? kSaveTenant : kSaveChannel,
+                     {s.id, s.resource, s.channelId, s.clientState, s.certificateId,
                       std::to_string(s.expires), m_nodeId, std::to_string(fence.value_or(-1))});
     if (!r) {
         Log(LogLevel::kWarn, "push",

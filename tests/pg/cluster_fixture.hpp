@@ -20,6 +20,7 @@
 #include "pg/pg_fixture.hpp"
 #include "pg/truth.hpp"
 #include "sim/graphsim.hpp"
+#include "support/haproxy.hpp"
 #include "support/process.hpp"
 #include "support/test_util.hpp"
 #include "util/time.hpp"
@@ -82,28 +83,13 @@ struct ClusterRig {
     // the node; health checks on each node's /healthz.
     void StartHaproxy(const std::vector<std::string>& ids) {
         lbPort = FreeLoopbackPort();
+        std::vector<HaproxyServer> servers;
+        for (const auto& id : ids) servers.push_back({id, Plan(id).webhook, Plan(id).port});
         std::string cfg = (dir.path / "haproxy.cfg").string();
-        std::ofstream out(cfg);
-        out << "global\n  maxconn 2000\n"
-               "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n"
-               "  timeout server 30s\n  retries 3\n  option redispatch\n"
-               "frontend webhooks\n  bind 127.0.0.1:"
-            << lbPort
-            << "\n  default_backend nodes\n"
-               "backend nodes\n  balance roundrobin\n  option httpchk GET /healthz\n"
-               "  http-check expect status 200\n";
-        for (const auto& id : ids) {
-            Node& n = Plan(id);
-            out << "  server " << id << " 127.0.0.1:" << n.webhook << " check port " << n.port
-                << " inter 500ms fall 2 rise 1\n";
-        }
-        out.close();
-        haproxy =
-            SpawnProcess({"/usr/sbin/haproxy", "-db", "-f", cfg},
-                         (dir.path / "haproxy.out").string(), (dir.path / "haproxy.log").string());
+        haproxy = cdeck::test::StartHaproxy(cfg, lbPort, servers);
         REQUIRE(haproxy > 0);
         REQUIRE_MESSAGE(WaitFor([&] { return ProcessAlive(haproxy) && Listening(lbPort); }, 10),
-                        ReadFile(dir.path / "haproxy.log"));
+                        ReadFile(cfg + ".log"));
     }
     static bool Listening(int port) {
         int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -84,7 +84,8 @@ PgCluster::PgCluster(Options options) : m_options(options) {
          << m_dir << "'\n"
          << "max_connections = " << m_options.maxConnections << "\n"
          << (m_options.fsync ? "" : "fsync = off\nsynchronous_commit = off\n")
-         << "full_page_writes = off\nlog_min_messages = warning\n";
+         << "full_page_writes = off\nlog_min_messages = warning\n"
+         << (m_options.statements ? "shared_preload_libraries = 'pg_stat_statements'\n" : "");
     conf.close();
     if (m_root) Run("chown -R postgres:postgres " + Quote(m_dir));
     Start();

@@ -18,6 +18,7 @@ class PgCluster {
     struct Options {
         bool fsync = false;  // benchmarks turn it on to measure real commits
         int maxConnections = 100;
+        bool statements = false;  // pg_stat_statements, to count what benchmarks send
     };
     PgCluster();
     explicit PgCluster(Options options);
