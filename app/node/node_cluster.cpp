@@ -3,6 +3,7 @@
 // wired to the engine, the persister and the metrics.
 #include "auth/token_provider.hpp"
 #include "node/node_service.hpp"
+#include "node/prom_text.hpp"
 #include "pg/pg_cluster.hpp"
 #include "pg/pg_persister.hpp"
 #include "pg/pg_quota.hpp"
@@ -69,11 +70,8 @@ void NodeService::CheckSignIn() {
 
 std::string NodeService::ClusterMetrics() const {
     if (!m_cluster) return {};
-    std::string out;
-    auto line = [&](const char* name, const char* type, const char* help, double v) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-               name + " " + std::to_string(v) + "\n";
-    };
+    PromText prom;
+    auto line = [&](auto&&... args) { prom.Add(args...); };
     core::PgCluster::Figures c = m_cluster->GetFigures();
     line("cdeck_cluster_channels_owned", "gauge", "Channels whose lease this node holds.", c.owned);
     line("cdeck_cluster_channels_target", "gauge", "This node's fair share of the channels.",
@@ -95,7 +93,7 @@ std::string NodeService::ClusterMetrics() const {
     uint64_t fenced = c.fencedWrites + (m_persister ? m_persister->Stats().fencedWrites : 0);
     line("cdeck_cluster_fenced_writes_total", "counter",
          "Progress writes refused because the lease had passed to another node.", double(fenced));
-    if (!m_quota) return out;
+    if (!m_quota) return prom.out;
     core::PgQuota::Figures q = m_quota->GetFigures();
     line("cdeck_quota_round_trips_total", "counter", "quota_take calls.", double(q.roundTrips));
     line("cdeck_quota_tokens_total", "counter", "Tokens the shared budget granted this node.",
@@ -109,7 +107,7 @@ std::string NodeService::ClusterMetrics() const {
     line("cdeck_quota_blocks_heard_total", "counter", "429s other nodes announced.",
          double(q.blocksHeard));
     line("cdeck_quota_connected", "gauge", "1 while the budget's connection is up.", q.connected);
-    return out;
+    return prom.out;
 }
 
 }  // namespace cdeck::node

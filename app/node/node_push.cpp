@@ -1,4 +1,5 @@
 #include "node/node_push.hpp"
+#include "node/prom_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -114,13 +115,8 @@ int NodePush::WebhookPort() const {
 
 std::string NodePush::MetricsText() const {
     if (!m_counters || !m_subs || !m_ingest) return {};
-    std::string out;
-    auto line = [&](const std::string& name, const char* type, const char* help, double v,
-                    const std::string& labels = {}) {
-        if (out.find("# TYPE " + name + " ") == std::string::npos)
-            out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-        out += name + labels + " " + std::to_string(v) + "\n";
-    };
+    PromText prom;
+    auto line = [&](auto&&... args) { prom.Add(args...); };
     const auto& c = *m_counters;
     line("cdeck_push_batches_total", "counter", "Notification batches received.", c.batches);
     line("cdeck_push_notifications_total", "counter", "Notifications received.", c.received);
@@ -156,7 +152,7 @@ std::string NodePush::MetricsText() const {
          f.freshnessP95, "{quantile=\"0.95\"}");
     line("cdeck_push_queue", "gauge", "Notifications waiting for ingest.",
          static_cast<double>(m_queue->Size()));
-    return out;
+    return prom.out;
 }
 
 }  // namespace cdeck::node

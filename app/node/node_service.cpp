@@ -1,4 +1,5 @@
 #include "node/node_service.hpp"
+#include "node/prom_text.hpp"
 
 #include <unistd.h>
 
@@ -424,10 +425,8 @@ std::string NodeService::MetricsText() const {
     core::PgPersistStats s = m_persister->Stats();
     std::string why;
     bool ready = Ready(why);
-    auto line = [&](const char* name, const char* type, const char* help, double v) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-               name + " " + std::to_string(v) + "\n";
-    };
+    PromText prom;
+    auto line = [&](auto&&... args) { prom.Add(args...); };
     line("cdeck_node_ready", "gauge", "1 when signed in and the database is reachable.", ready);
     line("cdeck_pg_connected", "gauge", "1 while the writer holds a database connection.",
          s.connected);
@@ -442,7 +441,7 @@ std::string NodeService::MetricsText() const {
          "Time sync workers waited on a full write queue.", s.producerWaitMs / 1000.0);
     line("cdeck_pg_last_commit_seq", "gauge", "The commit sequence number last written.",
          double(s.lastCommitSeq));
-    return out;
+    return out + prom.out;
 }
 
 }  // namespace cdeck::node

@@ -16,6 +16,17 @@ using nlohmann::json;
 constexpr UnixMillis kMinute = 60'000;
 constexpr UnixMillis kCreateRetryMs = 30'000;
 
+// A subscription's expirationDateTime from Graph's answer; 45 minutes (the least Graph
+// grants) when it is missing.
+UnixMillis ExpiryOf(const std::string& body, UnixMillis now) {
+    json j = json::parse(body, nullptr, false);
+    auto exp =
+        j.is_object() && j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
+            ? ParseIso8601(j["expirationDateTime"].get<std::string>())
+            : std::nullopt;
+    return exp.value_or(now + 45 * kMinute);
+}
+
 std::string RandomState() {
     return Base64UrlEncode(RandomBytes(24));
 }
@@ -103,7 +114,10 @@ SubscriptionManager::Figures SubscriptionManager::GetFigures() const {
 void SubscriptionManager::Loop() {
     // Alone, our URL's subscriptions from an earlier run are stale; in a cluster they are
     // the other nodes' (or ours to adopt).
-    if (!m_dir) RemoveStale();
+    if (!m_dir)
+        RemoveStale([this](const std::string&, const std::string&, const std::string& url) {
+            return url == m_settings.notificationUrl;
+        });
     std::unique_lock lock(m_mutex);
     while (!m_stopping) {
         lock.unlock();
@@ -195,16 +209,18 @@ std::vector<std::pair<std::string, std::string>> SubscriptionManager::Wanted() c
     return out;
 }
 
-void SubscriptionManager::RemoveStale() {
+void SubscriptionManager::RemoveStale(
+    const std::function<bool(const std::string&, const std::string&, const std::string&)>& stale) {
     auto list = m_client->Send("GET", "/subscriptions");
     if (!list) return NoteFailure(list.error());
     json j = json::parse(list->http.body, nullptr, false);
     if (!j.is_object() || !j.contains("value") || !j["value"].is_array()) return;
     for (const auto& s : j["value"]) {
-        if (!s.is_object() || s.value("notificationUrl", "") != m_settings.notificationUrl)
-            continue;
+        if (!s.is_object()) continue;
         std::string id = s.value("id", "");
-        if (id.empty()) continue;
+        if (id.empty() || !stale(id, s.value("resource", ""), s.value("notificationUrl", "")))
+            continue;
+        Log(LogLevel::kInfo, "push", "deleting subscription " + id + ", which nothing manages");
         auto del = m_client->Send("DELETE", "/subscriptions/" + UrlEncode(id));
         if (!del && del.error().httpStatus != 404) NoteFailure(del.error());
     }
@@ -240,6 +256,17 @@ bool SubscriptionManager::Create(const std::string& resource, const std::string&
         ++m_figures.failures;
         Log(LogLevel::kWarn, "push",
             "cannot subscribe to " + resource + ": " + resp.error().Describe());
+        if (resp.error().httpStatus == 409 && m_dir) {
+            // Graph holds one already that no node recorded (an earlier deployment, or a
+            // node that died between creating and recording it): nothing can verify its
+            // clientState, so it goes, and the next look subscribes afresh.
+            m_createRetry[resource] = now + 1000;
+            lock.unlock();
+            std::optional<SharedSubscription> known = m_dir->Find(resource);
+            RemoveStale([&](const std::string& id, const std::string& res, const std::string&) {
+                return res == resource && (!known || known->id != id);
+            });
+        }
         return false;
     }
     json j = json::parse(resp->http.body, nullptr, false);
@@ -248,10 +275,7 @@ bool SubscriptionManager::Create(const std::string& resource, const std::string&
         m_createRetry[resource] = now + kCreateRetryMs;
         return false;
     }
-    auto exp = j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
-                   ? ParseIso8601(j["expirationDateTime"].get<std::string>())
-                   : std::nullopt;
-    m_subs[id] = Sub{id, resource, channelId, state, exp.value_or(now + 45 * kMinute), certId};
+    m_subs[id] = Sub{id, resource, channelId, state, ExpiryOf(resp->http.body, now), certId};
     m_createRetry.erase(resource);
     ++m_figures.created;
     lock.unlock();
@@ -282,16 +306,10 @@ bool SubscriptionManager::Adopt(const std::string& resource, const std::string& 
         m_createRetry[resource] = now + kCreateRetryMs;
         return true;
     }
-    json j = json::parse(resp->http.body, nullptr, false);
-    auto exp =
-        j.is_object() && j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
-            ? ParseIso8601(j["expirationDateTime"].get<std::string>())
-            : std::nullopt;
+    UnixMillis expires = ExpiryOf(resp->http.body, now);
     {
         std::lock_guard lock(m_mutex);
-        m_subs[rec->id] =
-            Sub{rec->id, resource, channelId, rec->clientState, exp.value_or(now + 45 * kMinute),
-                certId};
+        m_subs[rec->id] = Sub{rec->id, resource, channelId, rec->clientState, expires, certId};
         m_createRetry.erase(resource);
         ++m_figures.adopted;
         ++m_figures.reconciliations;
@@ -363,15 +381,11 @@ bool SubscriptionManager::Renew(Sub& s, UnixMillis now, bool newCertificate) {
         }
         return false;
     }
-    json j = json::parse(resp->http.body, nullptr, false);
-    auto exp =
-        j.is_object() && j.contains("expirationDateTime") && j["expirationDateTime"].is_string()
-            ? ParseIso8601(j["expirationDateTime"].get<std::string>())
-            : std::nullopt;
+    UnixMillis expires = ExpiryOf(resp->http.body, now);
     std::unique_lock lock(m_mutex);
     auto it = m_subs.find(s.id);
     if (it != m_subs.end()) {
-        it->second.expires = exp.value_or(now + 45 * kMinute);
+        it->second.expires = expires;
         it->second.certificateId = certId;
     }
     ++m_figures.renewed;

@@ -76,7 +76,9 @@ class SubscriptionManager {
     void Loop();
     void Tick(UnixMillis now);
     std::vector<std::pair<std::string, std::string>> Wanted() const;  // (resource, channel)
-    void RemoveStale();  // our notification URL's subscriptions from an earlier run
+    // Deletes this app's subscriptions that `stale` picks (from GET /subscriptions).
+    void RemoveStale(const std::function<bool(const std::string& id, const std::string& resource,
+                                              const std::string& url)>& stale);
     bool Create(const std::string& resource, const std::string& channelId, UnixMillis now);
     // Takes over the cluster's subscription for `resource` (PATCHing its notification URL
     // here). False when there is none to take over (create one).

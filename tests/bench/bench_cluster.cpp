@@ -138,8 +138,7 @@ DbCost Coordination(Rig& r) {
         "SELECT pid FROM pg_stat_activity WHERE application_name IN ('channeldeck-node quota', "
         "'channeldeck-node cluster', 'channeldeck-node heartbeat', 'channeldeck-node cluster "
         "writer', 'channeldeck-node subscriptions')");
-    for (int i = 0; p && i < p->Rows(); ++i)
-        c.cpu += CpuSeconds(static_cast<pid_t>(p->Int(i, 0)));
+    for (int i = 0; p && i < p->Rows(); ++i) c.cpu += CpuSeconds(static_cast<pid_t>(p->Int(i, 0)));
     return c;
 }
 
@@ -286,8 +285,8 @@ Figures RunPush(Rig& r, int n) {
         c["push"]["listen"] = "127.0.0.1:" + std::to_string(p.webhook);
         p.pid = LaunchNode(r.node, r.dir, p.id, c);
     }
-    if (SecondsUntil([&] { return Fair(*db, nodes, r.channels) && Subscribed(r)[url] == 1; },
-                     180) < 0)
+    if (SecondsUntil([&] { return Fair(*db, nodes, r.channels) && Subscribed(r)[url] == 1; }, 180) <
+        0)
         std::fprintf(stderr, "push: the nodes did not settle\n");
     WaitQuiet(r.sim, 10, 300);
     std::vector<pid_t> pids;
@@ -310,8 +309,7 @@ void WarmUp(Rig& r) {
     pid_t warm = LaunchNode(r.node, r.dir, "warm", c);
     UnixMillis until = NowMillis() + 900'000;
     while (NowMillis() < until &&
-           Scalar(*db, "SELECT count(*) FROM sync_state WHERE delta_link IS NOT NULL") <
-               r.channels)
+           Scalar(*db, "SELECT count(*) FROM sync_state WHERE delta_link IS NOT NULL") < r.channels)
         Sleep(1);
     Terminate(warm);  // a clean exit: its leases are free in the copies
     db.reset();
@@ -353,8 +351,8 @@ int main(int argc, char** argv) {
     std::printf(
         "push, tenant scope behind HAProxy: 1 node fresh p95 %.2f s (p50 %.2f), 3 nodes p95 "
         "%.2f s (p50 %.2f): %.2fx; unseen %zu / %zu\n",
-        one.p95, one.p50, three.p95, three.p50, one.p95 > 0 ? three.p95 / one.p95 : 0,
-        one.unseen, three.unseen);
+        one.p95, one.p50, three.p95, three.p50, one.p95 > 0 ? three.p95 / one.p95 : 0, one.unseen,
+        three.unseen);
     Terminate(r.sim.pid);
     return 0;
 }

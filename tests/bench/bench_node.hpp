@@ -29,7 +29,8 @@ inline void Sleep(double s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(s * 1000)));
 }
 
-inline pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+inline pid_t Spawn(const std::vector<std::string>& args, const std::string& out,
+                   const std::string& err) {
     return cdeck::test::SpawnProcess(args, out, err);
 }
 
@@ -112,7 +113,6 @@ inline Sim StartSim(const std::string& graphsim, const fs::path& dir, int channe
     return s;
 }
 
-
 inline int Scalar(PgConn& c, const std::string& sql) {
     auto r = c.Exec(sql, {});
     return r && r->Rows() ? std::atoi(r->Text(0, 0).c_str()) : -1;
@@ -130,7 +130,7 @@ struct Figures {
 // Watches PostgreSQL for the window's messages (graphsim's ground truth) until each
 // arrives or `tail` seconds pass after the window. CPU is the nodes' together.
 inline Figures Measure(Sim& sim, PgConn& db, const std::vector<pid_t>& nodes, double window,
-                double tail) {
+                       double tail) {
     Figures f;
     json stats0 = sim.Stats();
     uint64_t req0 = stats0.value("requests_total", uint64_t{0});
@@ -208,7 +208,6 @@ inline void WaitQuiet(Sim& sim, int quiet, double limit) {
         last = now;
     }
 }
-
 
 // A node's configuration for `sim` and the database, polling at the documented quota.
 inline json NodeConfig(const Sim& sim, const std::string& conninfo, const std::string& id) {

@@ -6,7 +6,10 @@
 
 #include <set>
 
+#include "auth/token_provider.hpp"
+#include "graph/graph_client.hpp"
 #include "pg/cluster_fixture.hpp"
+#include "pg/push_fixture.hpp"
 
 using namespace cdeck;
 using namespace cdeck::test;
@@ -110,4 +113,37 @@ TEST_CASE(
     CHECK(ByUrl(rig)[lb] == 1);
     CHECK(ByUrl(rig).size() == 1);
     rig.ExpectNoneMissing(since, 90);
+}
+
+TEST_CASE("cluster push: a tenant subscription that no node recorded is replaced, not fought") {
+    ClusterRig rig(2, 30);
+    // An earlier deployment's subscription, whose clientState nobody here knows.
+    TestWebhook hook;
+    hook.Start(rig.sim, rig.dir);
+    core::ClientCredentialsConfig cc{rig.sim.Info().authorityUrl, rig.sim.Info().tenant,
+                                     rig.sim.Info().clientId, rig.sim.Info().clientSecret};
+    auto tokens = std::make_shared<core::ClientCredentialsProvider>(cc, rig.http);
+    core::GraphClientConfig gc;
+    gc.graphBaseUrl = rig.sim.Info().graphUrl;
+    core::GraphClient graph(gc, rig.http, tokens);
+    json body = {{"changeType", "created,updated,deleted"},
+                 {"notificationUrl", hook.Url()},
+                 {"lifecycleNotificationUrl", hook.Url()},
+                 {"resource", "/teams/getAllMessages"},
+                 {"expirationDateTime", core::FormatIso8601(core::NowMillis() + 3'600'000)},
+                 {"clientState", "someone-elses"}};
+    auto made = graph.Send("POST", "/subscriptions", body.dump());
+    REQUIRE_MESSAGE(made.ok(), ErrText(made));
+    std::string orphan = json::parse(made->http.body)["id"];
+    rig.pushScope = "tenant";
+    rig.StartHaproxy({"node-a"});
+    rig.Spawn("node-a");
+    std::string lb = "https://127.0.0.1:" + std::to_string(rig.lbPort) + "/notify";
+    bool replaced = WaitFor(
+        [&] {
+            auto active = rig.ActiveSubscriptions();
+            return active.count(orphan) == 0 && ByUrl(rig)[lb] == 1;
+        },
+        30);
+    CHECK_MESSAGE(replaced, json(ByUrl(rig)).dump() << "\n" << rig.LogTail("node-a"));
 }
