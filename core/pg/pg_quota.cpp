@@ -191,7 +191,6 @@ bool PgQuota::Refill(PgConn& conn) {
         {PgArray(names), PgArray(want), PgArray(interval), PgArray(burst)});
     if (!r) return false;
     bool granted = false;
-    std::function<void()> wake;
     {
         std::lock_guard lock(m_mutex);
         const auto now = Clock::now();
@@ -208,9 +207,9 @@ bool PgQuota::Refill(PgConn& conn) {
                 s.nextTry = now + Millis(std::stod(r->Text(i, 2)));
             }
         }
-        wake = m_wake;
+        // Under the lock: once SetWake(nullptr) returns, the engine is never called again.
+        if (granted && m_wake) m_wake();
     }
-    if (granted && wake) wake();
     return true;
 }
 

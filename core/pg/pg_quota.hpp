@@ -12,7 +12,8 @@
 //
 // Threads: Take, Block and SetWake are called with the engine's queue mutex held, from any
 // worker; they only touch memory. One quota thread with its own connection takes tokens,
-// sends blocks and listens for the others' (Start/Stop). The wake callback runs there.
+// sends blocks and listens for the others' (Start/Stop). The wake callback runs there,
+// under the quota's mutex, so it must not take a lock that is held while calling Take.
 #include <condition_variable>
 #include <cstdint>
 #include <functional>

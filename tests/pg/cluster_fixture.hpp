@@ -227,10 +227,12 @@ struct ClusterRig {
     void ExpectNoneMissing(const std::string& since, double seconds) {
         std::vector<std::string> missing;
         size_t created = 0;
+        json all;  // the ground truth of the last look (traffic goes on meanwhile)
         bool done = WaitFor(
             [&] {
                 auto admin = Connect(db.admin);
-                missing = MissingInDb(Stats()["messages"], *admin, since, &created);
+                all = Stats()["messages"];
+                missing = MissingInDb(all, *admin, since, &created);
                 return missing.empty();
             },
             seconds);
@@ -238,7 +240,6 @@ struct ClusterRig {
                                            << (missing.empty() ? "" : missing.front()));
         CHECK(created > 0);
         auto admin = Connect(db.admin);
-        json all = Stats()["messages"];
         std::vector<core::PgParam> ids;
         for (const auto& m : all)
             if (m["createdDateTime"].get<std::string>() >= since) ids.push_back(m["id"]);
