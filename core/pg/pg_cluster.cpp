@@ -145,6 +145,12 @@ void PgCluster::Loop() {
         if (conn && Clock::now() >= nextStep) {
             ok = Step(*conn);
             nextStep = Clock::now() + (ok ? interval : std::chrono::milliseconds(1000));
+            {
+                std::lock_guard lock(m_mutex);
+                if (ok && m_orphanLapseMs >= 0)  // a dead node's leases run out before then
+                    nextStep = std::min(
+                        nextStep, Clock::now() + std::chrono::milliseconds(m_orphanLapseMs + 50));
+            }
             if (!ok && !reported)
                 Log(LogLevel::kWarn, "cluster",
                     "lease renewal failed; work stops on this node's channels after " +
@@ -259,15 +265,23 @@ bool PgCluster::KeepLeader(PgConn& conn) {
 }
 
 bool PgCluster::Balance(PgConn& conn) {
+    // Also: when the next lease of a node no longer alive runs out, so that this node looks
+    // again right then instead of at its next renewal.
     auto r = conn.Exec(
+        "WITH live AS (SELECT node_id FROM sync_node WHERE expires_at > now() OR node_id = $1) "
         "SELECT (SELECT count(*) FROM channel_lease), array_position(array(SELECT node_id FROM "
-        "sync_node WHERE expires_at > now() OR node_id = $1 ORDER BY node_id), $1), (SELECT "
-        "count(*) FROM sync_node WHERE expires_at > now() OR node_id = $1)",
+        "live ORDER BY node_id), $1), (SELECT count(*) FROM live), (SELECT extract(epoch FROM "
+        "min(expires_at) - now()) * 1000 FROM channel_lease WHERE owner IS NOT NULL AND "
+        "expires_at > now() AND owner NOT IN (SELECT node_id FROM live))",
         {m_options.nodeId});
     if (!r) return false;
     int channels = static_cast<int>(r->Int(0, 0));
     int rank = static_cast<int>(r->Int(0, 1)) - 1;
     int nodes = std::max<int>(1, static_cast<int>(r->Int(0, 2)));
+    {
+        std::lock_guard lock(m_mutex);
+        m_orphanLapseMs = r->IsNull(0, 3) ? -1 : static_cast<int64_t>(std::stod(r->Text(0, 3)));
+    }
     int target = channels / nodes + (rank < channels % nodes ? 1 : 0);
     int owned;
     bool grew;

@@ -118,6 +118,7 @@ class PgCluster final : public ChannelOwnership {
     std::map<std::string, int64_t> m_owned;  // channel -> fencing token
     bool m_leader = false;
     int64_t m_leaderFence = 0;
+    int64_t m_orphanLapseMs = -1;     // until a dead node's next lease runs out; -1: none
     Clock::time_point m_renewedAt{};  // the last renewal that reached the database
     Clock::time_point m_leaderAt{};
     Figures m_figures;

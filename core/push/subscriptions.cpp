@@ -1,5 +1,6 @@
 #include "push/subscriptions.hpp"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 #include "model/parse.hpp"
@@ -15,6 +16,19 @@ using nlohmann::json;
 
 constexpr UnixMillis kMinute = 60'000;
 constexpr UnixMillis kCreateRetryMs = 30'000;
+constexpr size_t kParallelRequests = 8;
+
+// Runs body(0..n-1) on up to `threads` threads.
+void ForEachParallel(size_t n, size_t threads, const std::function<void(size_t)>& body) {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        for (size_t i = next++; i < n; i = next++) body(i);
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < std::min(n, threads); ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+}
 
 // A subscription's expirationDateTime from Graph's answer; 45 minutes (the least Graph
 // grants) when it is missing.
@@ -157,16 +171,22 @@ void SubscriptionManager::Tick(UnixMillis now) {
                 renew.push_back(id);
         }
     }
-    for (const auto& [resource, channel] : Wanted()) {
-        if (have.count(resource) || m_stopping) continue;
-        {
-            std::lock_guard lock(m_mutex);
-            auto it = m_createRetry.find(resource);
-            if (it != m_createRetry.end() && it->second > now) continue;
-        }
-        if (m_dir && Adopt(resource, channel, now)) continue;
-        Create(resource, channel, now);
+    std::vector<std::pair<std::string, std::string>> missing;
+    for (auto& [resource, channel] : Wanted()) {
+        std::lock_guard lock(m_mutex);
+        auto it = m_createRetry.find(resource);
+        if (have.count(resource) || m_stopping || (it != m_createRetry.end() && it->second > now))
+            continue;
+        missing.push_back({resource, channel});
     }
+    // Several at once: a node taking over a dead node's share adopts dozens of channel
+    // subscriptions (each a PATCH that Graph validates), and a first start creates one per
+    // channel.
+    ForEachParallel(missing.size(), kParallelRequests, [&](size_t i) {
+        const auto& [resource, channel] = missing[i];
+        if (m_dir && Adopt(resource, channel, now)) return;
+        Create(resource, channel, now);
+    });
     for (const auto& id : renew) {
         Sub s;
         {

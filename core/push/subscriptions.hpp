@@ -5,7 +5,8 @@
 // PATCH (it never calls reauthorize, so the 10-minute rule cannot be broken); on 404 or
 // subscriptionRemoved creates the subscription again and asks for reconciliation.
 //
-// Threads: one manager thread (Start/Stop). ClientState() is called from the webhook's
+// Threads: one manager thread (Start/Stop), which subscribes up to 8 at a time on short-lived
+// helper threads. ClientState() is called from the webhook's
 // threads (ClientStateMatches) and OnLifecycle() from the ingest thread; both are thread-safe.
 #include <atomic>
 #include <condition_variable>
