@@ -257,11 +257,17 @@ bool PgCluster::KeepLeader(PgConn& conn) {
             leader ? "this node leads now (discovery and the tenant subscription)"
                    : "another node leads now");
     if (!leader) return true;
-    // New channels get a lease row (the leader's discovery wrote them to `channels`).
+    // New channels get a lease row (the leader's discovery wrote them to `channels`), and
+    // the other nodes hear of them at once to claim their share.
     auto add = conn.Exec(
-        "INSERT INTO channel_lease (channel_id, team_id) SELECT id, team_id FROM channels "
-        "ON CONFLICT (channel_id) DO NOTHING");
-    return add.ok();
+        "WITH added AS (INSERT INTO channel_lease (channel_id, team_id) SELECT id, team_id FROM "
+        "channels ON CONFLICT (channel_id) DO NOTHING RETURNING 1) SELECT count(*) FROM added");
+    if (!add) return false;
+    if (add->Int(0, 0) > 0)
+        (void)conn.Exec(
+            "SELECT pg_notify('cdeck_nodes', $1)",
+            {NodesNotice(m_options.nodeId, "channels", static_cast<size_t>(add->Int(0, 0)))});
+    return true;
 }
 
 bool PgCluster::Balance(PgConn& conn) {
