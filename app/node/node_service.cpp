@@ -398,6 +398,12 @@ bool NodeService::Ready(std::string& why) const {
             return false;
         }
     }
+    // Without the database there is no shared budget, so nothing is sent: not ready. The
+    // budget's connection notices at its next round trip, before the heartbeat does.
+    if (m_quota && !m_quota->GetFigures().connected) {
+        why = "database unreachable: the shared budget has no connection";
+        return false;
+    }
     std::lock_guard lock(m_mutex);
     if (!m_dbReachable) {
         why = "database unreachable" + (m_dbError.empty() ? "" : ": " + m_dbError);
