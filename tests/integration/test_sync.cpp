@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -379,4 +380,82 @@ TEST_CASE("etiquette is the default against a real Graph endpoint, quota against
     REQUIRE(explicitQuota.ok());
     CHECK(explicitQuota->sync.schedule == "quota");
     CHECK_FALSE(ParseConfig(R"({"sync": {"schedule": "sometimes"}})").ok());
+}
+
+namespace {
+
+// Half the channels are this node's (as if another node held the rest's leases).
+struct HalfOwnership final : ChannelOwnership {
+    std::set<std::string> mine;
+    bool OwnsChannel(const std::string& id) const override { return mine.count(id) != 0; }
+    bool Leader() const override { return true; }
+};
+
+// Counts what the engine takes; refuses everything until `open`.
+struct CountingBudget final : SharedBudget {
+    std::atomic<int> granted{0}, refused{0};
+    std::atomic<bool> open{false};
+    UnixMillis Take(const std::vector<std::string>&, double) override {
+        if (!open) {
+            ++refused;
+            return 50;
+        }
+        ++granted;
+        return 0;
+    }
+    void Block(const std::vector<std::string>&, UnixMillis) override {}
+    void SetWake(std::function<void()>) override {}
+};
+
+}  // namespace
+
+TEST_CASE(
+    "several nodes: the engine syncs only the channels it holds, and sends nothing the "
+    "shared budget refuses") {
+    SimFixture f(cdeck::test::Documented());
+    auto stats = f.Stats();
+    auto owned = std::make_shared<HalfOwnership>();
+    int i = 0;
+    for (const auto& c : stats["channels"])
+        if (i++ % 2 == 0) owned->mine.insert(c["id"].get<std::string>());
+    auto budget = std::make_shared<CountingBudget>();
+    Store store;
+    SyncSettings settings;
+    settings.backfillMessages = 10000;
+    EngineOptions eo;
+    eo.ownership = owned;
+    eo.budget = budget;
+    SyncEngine engine(f.client, store, settings, false, GraphLimits{}, eo);
+    engine.Start();
+    // Closed budget: not one request goes out (the sign-in is not a Graph request).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    CHECK(f.Stats()["requests_total"].get<uint64_t>() == stats["requests_total"].get<uint64_t>());
+    CHECK(budget->refused.load() > 0);
+    CHECK(budget->granted.load() == 0);
+    budget->open = true;
+    bool done = WaitFor(
+        [&] {
+            auto s = store.Current();
+            for (const auto& id : owned->mine) {
+                const ChannelData* c = s->FindChannel(id);
+                if (!c || !c->backfilled) return false;
+            }
+            return true;
+        },
+        60);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    engine.Stop();
+    REQUIRE(done);
+    auto snap = store.Current();
+    CHECK(snap->channels.size() == stats["channels"].size());  // the leader discovered them all
+    for (const auto& [id, c] : snap->channels) {
+        if (owned->mine.count(id)) continue;
+        CHECK(c->messages.empty());  // another node's: never fetched
+        CHECK_FALSE(c->backfilled);
+    }
+    // Every Graph request after the opening took its token.
+    uint64_t sent =
+        f.Stats()["requests_total"].get<uint64_t>() - stats["requests_total"].get<uint64_t>();
+    CHECK(sent > 0);
+    CHECK(static_cast<uint64_t>(budget->granted.load()) >= sent - 1);
 }
