@@ -34,7 +34,8 @@ void NodeService::StartCluster() {
     NodePush* push = m_push.get();
     m_cluster->SetCallbacks(
         [engine, push](const std::vector<core::LeaseClaim>& claims) {
-            for (const auto& c : claims) engine->AdoptChannel(c.teamId, c.channelId, c.deltaLink);
+            for (const auto& c : claims)
+                engine->AdoptChannel(c.teamId, c.channelId, c.deltaLink, c.lastSync);
             if (push) push->Poke();  // adopt their subscriptions now
         },
         [push](const std::vector<std::string>&) {

@@ -317,14 +317,15 @@ bool PgCluster::Claim(PgConn& conn, int n) {
         "owner = $1, expires_at = now() + make_interval(secs => $2), fence = l.fence + 1, "
         "claimed_at = now() FROM free WHERE l.channel_id = free.channel_id RETURNING "
         "l.channel_id, l.team_id, l.fence, coalesce(l.subscription_id, ''), coalesce((SELECT "
-        "s.delta_link FROM sync_state s WHERE s.channel_id = l.channel_id), '')",
+        "s.delta_link FROM sync_state s WHERE s.channel_id = l.channel_id), ''), coalesce((SELECT "
+        "s.last_sync_ms FROM sync_state s WHERE s.channel_id = l.channel_id), 0)",
         {m_options.nodeId, Secs(m_options.leaseSeconds), std::to_string(n)});
     if (!r) return false;
     if (r->Rows() == 0) return true;  // nothing free yet: the others give theirs up soon
     std::vector<LeaseClaim> claims;
     for (int i = 0; i < r->Rows(); ++i)
-        claims.push_back(
-            {r->Text(i, 0), r->Text(i, 1), r->Text(i, 4), r->Text(i, 3), r->Int(i, 2)});
+        claims.push_back({r->Text(i, 0), r->Text(i, 1), r->Text(i, 4), r->Text(i, 3), r->Int(i, 2),
+                          r->Int(i, 5)});
     {
         std::lock_guard lock(m_mutex);
         for (const auto& c : claims) m_owned[c.channelId] = c.fence;

@@ -47,6 +47,7 @@ struct LeaseClaim {
     std::string deltaLink;       // the last owner's progress ("" : backfill)
     std::string subscriptionId;  // its channel subscription, if any
     int64_t fence = 0;
+    UnixMillis lastSync = 0;  // the last owner's last good round (0: none)
 };
 
 class PgCluster final : public ChannelOwnership {

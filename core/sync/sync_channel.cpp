@@ -104,7 +104,7 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
 }
 
 void SyncEngine::AdoptChannel(const std::string& teamId, const std::string& channelId,
-                              const std::string& deltaLink) {
+                              const std::string& deltaLink, UnixMillis lastSync) {
     SnapshotPtr snap = m_store.Current();
     std::lock_guard lock(m_mutex);
     auto& st = m_channels[channelId];
@@ -116,6 +116,10 @@ void SyncEngine::AdoptChannel(const std::string& teamId, const std::string& chan
         st.phase = Phase::kBackfill;
         st.backfillFetched = 0;
         st.backfillStarted = 0;
+    } else if (lastSync > 0) {
+        // Two minutes before its last round: what it saw then but had not finished.
+        st.phase = Phase::kDeltaStart;
+        st.deltaSince = std::max<UnixMillis>(0, lastSync - Ms(120.0));
     } else {
         st.phase = Phase::kLive;
     }

@@ -77,10 +77,13 @@ class SyncEngine {
     // After Stop: the moderation and editing commands still queued, taken out of the engine
     // so that a replacement engine can send them (nothing queued is dropped).
     std::vector<Command> TakeCommands();
-    // This node has just taken the channel's lease: continue from the shared delta link (a
-    // backfill when there is none) and catch up at once, whatever this engine knew.
+    // This node has just taken the channel's lease: catch up at once from the last owner's
+    // progress, whatever this engine knew. With `lastSync` (the last owner's last good
+    // round) it re-reads the changes since a little before then, so work the last owner had
+    // derived but not done (replies of changed threads) is found again; otherwise it
+    // continues from `deltaLink`, or backfills when there is none.
     void AdoptChannel(const std::string& teamId, const std::string& channelId,
-                      const std::string& deltaLink);
+                      const std::string& deltaLink, UnixMillis lastSync = 0);
 
     // The figures as of now (also published in the store's SyncStatus::metrics).
     MetricsSnapshot Metrics() const;
