@@ -329,7 +329,7 @@ bool NodeService::Beat(core::PgConn& conn) {
          std::to_string(MemberSeconds(m_config.node))});
     if (r && !m_joined) {  // the other nodes rebalance at once
         m_joined = conn.Exec("SELECT pg_notify('cdeck_nodes', $1)",
-                             {"{\"node\":\"" + m_nodeId + "\",\"event\":\"joined\"}"})
+                             {core::PgNodesNotice(m_nodeId, "joined", 0)})
                        .ok();
     }
     std::lock_guard lock(m_mutex);

@@ -14,11 +14,11 @@ std::string Secs(double s) {
     return std::to_string(s);
 }
 
-std::string NodesNotice(const std::string& node, const std::string& event, size_t n) {
-    return nlohmann::json{{"node", node}, {"event", event}, {"channels", n}}.dump();
-}
-
 }  // namespace
+
+std::string PgNodesNotice(const std::string& node, const std::string& event, size_t channels) {
+    return nlohmann::json{{"node", node}, {"event", event}, {"channels", channels}}.dump();
+}
 
 PgCluster::PgCluster(PgClusterOptions options, Store& store)
     : m_options(std::move(options)), m_store(store) {}
@@ -266,7 +266,7 @@ bool PgCluster::KeepLeader(PgConn& conn) {
     if (add->Int(0, 0) > 0)
         (void)conn.Exec(
             "SELECT pg_notify('cdeck_nodes', $1)",
-            {NodesNotice(m_options.nodeId, "channels", static_cast<size_t>(add->Int(0, 0)))});
+            {PgNodesNotice(m_options.nodeId, "channels", static_cast<size_t>(add->Int(0, 0)))});
     return true;
 }
 
@@ -359,7 +359,7 @@ bool PgCluster::GiveUp(PgConn& conn, int n) {
     Log(LogLevel::kInfo, "cluster",
         "gave up " + std::to_string(give.size()) + " channels to the other nodes");
     auto note = conn.Exec("SELECT pg_notify('cdeck_nodes', $1)",
-                          {NodesNotice(m_options.nodeId, "released", give.size())});
+                          {PgNodesNotice(m_options.nodeId, "released", give.size())});
     return note.ok();
 }
 
@@ -390,7 +390,7 @@ void PgCluster::ReleaseAll(PgConn& conn) {
                   {m_options.nodeId});
     if (r && l)
         (void)conn.Exec("SELECT pg_notify('cdeck_nodes', $1)",
-                        {NodesNotice(m_options.nodeId, "left", n)});
+                        {PgNodesNotice(m_options.nodeId, "left", n)});
 }
 
 }  // namespace cdeck::core

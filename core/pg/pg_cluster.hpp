@@ -34,6 +34,10 @@ namespace cdeck::core {
 inline constexpr const char* kPgNodesChannel = "cdeck_nodes";  // joins, leaves, give-ups
 inline constexpr const char* kPgPushChannel = "cdeck_push";    // lifecycle events passed on
 
+// The payload of a notice on cdeck_nodes: who, what (joined, left, released, channels) and
+// how many channels it concerns. A node ignores notices that carry its own id.
+std::string PgNodesNotice(const std::string& node, const std::string& event, size_t channels);
+
 struct PgClusterOptions {
     std::string conninfo;  // never logged
     std::string nodeId;
