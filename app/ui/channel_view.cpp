@@ -255,7 +255,7 @@ void ChannelView::OpenComposer(const UiContext& ctx, const core::ChannelData& c,
             if (!ch) continue;
             size_t from = ch->messages.size() > 200 ? ch->messages.size() - 200 : 0;
             for (size_t i = from; i < ch->messages.size(); ++i) {
-                const auto& u = ch->messages[i]->message.from.user;
+                const auto& u = ch->messages[i]->message.From().user;
                 if (u && !u->id.empty() && !u->displayName.empty() && seen.insert(u->id).second)
                     m_people.push_back({u->id, u->displayName});
             }
@@ -576,7 +576,7 @@ void ChannelView::DrawComposer(const UiContext& ctx, const core::ChannelData& c)
 
 void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, float height) {
     const core::StoredMessage& sm = *row.message;
-    const core::ChatMessage& m = sm.message;
+    const core::CompactMessage& m = sm.message;
     ImGui::PushID(m.id.c_str());
     m_drawnIds.push_back(m.id);
     ImVec2 p = ImGui::GetCursorScreenPos();
@@ -592,18 +592,18 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
 
     // Header: author, time, markers, copy link
     if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
-    std::string who = m.from.DisplayName();
-    if (m.messageType == "systemEventMessage") who = "System";
+    std::string who = m.From().DisplayName();
+    if (m.IsSystemEvent()) who = "System";
     ImGui::TextColored(colors::kAccent, "%s", who.empty() ? "(unknown sender)" : who.c_str());
     if (ctx.fonts.bold) ImGui::PopFont();
     ImGui::SameLine();
     ImGui::TextDisabled("%s", core::FormatAgo(m.createdDateTime, ctx.now).c_str());
     if (ImGui::IsItemHovered())
         ImGui::SetTooltip("%s", core::FormatIso8601(m.createdDateTime).c_str());
-    if (m.importance == "urgent") {
+    if (m.importance == core::ImportanceKind::kUrgent) {
         ImGui::SameLine();
         ImGui::TextColored(colors::kBad, "URGENT");
-    } else if (m.importance == "high") {
+    } else if (m.importance == core::ImportanceKind::kHigh) {
         ImGui::SameLine();
         ImGui::TextColored(colors::kWarn, "IMPORTANT");
     }
@@ -617,13 +617,13 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
         ImGui::SameLine();
         ImGui::TextColored(colors::kBad, "(deleted)");
     }
-    if (!m.subject.empty()) {
+    if (!m.Subject().empty()) {
         ImGui::SameLine();
-        ImGui::TextColored(colors::kText, "\xE2\x80\x94 %s", m.subject.c_str());
+        ImGui::TextColored(colors::kText, "\xE2\x80\x94 %s", m.Subject().c_str());
     }
     float linkW = ImGui::CalcTextSize("Copy link").x + ImGui::GetStyle().FramePadding.x * 2;
     // Edit (own messages only), delete or undo, then the link.
-    bool own = !ctx.snapshot->sync.userId.empty() && m.from.Id() == ctx.snapshot->sync.userId;
+    bool own = !ctx.snapshot->sync.userId.empty() && m.From().Id() == ctx.snapshot->sync.userId;
     float actionsW = ImGui::CalcTextSize("Edit  Delete  Undo delete").x + 40;
     ImGui::SameLine(width - linkW - actionsW);
     if (own && m_canEdit && !m.IsDeleted()) {
@@ -631,7 +631,7 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
             m_editId = m.id;
             m_editRoot = row.isReply ? m.replyToId : std::string();
             m_editBody = sm.text.text;
-            m_editSubject = m.subject;
+            m_editSubject = m.Subject();
         }
         ImGui::SameLine();
     }
@@ -649,10 +649,10 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
         m_rects.lastDelete = LastItemRect();
     }
     ImGui::SameLine(width - linkW - 4);
-    ImGui::BeginDisabled(m.webUrl.empty());
-    if (ImGui::SmallButton("Copy link")) ImGui::SetClipboardText(m.webUrl.c_str());
+    ImGui::BeginDisabled(!m.HasWebUrl());
+    if (ImGui::SmallButton("Copy link")) ImGui::SetClipboardText(m.WebUrl().c_str());
     ImGui::EndDisabled();
-    if (m.webUrl.empty() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+    if (!m.HasWebUrl() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
         ImGui::SetTooltip("Graph sent no webUrl for this message");
 
     // Body: mentions, links and emoji highlighted; cut after a few lines.
@@ -670,7 +670,7 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     if (!row.isReply && !m.IsDeleted() && m_canReply) {
         if (ImGui::SmallButton("Reply")) {
             m_replyRequest = m.id;
-            m_replyRequestAuthor = m.from.DisplayName();
+            m_replyRequestAuthor = m.From().DisplayName();
         }
         any = true;
     }
@@ -683,21 +683,21 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
         if (ImGui::SmallButton(label)) SetExpanded(m.id, !open);
         any = true;
     }
-    if (!m.reactions.empty()) {
+    if (!m.Reactions().empty()) {
         std::map<std::string, int> counts;
-        for (const auto& r : m.reactions) counts[r.reactionType]++;
+        for (const auto& r : m.Reactions()) counts[r.reactionType]++;
         for (const auto& [type, n] : counts) {
             if (any) ImGui::SameLine();
             ImGui::TextColored(colors::kDim, "%s %d", type.c_str(), n);
             any = true;
         }
     }
-    if (!m.mentions.empty()) {
+    if (!m.Mentions().empty()) {
         if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kMention, "@%zu", m.mentions.size());
+        ImGui::TextColored(colors::kMention, "@%zu", m.Mentions().size());
         any = true;
     }
-    for (const auto& a : m.attachments) {
+    for (const auto& a : m.Attachments()) {
         if (any) ImGui::SameLine();
         std::string name = !a.name.empty()                                   ? a.name
                            : a.contentType == "messageReference"             ? "quoted message"

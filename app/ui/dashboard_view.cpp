@@ -300,7 +300,7 @@ void DashboardView::DrawChannelRow(const UiContext& ctx, const core::ChannelData
     if (m_layout.dense) {
         // no second line
     } else if (c.last) {
-        std::string who = c.last->message.from.DisplayName();
+        std::string who = c.last->message.From().DisplayName();
         std::string ago = core::FormatAgo(c.lastActivity, ctx.now);
         float agoW = ImGui::CalcTextSize(ago.c_str()).x;
         float whoW = std::min(ImGui::CalcTextSize(who.c_str()).x, width * 0.3f);

@@ -332,7 +332,7 @@ void ReviewView::DrawContext(const UiContext& ctx, const core::ReviewItem& item)
             bool self = m.message.id == item.messageId;
             ImGui::TextColored(self ? colors::kWarn : colors::kDim, "%s%s: %s",
                                reply ? "    \xE2\x86\xB3 " : "  ",
-                               m.message.from.DisplayName().c_str(), m.preview.c_str());
+                               m.message.From().DisplayName().c_str(), m.preview.c_str());
         };
         line(*root, false);
         for (const auto& r : root->replies) line(*r, true);
@@ -341,7 +341,7 @@ void ReviewView::DrawContext(const UiContext& ctx, const core::ReviewItem& item)
     ImGui::TextColored(colors::kDim, "Recent from %s here:", item.authorName.c_str());
     int shown = 0;
     for (auto it = c->messages.rbegin(); it != c->messages.rend() && shown < 5; ++it)
-        if ((*it)->message.from.Id() == item.authorId && (*it)->message.id != item.messageId) {
+        if ((*it)->message.From().Id() == item.authorId && (*it)->message.id != item.messageId) {
             ImGui::TextColored(colors::kDim, "  %s  %s",
                                core::FormatAgo((*it)->message.createdDateTime, ctx.now).c_str(),
                                (*it)->preview.c_str());

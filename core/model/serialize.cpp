@@ -33,32 +33,37 @@ json SetJson(const IdentitySet& s) {
             {"conversation", IdentityJson(s.conversation)}};
 }
 
+json SetJson(const IdentitySet* s) {
+    return SetJson(s ? *s : IdentitySet{});
+}
+
 }  // namespace
 
-json ToJson(const ChatMessage& m, bool withReplies) {
+json ToJson(const CompactMessage& m) {
     json j = {{"id", m.id},
               {"replyToId", Opt(m.replyToId)},
               {"etag", Opt(m.etag)},
-              {"messageType", m.messageType},
+              {"messageType", m.MessageType()},
               {"createdDateTime", FormatIso8601(m.createdDateTime)},
-              {"lastModifiedDateTime", OptTime(m.lastModifiedDateTime)},
-              {"lastEditedDateTime", OptTime(m.lastEditedDateTime)},
-              {"deletedDateTime", OptTime(m.deletedDateTime)},
-              {"subject", Opt(m.subject)},
-              {"summary", Opt(m.summary)},
-              {"chatId", Opt(m.chatId)},
-              {"importance", m.importance},
-              {"locale", Opt(m.locale)},
-              {"webUrl", Opt(m.webUrl)},
-              {"policyViolation", Raw(m.policyViolationJson)},
-              {"eventDetail", Raw(m.eventDetailJson)},
+              {"lastModifiedDateTime", OptTime(m.lastModifiedDateTime.get())},
+              {"lastEditedDateTime", OptTime(m.lastEditedDateTime.get())},
+              {"deletedDateTime", OptTime(m.deletedDateTime.get())},
+              {"subject", Opt(m.Subject())},
+              {"summary", Opt(m.Summary())},
+              {"chatId", Opt(m.ChatId())},
+              {"importance", m.Importance()},
+              {"locale", Opt(m.Locale())},
+              {"webUrl", Opt(m.WebUrl())},
+              {"policyViolation", Raw(m.PolicyViolationJson())},
+              {"eventDetail", Raw(m.EventDetailJson())},
               {"from", SetJson(m.from)},
-              {"body", {{"contentType", m.body.contentType}, {"content", m.body.content}}}};
+              {"body", {{"contentType", m.ContentType()}, {"content", m.body.content}}}};
     if (m.channelIdentity)
         j["channelIdentity"] = {{"teamId", m.channelIdentity->teamId},
                                 {"channelId", m.channelIdentity->channelId}};
+    if (!m.RepliesNextLink().empty()) j["replies@odata.nextLink"] = m.RepliesNextLink();
     json att = json::array();
-    for (const auto& a : m.attachments)
+    for (const auto& a : m.Attachments())
         att.push_back({{"id", a.id},
                        {"contentType", a.contentType},
                        {"contentUrl", Opt(a.contentUrl)},
@@ -68,17 +73,22 @@ json ToJson(const ChatMessage& m, bool withReplies) {
                        {"teamsAppId", Opt(a.teamsAppId)}});
     j["attachments"] = std::move(att);
     json men = json::array();
-    for (const auto& x : m.mentions)
+    for (const auto& x : m.Mentions())
         men.push_back(
             {{"id", x.id}, {"mentionText", x.mentionText}, {"mentioned", SetJson(x.mentioned)}});
     j["mentions"] = std::move(men);
     json rea = json::array();
-    for (const auto& r : m.reactions)
+    for (const auto& r : m.Reactions())
         rea.push_back({{"reactionType", r.reactionType},
                        {"displayName", Opt(r.displayName)},
-                       {"createdDateTime", OptTime(r.createdDateTime)},
+                       {"createdDateTime", OptTime(r.createdDateTime.get())},
                        {"user", SetJson(r.user)}});
     j["reactions"] = std::move(rea);
+    return j;
+}
+
+json ToJson(const ChatMessage& m, bool withReplies) {
+    json j = ToJson(CompactMessage(m));
     if (withReplies) {
         json reps = json::array();
         for (const auto& r : m.replies) reps.push_back(ToJson(r, false));

@@ -77,12 +77,12 @@ std::string MessagesToCsv(const ChannelData& c, const std::vector<const StoredMe
         Row({"team_id", "channel_id", "channel", "id", "reply_to_id", "created", "last_modified",
              "deleted", "author_id", "author", "importance", "subject", "text", "web_url"});
     for (const StoredMessage* s : rows) {
-        const ChatMessage& m = s->message;
+        const CompactMessage& m = s->message;
         out += Row({c.channel.teamId, c.channel.id, c.channel.displayName, m.id, m.replyToId,
                     FormatIso8601(m.createdDateTime),
                     m.lastModifiedDateTime ? FormatIso8601(*m.lastModifiedDateTime) : "",
-                    m.deletedDateTime ? FormatIso8601(*m.deletedDateTime) : "", m.from.Id(),
-                    m.from.DisplayName(), m.importance, m.subject, s->text.text, m.webUrl});
+                    m.deletedDateTime ? FormatIso8601(*m.deletedDateTime) : "", m.From().Id(),
+                    m.From().DisplayName(), std::string(m.Importance()), m.Subject(), s->text.text, m.WebUrl()});
     }
     return out;
 }
@@ -90,19 +90,19 @@ std::string MessagesToCsv(const ChannelData& c, const std::vector<const StoredMe
 std::string MessagesToJson(const ChannelData& c, const std::vector<const StoredMessage*>& rows) {
     nlohmann::json a = nlohmann::json::array();
     for (const StoredMessage* s : rows) {
-        const ChatMessage& m = s->message;
+        const CompactMessage& m = s->message;
         nlohmann::json j = {
             {"teamId", c.channel.teamId},
             {"channelId", c.channel.id},
             {"id", m.id},
             {"replyToId", m.replyToId.empty() ? nlohmann::json() : nlohmann::json(m.replyToId)},
             {"createdDateTime", FormatIso8601(m.createdDateTime)},
-            {"from", {{"id", m.from.Id()}, {"displayName", m.from.DisplayName()}}},
-            {"importance", m.importance},
-            {"subject", m.subject},
+            {"from", {{"id", m.From().Id()}, {"displayName", m.From().DisplayName()}}},
+            {"importance", m.Importance()},
+            {"subject", m.Subject()},
             {"text", s->text.text},
             {"html", m.body.content},
-            {"webUrl", m.webUrl}};
+            {"webUrl", m.WebUrl()}};
         if (m.deletedDateTime) j["deletedDateTime"] = FormatIso8601(*m.deletedDateTime);
         a.push_back(std::move(j));
     }

@@ -109,10 +109,10 @@ void ModerationEngine::OnMessages(const std::string& channelId,
     if (const ChannelData* c = snap->FindChannel(channelId)) teamId = c->channel.teamId;
     std::vector<ReviewItem> found;
     for (const auto& sm : changed) {
-        const ChatMessage& m = sm->message;
-        if (m.messageType != "message" || m.IsDeleted()) continue;
+        const CompactMessage& m = sm->message;
+        if (m.kind != MessageKind::kMessage || m.IsDeleted()) continue;
         // Surge history counts every message once; a later edit is not a new message.
-        m_surge.Add(m.id, m.from.Id(), channelId, m.createdDateTime);
+        m_surge.Add(m.id, m.From().Id(), channelId, m.createdDateTime);
         RuleInput in{&m, sm->text.text, channelId, &m_surge};
         for (auto& hit : Evaluate(*pack, in)) {
             ReviewItem item;
@@ -125,8 +125,8 @@ void ModerationEngine::OnMessages(const std::string& channelId,
             item.severity = hit.severity;
             item.terms = std::move(hit.terms);
             item.reason = std::move(hit.reason);
-            item.authorId = m.from.Id();
-            item.authorName = m.from.DisplayName();
+            item.authorId = m.From().Id();
+            item.authorName = m.From().DisplayName();
             item.text = sm->text.text;
             item.createdAt = m.createdDateTime;
             item.flaggedAt = m_options.clock();
@@ -494,16 +494,16 @@ BacktestResult Backtest(const std::string& ruleJson, const Snapshot& snapshot) {
     SurgeTracker surge;
     std::unordered_map<std::string, size_t> per;
     for (const auto& e : all) {
-        const ChatMessage& m = e.m->message;
-        if (m.messageType != "message" || m.IsDeleted()) continue;
+        const CompactMessage& m = e.m->message;
+        if (m.kind != MessageKind::kMessage || m.IsDeleted()) continue;
         ++out.scanned;
-        surge.Add(m.id, m.from.Id(), *e.channel, m.createdDateTime);
+        surge.Add(m.id, m.From().Id(), *e.channel, m.createdDateTime);
         RuleHit hit;
         if (!EvaluateRule(r, RuleInput{&m, e.m->text.text, *e.channel, &surge}, hit)) continue;
         ++out.hits;
         per[*e.channel]++;
         out.samples.push_back(
-            {*e.channel, m.id, m.from.DisplayName(), e.m->text.text, hit.reason, hit.terms});
+            {*e.channel, m.id, m.From().DisplayName(), e.m->text.text, hit.reason, hit.terms});
         if (out.samples.size() > BacktestResult::kSamples) out.samples.erase(out.samples.begin());
     }
     out.perChannel.assign(per.begin(), per.end());

@@ -173,7 +173,7 @@ struct EvalContext {
 };
 
 bool Eval(const Condition& c, EvalContext& ctx, RuleHit& hit) {
-    const ChatMessage& m = *ctx.in.message;
+    const CompactMessage& m = *ctx.in.message;
     switch (c.kind) {
         case Condition::Kind::kKeywords: {
             size_t before = hit.terms.size();
@@ -203,17 +203,17 @@ bool Eval(const Condition& c, EvalContext& ctx, RuleHit& hit) {
         }
         case Condition::Kind::kMentions: {
             if (c.teamOrChannelMention) {
-                for (const auto& mn : m.mentions)
-                    if (mn.mentioned.conversation) {
+                for (const auto& mn : m.Mentions())
+                    if (mn.mentioned && mn.mentioned->conversation) {
                         hit.reason += (hit.reason.empty() ? "" : "; ") +
                                       std::string("mentions a whole team or channel");
                         return true;
                     }
                 return false;
             }
-            if (static_cast<int>(m.mentions.size()) < c.mentionsAtLeast) return false;
+            if (static_cast<int>(m.Mentions().size()) < c.mentionsAtLeast) return false;
             hit.reason +=
-                (hit.reason.empty() ? "" : "; ") + std::to_string(m.mentions.size()) + " mentions";
+                (hit.reason.empty() ? "" : "; ") + std::to_string(m.Mentions().size()) + " mentions";
             return true;
         }
         case Condition::Kind::kLinkDomains: {
@@ -235,7 +235,7 @@ bool Eval(const Condition& c, EvalContext& ctx, RuleHit& hit) {
             return false;
         }
         case Condition::Kind::kAttachmentTypes: {
-            for (const auto& a : m.attachments) {
+            for (const auto& a : m.Attachments()) {
                 std::string type = Lower(a.contentType),
                             name = Lower(a.name.empty() ? a.contentUrl : a.name);
                 for (const auto& t : c.attachmentTypes)
@@ -250,7 +250,7 @@ bool Eval(const Condition& c, EvalContext& ctx, RuleHit& hit) {
         }
         case Condition::Kind::kSurge: {
             if (!ctx.in.surge) return false;
-            std::string key = c.surgePerAuthor ? "a:" + m.from.Id() : "c:" + ctx.in.channelId;
+            std::string key = c.surgePerAuthor ? "a:" + m.From().Id() : "c:" + ctx.in.channelId;
             UnixMillis at = m.createdDateTime;
             auto window = static_cast<UnixMillis>(c.windowMinutes * 60000);
             auto baseline = static_cast<UnixMillis>(c.baselineHours * 3600000);
@@ -417,7 +417,7 @@ UnixMillis SurgeTracker::ObservedSince() const {
 
 bool EvaluateRule(const Rule& rule, const RuleInput& in, RuleHit& hit) {
     if (!in.message) return false;
-    const std::string author = in.message->from.Id();
+    const std::string author = in.message->From().Id();
     if (std::find(rule.exemptUsers.begin(), rule.exemptUsers.end(), author) !=
         rule.exemptUsers.end())
         return false;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "moderation/text_match.hpp"
+#include "model/compact.hpp"
 #include "model/types.hpp"
 #include "util/result.hpp"
 
@@ -115,7 +116,23 @@ class SurgeTracker {
 
 // What a message looks like to the rules.
 struct RuleInput {
-    const ChatMessage* message = nullptr;
+    RuleInput(const CompactMessage* m, std::string_view t, std::string channel,
+              const SurgeTracker* s)
+        : message(m), text(t), channelId(std::move(channel)), surge(s) {}
+    // A parsed message (rule tests, tools): compacted once, here.
+    RuleInput(const ChatMessage* m, std::string_view t, std::string channel,
+              const SurgeTracker* s)
+        : owned(m ? std::make_shared<const CompactMessage>(*m) : nullptr),
+          message(owned.get()),
+          text(t),
+          channelId(std::move(channel)),
+          surge(s) {}
+
+  private:
+    std::shared_ptr<const CompactMessage> owned;
+
+  public:
+    const CompactMessage* message = nullptr;
     std::string_view text;  // the body as plain text (HTML already converted)
     std::string channelId;
     const SurgeTracker* surge = nullptr;  // may be null: surge conditions never match

@@ -27,7 +27,7 @@ struct Persister::Op {
     std::string teamId;
     std::string json;                                           // the row's JSON document
     std::vector<std::pair<std::string, std::string>> channels;  // (id, json) in order
-    ChatMessage message;                                        // kMessage
+    StoredMessagePtr message;                                   // kMessage (shared, not copied)
     UnixMillis time = 0;
     bool flag = false;
     bool keepDeltaLink = false;  // kSyncState: a sync without a new delta link keeps the stored one
@@ -330,8 +330,7 @@ void Persister::OnMessages(const std::string& channelId,
     for (const auto& m : changed) {
         Op op{Op::Kind::kMessage};
         op.key = channelId;
-        op.message = m->message;
-        op.message.replies.clear();
+        op.message = m;
         Enqueue(std::move(op));
     }
 }
@@ -424,7 +423,7 @@ Status Persister::WriteBatch(const std::vector<Op>& ops) {
                              .Run();
                 break;
             case Op::Kind::kMessage: {
-                const ChatMessage& m = op.message;
+                const CompactMessage& m = op.message->message;
                 msg->Bind(1, op.key)
                     .Bind(2, m.id)
                     .Bind(4, m.createdDateTime)
@@ -445,7 +444,7 @@ Status Persister::WriteBatch(const std::vector<Op>& ops) {
                              .Bind(2, m.id)
                              .Bind(3, m.VersionTime())
                              .Bind(4, m.etag)
-                             .Bind(5, m.body.contentType)
+                             .Bind(5, m.ContentType())
                              .Bind(6, m.body.content)
                              .Run();
                 break;

@@ -172,7 +172,7 @@ void PgPersister::OnChannels(const std::string& teamId, const std::vector<Channe
 void PgPersister::OnMessages(const std::string& channelId,
                              const std::vector<StoredMessagePtr>& changed) {
     for (const auto& sm : changed) {
-        const ChatMessage& m = sm->message;
+        const CompactMessage& m = sm->message;
         Op op{Op::Kind::kMessage};
         op.key = channelId;
         op.id = m.id;
@@ -181,7 +181,7 @@ void PgPersister::OnMessages(const std::string& channelId,
         op.created = m.createdDateTime;
         op.modified = m.VersionTime();
         op.etag = m.etag;
-        op.json = ToJson(m, /*withReplies=*/false).dump();
+        op.json = ToJson(m).dump();
         Enqueue(std::move(op));
     }
 }

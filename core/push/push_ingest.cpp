@@ -63,36 +63,35 @@ std::optional<ChatMessage> PushIngest::MessageOf(const PushItem& item) {
     return std::move(m.value());
 }
 
-std::optional<ChatMessage> PushIngest::AsMergeable(ChatMessage m, const PushItem& item) {
-    if (!m.IsReply()) return m;
-    std::optional<ChatMessage> root;
+StoredMessagePtr PushIngest::AsMergeable(ChatMessage m, const PushItem& item) {
+    if (!m.IsReply()) return Store::MakeStored(std::move(m));
     {
         SnapshotPtr snap = m_store.Current();
         if (const ChannelData* cd = snap->FindChannel(item.where.channelId))
             for (auto it = cd->messages.rbegin(); it != cd->messages.rend(); ++it)
                 if ((*it)->message.id == m.replyToId) {
-                    root = (*it)->message;
-                    break;
+                    std::vector<ChatMessage> reply;
+                    reply.push_back(std::move(m));
+                    return Store::MakeStored((*it)->message, std::move(reply));
                 }
     }
-    if (!root) {  // a reply to a thread we do not hold: fetch its root first
-        auto r = m_client->GetMessage(item.where.teamId, item.where.channelId, m.replyToId);
-        std::lock_guard lock(m_mutex);
-        if (!r) {
-            ++m_figures.fetchErrors;
-            return std::nullopt;
-        }
-        ++m_figures.rootsFetched;
-        root = std::move(r.value());
+    // A reply to a thread we do not hold: fetch its root first.
+    auto r = m_client->GetMessage(item.where.teamId, item.where.channelId, m.replyToId);
+    std::lock_guard lock(m_mutex);
+    if (!r) {
+        ++m_figures.fetchErrors;
+        return nullptr;
     }
-    root->replies.clear();
-    root->repliesNextLink.clear();
-    root->replies.push_back(std::move(m));
-    return root;
+    ++m_figures.rootsFetched;
+    ChatMessage root = std::move(r.value());
+    root.replies.clear();
+    root.repliesNextLink.clear();
+    root.replies.push_back(std::move(m));
+    return Store::MakeStored(std::move(root));
 }
 
 void PushIngest::Ingest(std::vector<PushItem> items) {
-    std::map<std::string, std::vector<ChatMessage>> byChannel;
+    std::map<std::string, std::vector<StoredMessagePtr>> byChannel;
     std::vector<UnixMillis> created;  // of "created" notifications: freshness at merge
     {
         std::lock_guard lock(m_mutex);
@@ -114,11 +113,11 @@ void PushIngest::Ingest(std::vector<PushItem> items) {
         if (item.changeType == "created" && m->createdDateTime > 0)
             created.push_back(m->createdDateTime);
         auto mergeable = AsMergeable(std::move(*m), item);
-        if (mergeable) byChannel[item.where.channelId].push_back(std::move(*mergeable));
+        if (mergeable) byChannel[item.where.channelId].push_back(std::move(mergeable));
     }
     for (auto& [channel, msgs] : byChannel) {
         size_t n = msgs.size();
-        size_t changed = m_store.MergeMessages(channel, std::move(msgs), false, true);
+        size_t changed = m_store.MergePrepared(channel, std::move(msgs), false, true);
         std::lock_guard lock(m_mutex);
         m_figures.merged += n;
         m_figures.changed += changed;

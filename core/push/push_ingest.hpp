@@ -44,8 +44,9 @@ class PushIngest {
     void Loop();
     // The message the item stands for, or nullopt (counted) when it cannot be had.
     std::optional<ChatMessage> MessageOf(const PushItem& item);
-    // Wraps a reply into its root (from the store, or fetched); roots pass through.
-    std::optional<ChatMessage> AsMergeable(ChatMessage m, const PushItem& item);
+    // The message ready to merge: a reply comes inside its root (the stored one, else
+    // fetched). Null when the root cannot be fetched.
+    StoredMessagePtr AsMergeable(ChatMessage m, const PushItem& item);
     void NoteFreshness(const std::vector<UnixMillis>& arrived);
 
     PushQueue& m_queue;

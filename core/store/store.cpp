@@ -6,7 +6,7 @@
 namespace cdeck::core {
 namespace {
 
-bool IsNewer(const ChatMessage& incoming, const ChatMessage& stored) {
+bool IsNewer(const CompactMessage& incoming, const CompactMessage& stored) {
     if (incoming.VersionTime() != stored.VersionTime())
         return incoming.VersionTime() > stored.VersionTime();
     if (incoming.deletedDateTime.has_value() != stored.deletedDateTime.has_value())
@@ -99,20 +99,26 @@ void Store::SetWakeCallback(std::function<void()> wake) {
 }
 
 StoredMessagePtr Store::MakeStored(ChatMessage message) {
+    std::vector<ChatMessage> replies = std::move(message.replies);
+    message.replies.clear();
+    return MakeStored(CompactMessage(std::move(message)), std::move(replies));
+}
+
+StoredMessagePtr Store::MakeStored(CompactMessage message, std::vector<ChatMessage> replies) {
     auto s = std::make_shared<StoredMessage>();
-    if (message.body.contentType == "html") {
+    if (message.body.html) {
         s->text = HtmlToText(message.body.content);
     } else {
-        s->text.text = SanitizeUtf8(message.body.content.substr(0, 16 * 1024));
+        s->text.text = SanitizeUtf8(std::string_view(message.body.content).substr(0, 16 * 1024));
         s->text.truncated = message.body.content.size() > 16 * 1024;
     }
     if (message.IsDeleted())
         s->text = PlainText{"This message has been deleted.", {}, false};
-    else if (s->text.text.empty() && !message.eventDetailJson.empty())
-        s->text = PlainText{DescribeSystemEvent(message.eventDetailJson), {}, false};
+    else if (s->text.text.empty() && !message.EventDetailJson().empty())
+        s->text = PlainText{DescribeSystemEvent(message.EventDetailJson()), {}, false};
     s->preview = MakePreview(s->text.text);
-    for (auto& r : message.replies) s->replies.push_back(MakeStored(std::move(r)));
-    message.replies.clear();
+    s->replies.reserve(replies.size());
+    for (auto& r : replies) s->replies.push_back(MakeStored(std::move(r)));
     std::sort(s->replies.begin(), s->replies.end(), CreatedBefore);
     s->message = std::move(message);
     return s;
@@ -179,9 +185,9 @@ uint64_t Store::Trim(Snapshot& s, uint64_t total) {
                 const StoredMessage& m = *cd->messages[i];
                 cd->trimmedBefore = std::max(cd->trimmedBefore, m.message.createdDateTime + 1);
                 cd->replyCount -= std::min(cd->replyCount, m.replies.size());
-                auto forget = [&](const ChatMessage& msg) {
+                auto forget = [&](const CompactMessage& msg) {
                     if (msg.IsDeleted() && cd->deletedCount > 0) cd->deletedCount--;
-                    cd->mentionCount -= std::min(cd->mentionCount, msg.mentions.size());
+                    cd->mentionCount -= std::min(cd->mentionCount, msg.Mentions().size());
                 };
                 forget(m.message);
                 for (const auto& r : m.replies) forget(r->message);
@@ -278,13 +284,13 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
                                  : std::make_shared<ActivityRing>();
         UnixMillis now = NowMillis();
         int arrived = 0;  // new messages and replies, for the rate estimate
-        auto countNew = [&](const ChatMessage& msg, bool reply) {
+        auto countNew = [&](const CompactMessage& msg, bool reply) {
             ring->Add(msg.createdDateTime,
                       reply ? ActivityRing::kReplies : ActivityRing::kMessages);
-            if (!msg.mentions.empty()) {
+            if (!msg.Mentions().empty()) {
                 ring->Add(msg.createdDateTime, ActivityRing::kMentions,
-                          static_cast<int>(msg.mentions.size()));
-                cd->mentionCount += msg.mentions.size();
+                          static_cast<int>(msg.Mentions().size()));
+                cd->mentionCount += msg.Mentions().size();
             }
             if (msg.IsDeleted()) {
                 ring->Add(*msg.deletedDateTime, ActivityRing::kDeletes);
@@ -295,7 +301,7 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
             cd->lastActivity = std::max(cd->lastActivity, msg.createdDateTime);
             if (now - msg.createdDateTime < 60 * 60000) ++arrived;
         };
-        auto countChange = [&](const ChatMessage& before, const ChatMessage& after) {
+        auto countChange = [&](const CompactMessage& before, const CompactMessage& after) {
             if (!before.IsDeleted() && after.IsDeleted()) {
                 ring->Add(*after.deletedDateTime, ActivityRing::kDeletes);
                 cd->deletedCount++;

@@ -22,6 +22,7 @@
 
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "model/compact.hpp"
 #include "model/html_text.hpp"
 #include "model/types.hpp"
 #include "util/time.hpp"
@@ -41,9 +42,10 @@ namespace cdeck::core {
 
 struct ReviewState;  // moderation/review.hpp
 
-// A message as the UI needs it: the Graph value plus its body already converted to text.
+// A message as the UI needs it: the message in its compact form plus its body already
+// converted to text.
 struct StoredMessage {
-    ChatMessage message;  // replies are moved out into `replies` below
+    CompactMessage message;  // replies are kept in `replies` below
     PlainText text;       // HtmlToText(body) or the sanitized text body
     std::string preview;  // first line of text, clipped, for tiles and lists
     std::vector<std::shared_ptr<const StoredMessage>> replies;  // oldest first
@@ -251,6 +253,8 @@ class Store {
 
     // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.
     static StoredMessagePtr MakeStored(ChatMessage message);
+    // The same for a message already in compact form (a stored root) with new replies.
+    static StoredMessagePtr MakeStored(CompactMessage message, std::vector<ChatMessage> replies);
 
   private:
     // Copies the current snapshot shallowly, lets `edit` change it, publishes it.

@@ -372,19 +372,17 @@ void SyncEngine::RunReplies(Job& job) {
     // Merge as the root with these replies inlined; the root itself is not newer, so only
     // the replies can change anything.
     SnapshotPtr snap = m_store.Current();
-    std::vector<ChatMessage> batch;
+    std::vector<StoredMessagePtr> batch;
     if (const ChannelData* cd = snap->FindChannel(job.channelId)) {
         for (auto it = cd->messages.rbegin(); it != cd->messages.rend(); ++it) {
             if ((*it)->message.id != job.messageId) continue;
-            ChatMessage root = (*it)->message;
-            root.replies = std::move(replies->items);
-            batch.push_back(std::move(root));
+            batch.push_back(Store::MakeStored((*it)->message, std::move(replies->items)));
             break;
         }
     }
     std::vector<UnixMillis> arrived;
     size_t changed = batch.empty() ? 0
-                                   : m_store.MergeMessages(job.channelId, std::move(batch), false,
+                                   : m_store.MergePrepared(job.channelId, std::move(batch), false,
                                                            true, &arrived);
     CountArrivals(job.channelId, arrived, changed, now);  // hot or not before they count
     std::lock_guard lock(m_mutex);
