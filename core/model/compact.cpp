@@ -72,10 +72,10 @@ std::vector<CompactReaction> CompactReactions(std::vector<Reaction>& in) {
 }
 
 // Builds the extras from whatever rare parts `m` has; null when it has none.
-std::shared_ptr<const MessageExtras> TakeExtras(ChatMessage& m, bool otherType,
+std::unique_ptr<const MessageExtras> TakeExtras(ChatMessage& m, bool otherType,
                                                 bool otherImportance, bool otherContent,
                                                 std::string* literalUrl) {
-    auto x = std::make_shared<MessageExtras>();
+    auto x = std::make_unique<MessageExtras>();
     auto put = [&](Field f, std::string& s) {
         if (!s.empty()) x->fields.emplace_back(f, std::move(s));
     };
@@ -121,8 +121,8 @@ CompactMessage::CompactMessage(ChatMessage m)
       deletedDateTime(m.deletedDateTime),
       hasPolicyViolation(m.hasPolicyViolation) {
     body.content = std::move(m.body.content);
-    body.html = m.body.contentType == "html";
-    bool otherContent = !body.html && m.body.contentType != "text";
+    html = m.body.contentType == "html";
+    bool otherContent = !html && m.body.contentType != "text";
     kind = static_cast<MessageKind>(
         KindOf(m.messageType, kMessageTypes, static_cast<uint8_t>(MessageKind::kOther)));
     importance = static_cast<ImportanceKind>(
@@ -140,8 +140,8 @@ CompactMessage::CompactMessage(ChatMessage m)
         }
         if (!urlTemplate) literalUrl = &m.webUrl;
     }
-    extras = TakeExtras(m, kind == MessageKind::kOther, importance == ImportanceKind::kOther,
-                        otherContent, literalUrl);
+    extras = ExtrasPtr(TakeExtras(m, kind == MessageKind::kOther,
+                                  importance == ImportanceKind::kOther, otherContent, literalUrl));
 }
 
 const IdentitySet& CompactMessage::NoAuthor() {
@@ -159,7 +159,7 @@ std::string_view CompactMessage::Importance() const {
 }
 
 std::string_view CompactMessage::ContentType() const {
-    if (body.html) return "html";
+    if (html) return "html";
     const std::string& other = Extra(Field::kContentType);
     return other.empty() ? std::string_view("text") : std::string_view(other);
 }
@@ -223,7 +223,8 @@ ChatMessage ToChatMessage(const CompactMessage& m) {
     c.body.content = m.body.content;
     if (m.channelIdentity) c.channelIdentity = *m.channelIdentity;
     c.attachments = m.Attachments();
-    for (const auto& x : m.Mentions()) c.mentions.push_back({x.id, x.mentionText, CopySet(x.mentioned)});
+    for (const auto& x : m.Mentions())
+        c.mentions.push_back({x.id, x.mentionText, CopySet(x.mentioned)});
     for (const auto& r : m.Reactions())
         c.reactions.push_back(
             {r.reactionType, r.displayName, r.createdDateTime.get(), CopySet(r.user)});

@@ -86,6 +86,30 @@ struct MessageExtras {
     }
 };
 
+// Owns a message's extras and copies them deeply: one word where a shared_ptr takes two.
+// A stored message is copied only when it is edited or its replies change.
+class ExtrasPtr {
+  public:
+    ExtrasPtr() = default;
+    explicit ExtrasPtr(std::unique_ptr<const MessageExtras> p) : m_p(std::move(p)) {}
+    ExtrasPtr(const ExtrasPtr& other) : m_p(Clone(other)) {}
+    ExtrasPtr& operator=(const ExtrasPtr& other) {
+        if (this != &other) m_p = Clone(other);
+        return *this;
+    }
+    ExtrasPtr(ExtrasPtr&&) noexcept = default;
+    ExtrasPtr& operator=(ExtrasPtr&&) noexcept = default;
+    const MessageExtras* get() const { return m_p.get(); }
+    const MessageExtras* operator->() const { return m_p.get(); }
+    explicit operator bool() const { return m_p != nullptr; }
+
+  private:
+    static std::unique_ptr<const MessageExtras> Clone(const ExtrasPtr& other) {
+        return other.m_p ? std::make_unique<const MessageExtras>(*other.m_p) : nullptr;
+    }
+    std::unique_ptr<const MessageExtras> m_p;
+};
+
 enum class MessageKind : uint8_t {
     kMessage,
     kSystemEvent,
@@ -97,8 +121,7 @@ enum class MessageKind : uint8_t {
 enum class ImportanceKind : uint8_t { kNormal, kHigh, kUrgent, kOther };
 
 struct CompactBody {
-    std::string content;
-    bool html = false;
+    std::string content;  // as Graph sent it; html when CompactMessage::html
 };
 
 struct CompactMessage {
@@ -113,10 +136,11 @@ struct CompactMessage {
     MessageKind kind = MessageKind::kMessage;
     ImportanceKind importance = ImportanceKind::kNormal;
     bool hasPolicyViolation = false;
-    const IdentitySet* from = nullptr;                // interned; null: no author
+    bool html = false;  // body.content is HTML (else text, or ContentType()'s other value)
+    const IdentitySet* from = nullptr;                 // interned; null: no author
     const ChannelIdentity* channelIdentity = nullptr;  // interned
     const std::string* urlTemplate = nullptr;          // interned; see WebUrl()
-    std::shared_ptr<const MessageExtras> extras;       // null: none of the rare fields
+    ExtrasPtr extras;                                  // null: none of the rare fields
 
     CompactMessage() = default;
     // From a parsed message, taking its strings. Its replies are dropped: the store keeps

@@ -82,7 +82,8 @@ std::string MessagesToCsv(const ChannelData& c, const std::vector<const StoredMe
                     FormatIso8601(m.createdDateTime),
                     m.lastModifiedDateTime ? FormatIso8601(*m.lastModifiedDateTime) : "",
                     m.deletedDateTime ? FormatIso8601(*m.deletedDateTime) : "", m.From().Id(),
-                    m.From().DisplayName(), std::string(m.Importance()), m.Subject(), s->text.text, m.WebUrl()});
+                    m.From().DisplayName(), std::string(m.Importance()), m.Subject(), s->text.text,
+                    m.WebUrl()});
     }
     return out;
 }

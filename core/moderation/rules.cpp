@@ -212,8 +212,8 @@ bool Eval(const Condition& c, EvalContext& ctx, RuleHit& hit) {
                 return false;
             }
             if (static_cast<int>(m.Mentions().size()) < c.mentionsAtLeast) return false;
-            hit.reason +=
-                (hit.reason.empty() ? "" : "; ") + std::to_string(m.Mentions().size()) + " mentions";
+            hit.reason += (hit.reason.empty() ? "" : "; ") + std::to_string(m.Mentions().size()) +
+                          " mentions";
             return true;
         }
         case Condition::Kind::kLinkDomains: {

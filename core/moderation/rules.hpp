@@ -120,8 +120,7 @@ struct RuleInput {
               const SurgeTracker* s)
         : message(m), text(t), channelId(std::move(channel)), surge(s) {}
     // A parsed message (rule tests, tools): compacted once, here.
-    RuleInput(const ChatMessage* m, std::string_view t, std::string channel,
-              const SurgeTracker* s)
+    RuleInput(const ChatMessage* m, std::string_view t, std::string channel, const SurgeTracker* s)
         : owned(m ? std::make_shared<const CompactMessage>(*m) : nullptr),
           message(owned.get()),
           text(t),

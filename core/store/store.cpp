@@ -17,6 +17,8 @@ bool IsNewer(const CompactMessage& incoming, const CompactMessage& stored) {
     return incoming.etag > stored.etag;
 }
 
+constexpr size_t kNotFound = static_cast<size_t>(-1);
+
 bool CreatedBefore(const StoredMessagePtr& a, const StoredMessagePtr& b) {
     if (a->message.createdDateTime != b->message.createdDateTime)
         return a->message.createdDateTime < b->message.createdDateTime;
@@ -106,7 +108,7 @@ StoredMessagePtr Store::MakeStored(ChatMessage message) {
 
 StoredMessagePtr Store::MakeStored(CompactMessage message, std::vector<ChatMessage> replies) {
     auto s = std::make_shared<StoredMessage>();
-    if (message.body.html) {
+    if (message.html) {
         s->text = HtmlToText(message.body.content);
     } else {
         s->text.text = SanitizeUtf8(std::string_view(message.body.content).substr(0, 16 * 1024));
@@ -195,7 +197,6 @@ uint64_t Store::Trim(Snapshot& s, uint64_t total) {
             cd->messages.erase(cd->messages.begin(), cd->messages.begin() + static_cast<long>(n));
             cd->trimmedRoots += n;
             cd->version++;
-            m_index.erase(id);  // positions moved; the next merge rebuilds it
             cptr = std::move(cd);
         }
         after += cptr->messages.size() + cptr->replyCount;
@@ -269,16 +270,20 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
         auto cd = std::make_shared<ChannelData>(*it->second);
-        // The id -> position index lives with the writer across merges (only merges change
-        // a channel's messages), so a page costs its own size, not the channel's.
-        auto& index = m_index[channelId];
-        auto rebuild = [&] {
-            index.clear();
-            index.reserve(cd->messages.size());
-            for (size_t i = 0; i < cd->messages.size(); ++i)
-                index.emplace(cd->messages[i]->message.id, i);
+        // Roots are kept sorted by (created, id), and a message's creation time never
+        // changes, so a root is found by binary search: no per-message index to hold. Roots
+        // this merge appends (perhaps out of order until the sort below) are looked up in
+        // `appended` instead.
+        const size_t sortedEnd = cd->messages.size();
+        std::unordered_map<std::string_view, size_t> appended;
+        auto find = [&](const StoredMessagePtr& m) -> size_t {
+            auto begin = cd->messages.begin(), end = begin + static_cast<std::ptrdiff_t>(sortedEnd);
+            auto at = std::lower_bound(begin, end, m, CreatedBefore);
+            if (at != end && (*at)->message.id == m->message.id)
+                return static_cast<size_t>(at - begin);
+            auto it = appended.find(m->message.id);
+            return it == appended.end() ? kNotFound : it->second;
         };
-        if (index.size() != cd->messages.size()) rebuild();
         bool needSort = false;
         auto ring = cd->activity ? std::make_shared<ActivityRing>(*cd->activity)
                                  : std::make_shared<ActivityRing>();
@@ -310,16 +315,16 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
             }
         };
         for (auto& m : incoming) {
-            auto pos = index.find(m->message.id);
-            if (pos == index.end() && m->message.createdDateTime < cd->trimmedBefore) {
+            size_t pos = find(m);
+            if (pos == kNotFound && m->message.createdDateTime < cd->trimmedBefore) {
                 // A change to a root that left memory: the database takes it, memory does not.
                 rows.push_back(m);
                 rows.insert(rows.end(), m->replies.begin(), m->replies.end());
                 continue;
             }
-            if (pos == index.end()) {
+            if (pos == kNotFound) {
                 if (!cd->messages.empty() && CreatedBefore(m, cd->messages.back())) needSort = true;
-                index.emplace(m->message.id, cd->messages.size());
+                appended.emplace(m->message.id, cd->messages.size());
                 cd->messages.push_back(m);
                 rows.push_back(m);
                 rows.insert(rows.end(), m->replies.begin(), m->replies.end());
@@ -328,7 +333,7 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
                 ++changed;
                 continue;
             }
-            const auto& old = cd->messages[pos->second];
+            const auto& old = cd->messages[pos];
             bool newer = IsNewer(m->message, old->message);
             // Replies: the union, each reply at its newest version.
             std::vector<StoredMessagePtr> replies = old->replies;
@@ -355,18 +360,20 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
             if (!newer && !repliesChanged) continue;
             auto merged = std::make_shared<StoredMessage>(newer ? *m : *old);
             if (newer) {
+                // Graph never moves a message's creation time; if a server did, the order
+                // (which the binary search relies on) is restored below.
+                if (m->message.createdDateTime != old->message.createdDateTime) needSort = true;
                 countChange(old->message, m->message);
                 CarryHistory(*merged, *old);
                 rows.push_back(merged);
             }
             std::sort(replies.begin(), replies.end(), CreatedBefore);
             merged->replies = std::move(replies);
-            cd->messages[pos->second] = std::move(merged);
+            cd->messages[pos] = std::move(merged);
             ++changed;
         }
         if (needSort) {
             std::stable_sort(cd->messages.begin(), cd->messages.end(), CreatedBefore);
-            rebuild();
         }
         if (backfillDone && !cd->backfilled) {
             cd->backfilled = true;

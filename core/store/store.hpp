@@ -46,8 +46,8 @@ struct ReviewState;  // moderation/review.hpp
 // converted to text.
 struct StoredMessage {
     CompactMessage message;  // replies are kept in `replies` below
-    PlainText text;       // HtmlToText(body) or the sanitized text body
-    std::string preview;  // first line of text, clipped, for tiles and lists
+    PlainText text;          // HtmlToText(body) or the sanitized text body
+    std::string preview;     // first line of text, clipped, for tiles and lists
     std::vector<std::shared_ptr<const StoredMessage>> replies;  // oldest first
     // Earlier bodies seen for this message (edit history), oldest first, capped at
     // Store::kMaxHistory: (version time, body content).
@@ -271,8 +271,6 @@ class Store {
     std::atomic<SnapshotPtr> m_current;
 #endif
     std::mutex m_writeMutex;  // serialises writers; never held by readers
-    // Writer-side: each channel's message id -> position in ChannelData::messages.
-    std::unordered_map<std::string, std::unordered_map<std::string, size_t>> m_index;
     std::function<void()> m_wake;
     StoreObserver* m_observer = nullptr;
     size_t m_memoryLimit = 0;
