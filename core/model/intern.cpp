@@ -20,12 +20,13 @@ void MixIdentity(size_t& h, const std::optional<Identity>& id) {
     Mix(h, id->id);
     Mix(h, id->displayName);
     Mix(h, id->userIdentityType);
+    Mix(h, id->tenantId);
 }
 
 bool Same(const std::optional<Identity>& a, const std::optional<Identity>& b) {
     if (a.has_value() != b.has_value()) return false;
     return !a || (a->id == b->id && a->displayName == b->displayName &&
-                  a->userIdentityType == b->userIdentityType);
+                  a->userIdentityType == b->userIdentityType && a->tenantId == b->tenantId);
 }
 
 struct SetHash {

@@ -60,7 +60,7 @@ bool ParseIdentity(const json& j, const std::string& ctx, Identity& out, std::st
     }
     Reader r{j, ctx, {}};
     bool ok = r.Str("id", out.id) && r.Str("displayName", out.displayName) &&
-              r.Str("userIdentityType", out.userIdentityType);
+              r.Str("userIdentityType", out.userIdentityType) && r.Str("tenantId", out.tenantId);
     // conversation identities use conversationIdentityType
     if (ok && out.userIdentityType.empty())
         ok = r.Str("conversationIdentityType", out.userIdentityType);

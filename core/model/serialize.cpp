@@ -19,10 +19,12 @@ json Raw(const std::string& s) {
     return j.is_discarded() ? json(nullptr) : j;
 }
 
-json IdentityJson(const std::optional<Identity>& id) {
+// typeKey: conversation identities name their type conversationIdentityType.
+json IdentityJson(const std::optional<Identity>& id, const char* typeKey = "userIdentityType") {
     if (!id) return nullptr;
     json j = {{"id", id->id}, {"displayName", Opt(id->displayName)}};
-    if (!id->userIdentityType.empty()) j["userIdentityType"] = id->userIdentityType;
+    if (!id->userIdentityType.empty()) j[typeKey] = id->userIdentityType;
+    if (!id->tenantId.empty()) j["tenantId"] = id->tenantId;
     return j;
 }
 
@@ -30,7 +32,7 @@ json SetJson(const IdentitySet& s) {
     return {{"user", IdentityJson(s.user)},
             {"application", IdentityJson(s.application)},
             {"device", IdentityJson(s.device)},
-            {"conversation", IdentityJson(s.conversation)}};
+            {"conversation", IdentityJson(s.conversation, "conversationIdentityType")}};
 }
 
 json SetJson(const IdentitySet* s) {

@@ -18,6 +18,7 @@ struct Identity {
     std::string id;
     std::string displayName;
     std::string userIdentityType;  // "aadUser", ...; empty when absent
+    std::string tenantId;          // the user's home tenant, when Graph names it
 };
 
 // chatMessageFromIdentitySet / identitySet: at most one of these is normally set.

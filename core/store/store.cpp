@@ -25,6 +25,61 @@ bool CreatedBefore(const StoredMessagePtr& a, const StoredMessagePtr& b) {
     return a->message.id < b->message.id;
 }
 
+// Finds a channel's roots by id without a per-message index. Roots are sorted by (created,
+// id) and Graph never changes a message's creation time, so a binary search finds them.
+// A sorted list of 32-bit id hashes (4 bytes a root, kept by the writer) tells whether a
+// root that the search missed is held all the same (a server that moved a creation time);
+// only then is the channel scanned. Roots appended by this merge are found in `m_appended`.
+class RootFinder {
+  public:
+    RootFinder(std::vector<StoredMessagePtr>& roots, std::vector<uint32_t>& hashes)
+        : m_roots(roots), m_hashes(hashes), m_sortedEnd(roots.size()) {
+        if (m_hashes.size() != m_roots.size()) Rebuild();
+    }
+
+    size_t Find(const StoredMessagePtr& m) const {
+        auto begin = m_roots.begin(), end = begin + static_cast<std::ptrdiff_t>(m_sortedEnd);
+        auto at = std::lower_bound(begin, end, m, CreatedBefore);
+        if (at != end && (*at)->message.id == m->message.id) return static_cast<size_t>(at - begin);
+        if (auto it = m_appended.find(m->message.id); it != m_appended.end()) return it->second;
+        if (!std::binary_search(m_hashes.begin(), m_hashes.end(), Hash(m->message.id)))
+            return kNotFound;
+        for (size_t i = 0; i < m_sortedEnd; ++i)
+            if (m_roots[i]->message.id == m->message.id) return i;
+        return kNotFound;  // a hash collision
+    }
+    void Append(const StoredMessagePtr& m) {
+        m_appended.emplace(m->message.id, m_roots.size());
+        m_roots.push_back(m);
+    }
+    // Adds the appended roots' hashes to the sorted list.
+    void Commit() {
+        if (m_appended.empty()) return;
+        size_t old = m_hashes.size();
+        m_hashes.reserve(m_roots.size());
+        for (const auto& [id, pos] : m_appended) m_hashes.push_back(Hash(id));
+        std::sort(m_hashes.begin() + static_cast<std::ptrdiff_t>(old), m_hashes.end());
+        std::inplace_merge(m_hashes.begin(), m_hashes.begin() + static_cast<std::ptrdiff_t>(old),
+                           m_hashes.end());
+    }
+
+  private:
+    static uint32_t Hash(std::string_view id) {
+        return static_cast<uint32_t>(std::hash<std::string_view>{}(id));
+    }
+    void Rebuild() {
+        m_hashes.clear();
+        m_hashes.reserve(m_roots.size());
+        for (const auto& r : m_roots) m_hashes.push_back(Hash(r->message.id));
+        std::sort(m_hashes.begin(), m_hashes.end());
+    }
+
+    std::vector<StoredMessagePtr>& m_roots;
+    std::vector<uint32_t>& m_hashes;
+    const size_t m_sortedEnd;
+    std::unordered_map<std::string_view, size_t> m_appended;
+};
+
 // "#microsoft.graph.membersAddedEventMessageDetail" -> "System event: members added".
 std::string DescribeSystemEvent(const std::string& eventDetailJson) {
     std::string out = "System event";
@@ -196,6 +251,7 @@ uint64_t Store::Trim(Snapshot& s, uint64_t total) {
             }
             cd->messages.erase(cd->messages.begin(), cd->messages.begin() + static_cast<long>(n));
             cd->trimmedRoots += n;
+            m_rootHashes.erase(id);  // rebuilt by the next merge
             cd->version++;
             cptr = std::move(cd);
         }
@@ -270,20 +326,8 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
         auto cd = std::make_shared<ChannelData>(*it->second);
-        // Roots are kept sorted by (created, id), and a message's creation time never
-        // changes, so a root is found by binary search: no per-message index to hold. Roots
-        // this merge appends (perhaps out of order until the sort below) are looked up in
-        // `appended` instead.
-        const size_t sortedEnd = cd->messages.size();
-        std::unordered_map<std::string_view, size_t> appended;
-        auto find = [&](const StoredMessagePtr& m) -> size_t {
-            auto begin = cd->messages.begin(), end = begin + static_cast<std::ptrdiff_t>(sortedEnd);
-            auto at = std::lower_bound(begin, end, m, CreatedBefore);
-            if (at != end && (*at)->message.id == m->message.id)
-                return static_cast<size_t>(at - begin);
-            auto it = appended.find(m->message.id);
-            return it == appended.end() ? kNotFound : it->second;
-        };
+        cd->messages.reserve(cd->messages.size() + incoming.size());  // no doubling slack
+        RootFinder roots(cd->messages, m_rootHashes[channelId]);
         bool needSort = false;
         auto ring = cd->activity ? std::make_shared<ActivityRing>(*cd->activity)
                                  : std::make_shared<ActivityRing>();
@@ -315,7 +359,7 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
             }
         };
         for (auto& m : incoming) {
-            size_t pos = find(m);
+            size_t pos = roots.Find(m);
             if (pos == kNotFound && m->message.createdDateTime < cd->trimmedBefore) {
                 // A change to a root that left memory: the database takes it, memory does not.
                 rows.push_back(m);
@@ -324,8 +368,7 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
             }
             if (pos == kNotFound) {
                 if (!cd->messages.empty() && CreatedBefore(m, cd->messages.back())) needSort = true;
-                appended.emplace(m->message.id, cd->messages.size());
-                cd->messages.push_back(m);
+                roots.Append(m);
                 rows.push_back(m);
                 rows.insert(rows.end(), m->replies.begin(), m->replies.end());
                 countNew(m->message, false);
@@ -372,6 +415,7 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
             cd->messages[pos] = std::move(merged);
             ++changed;
         }
+        roots.Commit();
         if (needSort) {
             std::stable_sort(cd->messages.begin(), cd->messages.end(), CreatedBefore);
         }

@@ -271,6 +271,8 @@ class Store {
     std::atomic<SnapshotPtr> m_current;
 #endif
     std::mutex m_writeMutex;  // serialises writers; never held by readers
+    // Writer-side: each channel's root id hashes, sorted (see RootFinder in store.cpp).
+    std::unordered_map<std::string, std::vector<uint32_t>> m_rootHashes;
     std::function<void()> m_wake;
     StoreObserver* m_observer = nullptr;
     size_t m_memoryLimit = 0;
