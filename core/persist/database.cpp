@@ -89,6 +89,10 @@ CREATE TABLE review_state(
     json TEXT NOT NULL,
     updated_ms INTEGER NOT NULL);
 )sql",
+    // 2 -> 3: messages are stored packed (model/packed.hpp); json holds rows written before.
+    R"sql(
+ALTER TABLE messages ADD COLUMN packed BLOB;
+)sql",
 };
 
 static_assert(std::size(kMigrations) == Database::kSchemaVersion,
@@ -112,6 +116,10 @@ Statement& Statement::operator=(Statement&& o) noexcept {
 
 Statement& Statement::Bind(int i, std::string_view text) {
     sqlite3_bind_text(m_stmt, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+Statement& Statement::BindBlob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(m_stmt, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
     return *this;
 }
 Statement& Statement::Bind(int i, int64_t v) {
@@ -157,6 +165,12 @@ std::string Statement::Text(int col) const {
     return t ? std::string(reinterpret_cast<const char*>(t),
                            static_cast<size_t>(sqlite3_column_bytes(m_stmt, col)))
              : std::string();
+}
+std::string_view Statement::View(int col) const {
+    const void* b = sqlite3_column_blob(m_stmt, col);
+    return b ? std::string_view(static_cast<const char*>(b),
+                                static_cast<size_t>(sqlite3_column_bytes(m_stmt, col)))
+             : std::string_view();
 }
 int64_t Statement::Int(int col) const {
     return sqlite3_column_int64(m_stmt, col);

@@ -28,6 +28,7 @@ class Statement {
 
     // Parameters are 1-based, as in SQLite.
     Statement& Bind(int i, std::string_view text);
+    Statement& BindBlob(int i, std::string_view bytes);
     Statement& Bind(int i, int64_t v);
     Statement& BindNull(int i);
     // Returns true while there is a row; false when done. Errors become a false return and
@@ -37,6 +38,8 @@ class Statement {
     void Reset();
 
     std::string Text(int col) const;
+    // The column's bytes, valid until the next Step or Reset.
+    std::string_view View(int col) const;
     int64_t Int(int col) const;
     bool IsNull(int col) const;
 
@@ -47,7 +50,7 @@ class Statement {
 
 class Database {
   public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     ~Database();
     Database(const Database&) = delete;

@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "model/parse.hpp"
+#include "model/packed.hpp"
 #include "model/serialize.hpp"
 #include "util/log.hpp"
 
@@ -117,55 +118,77 @@ Status Persister::LoadInto(Store& store, size_t newestRootsPerChannel) {
 // Reads messages channel by channel and merges them into the store. newest > 0 limits the
 // read to each channel's newest `newest` roots (newestPart) or to the rest (!newestPart);
 // a root's replies always come with it.
+namespace {
+
+// A message row: its packed form, or (rows from before schema 3, or a damaged packing) its
+// JSON. Null when neither reads.
+std::optional<CompactMessage> ReadMessageRow(const Statement& st, int packedCol, int jsonCol) {
+    if (!st.IsNull(packedCol))
+        if (auto m = UnpackMessage(st.View(packedCol))) return std::move(m.value());
+    auto j = ParseJson(st.View(jsonCol));
+    if (!j) return std::nullopt;
+    auto m = ParseChatMessage(j.value());
+    if (!m) return std::nullopt;
+    m->replies.clear();
+    return CompactMessage(std::move(m.value()));
+}
+
+}  // namespace
+
 Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, size_t* loadedOut,
                                size_t* unreadableOut) {
     size_t loaded = 0, unreadable = 0;
-    // Reads one statement's rows (ordered by channel, then time) into roots with their
-    // replies attached, merging each channel into the store when its rows end.
+    // Reads one statement's rows (channel, reply_to_id, packed, json; ordered by channel,
+    // then time) into roots with their replies, merging each channel into the store when
+    // its rows end.
     auto consume = [&](Statement& st) {
         std::string current;
-        std::vector<ChatMessage> roots;
+        std::vector<std::pair<CompactMessage, std::vector<CompactMessage>>> threads;
         std::unordered_map<std::string, size_t> rootIndex;
-        std::vector<ChatMessage> orphans;
+        std::vector<CompactMessage> orphans;
         auto flush = [&] {
             if (current.empty()) return;
             for (auto& o : orphans) {
                 auto it = rootIndex.find(o.replyToId);
-                if (it != rootIndex.end()) roots[it->second].replies.push_back(std::move(o));
+                if (it != rootIndex.end()) threads[it->second].second.push_back(std::move(o));
             }
-            store.MergeMessages(current, std::move(roots), false, /*notifyObserver=*/false);
-            roots.clear();
+            std::vector<StoredMessagePtr> stored;
+            stored.reserve(threads.size());
+            for (auto& [root, replies] : threads)
+                stored.push_back(Store::MakeThread(std::move(root), std::move(replies)));
+            store.MergePrepared(current, std::move(stored), false, /*notifyObserver=*/false);
+            threads.clear();
             rootIndex.clear();
             orphans.clear();
         };
         while (st.Step()) {
             if (m_cancelLoad.load(std::memory_order_relaxed)) break;  // shutting down mid-load
-            std::string channel = st.Text(0);
+            std::string_view channel = st.View(0);
             if (channel != current) {
                 flush();
                 current = channel;
             }
-            auto j = ParseJson(st.Text(2));
-            auto m = j ? ParseChatMessage(j.value()) : Result<ChatMessage>(j.error());
+            auto m = ReadMessageRow(st, 2, 3);
             if (!m) {
                 ++unreadable;  // a row we cannot read is skipped, never fatal
                 continue;
             }
             ++loaded;
             if (m->replyToId.empty()) {
-                rootIndex[m->id] = roots.size();
-                roots.push_back(std::move(m.value()));
+                rootIndex[m->id] = threads.size();
+                threads.emplace_back(std::move(*m), std::vector<CompactMessage>{});
             } else if (auto it = rootIndex.find(m->replyToId); it != rootIndex.end()) {
-                roots[it->second].replies.push_back(std::move(m.value()));
+                threads[it->second].second.push_back(std::move(*m));
             } else {
-                orphans.push_back(std::move(m.value()));
+                orphans.push_back(std::move(*m));
             }
         }
         flush();
     };
     if (newest == 0) {
         auto st = m_db->Prepare(
-            "SELECT channel_id, reply_to_id, json FROM messages ORDER BY channel_id, created_ms");
+            "SELECT channel_id, reply_to_id, packed, json FROM messages ORDER BY channel_id, "
+            "created_ms");
         if (!st) return st.error();
         consume(st.value());
     } else {
@@ -190,15 +213,21 @@ Status Persister::LoadMessages(Store& store, size_t newest, bool newestPart, siz
                 if (st->Step()) cutoff[ch] = st->Int(0);
             }
         }
-        // A reply belongs to the part of its root: compare the root's creation time.
-        auto part = m_db->Prepare(
-            std::string("SELECT m.channel_id, m.reply_to_id, m.json FROM messages m LEFT JOIN "
-                        "messages r ON "
-                        "r.channel_id = m.channel_id AND r.id = m.reply_to_id WHERE m.channel_id = "
-                        "?1 AND ") +
-            (newestPart ? "m.created_ms >= ?2 AND coalesce(r.created_ms, m.created_ms) >= ?2"
-                        : "coalesce(r.created_ms, m.created_ms) < ?2") +
-            " ORDER BY m.created_ms");
+        // A reply belongs to the part of its root. Everything created before the cut-off is
+        // older (a reply is never older than its root), so the older part is a plain range
+        // read plus the few newer replies to older roots; only those need the join.
+        constexpr const char* kNewer =
+            "SELECT m.channel_id, m.reply_to_id, m.packed, m.json, m.created_ms FROM messages m "
+            "LEFT JOIN messages r ON r.channel_id = m.channel_id AND r.id = m.reply_to_id WHERE "
+            "m.channel_id = ?1 AND m.created_ms >= ?2 AND coalesce(r.created_ms, m.created_ms) "
+            ">= ?2 ORDER BY m.created_ms";
+        constexpr const char* kOlder =
+            "SELECT channel_id, reply_to_id, packed, json, created_ms FROM messages WHERE "
+            "channel_id = ?1 AND created_ms < ?2 UNION ALL SELECT m.channel_id, m.reply_to_id, "
+            "m.packed, m.json, m.created_ms FROM messages m JOIN messages r ON r.channel_id = "
+            "m.channel_id AND r.id = m.reply_to_id WHERE m.channel_id = ?1 AND m.created_ms >= ?2 "
+            "AND r.created_ms < ?2 ORDER BY 5";
+        auto part = m_db->Prepare(newestPart ? kNewer : kOlder);
         if (!part) return part.error();
         for (const auto& ch : channels) {
             auto it = cutoff.find(ch);
@@ -363,11 +392,12 @@ Status Persister::WriteBatch(const std::vector<Op>& ops) {
     // Never go back to an older version: the upsert only replaces a row with a newer one.
     auto msg = m_db->Prepare(
         "INSERT INTO messages(channel_id, id, reply_to_id, created_ms, modified_ms, deleted_ms, "
-        "etag, json) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(channel_id, id) DO UPDATE SET "
+        "etag, json, packed) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8) ON CONFLICT(channel_id, id) DO UPDATE SET "
         "reply_to_id=excluded.reply_to_id, created_ms=excluded.created_ms, "
         "modified_ms=excluded.modified_ms, "
-        "deleted_ms=excluded.deleted_ms, etag=excluded.etag, json=excluded.json "
+        "deleted_ms=excluded.deleted_ms, etag=excluded.etag, json=excluded.json, "
+        "packed=excluded.packed "
         "WHERE excluded.modified_ms > messages.modified_ms OR (excluded.modified_ms = "
         "messages.modified_ms AND "
         "(length(excluded.etag) > length(messages.etag) OR (length(excluded.etag) = "
@@ -437,7 +467,7 @@ Status Persister::WriteBatch(const std::vector<Op>& ops) {
                     msg->Bind(6, *m.deletedDateTime);
                 else
                     msg->BindNull(6);
-                msg->Bind(8, ToJson(m).dump());
+                msg->BindBlob(8, PackMessage(m));
                 st = msg->Run();
                 if (st)
                     st = ver->Bind(1, op.key)

@@ -155,13 +155,10 @@ void Store::SetWakeCallback(std::function<void()> wake) {
     m_wake = std::move(wake);
 }
 
-StoredMessagePtr Store::MakeStored(ChatMessage message) {
-    std::vector<ChatMessage> replies = std::move(message.replies);
-    message.replies.clear();
-    return MakeStored(CompactMessage(std::move(message)), std::move(replies));
-}
+namespace {
 
-StoredMessagePtr Store::MakeStored(CompactMessage message, std::vector<ChatMessage> replies) {
+// A message with its text conversion and preview; no replies yet.
+std::shared_ptr<StoredMessage> Convert(CompactMessage message) {
     auto s = std::make_shared<StoredMessage>();
     if (message.html) {
         s->text = HtmlToText(message.body.content);
@@ -174,10 +171,31 @@ StoredMessagePtr Store::MakeStored(CompactMessage message, std::vector<ChatMessa
     else if (s->text.text.empty() && !message.EventDetailJson().empty())
         s->text = PlainText{DescribeSystemEvent(message.EventDetailJson()), {}, false};
     s->preview = MakePreview(s->text.text);
+    s->message = std::move(message);
+    return s;
+}
+
+}  // namespace
+
+StoredMessagePtr Store::MakeStored(ChatMessage message) {
+    std::vector<ChatMessage> replies = std::move(message.replies);
+    message.replies.clear();
+    return MakeStored(CompactMessage(std::move(message)), std::move(replies));
+}
+
+StoredMessagePtr Store::MakeStored(CompactMessage message, std::vector<ChatMessage> replies) {
+    auto s = Convert(std::move(message));
     s->replies.reserve(replies.size());
     for (auto& r : replies) s->replies.push_back(MakeStored(std::move(r)));
     std::sort(s->replies.begin(), s->replies.end(), CreatedBefore);
-    s->message = std::move(message);
+    return s;
+}
+
+StoredMessagePtr Store::MakeThread(CompactMessage root, std::vector<CompactMessage> replies) {
+    auto s = Convert(std::move(root));
+    s->replies.reserve(replies.size());
+    for (auto& r : replies) s->replies.push_back(Convert(std::move(r)));
+    std::sort(s->replies.begin(), s->replies.end(), CreatedBefore);
     return s;
 }
 

@@ -255,6 +255,8 @@ class Store {
     static StoredMessagePtr MakeStored(ChatMessage message);
     // The same for a message already in compact form (a stored root) with new replies.
     static StoredMessagePtr MakeStored(CompactMessage message, std::vector<ChatMessage> replies);
+    // A root and its replies, all in compact form already (the start-up load).
+    static StoredMessagePtr MakeThread(CompactMessage root, std::vector<CompactMessage> replies);
 
   private:
     // Copies the current snapshot shallowly, lets `edit` change it, publishes it.
