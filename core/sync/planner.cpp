@@ -38,12 +38,14 @@ void PollPlanner::Seed(const std::string& channel, double messages, double secon
     e.exposure = std::min(seconds, kSeedSeconds);
     e.count = rate * e.exposure;
     e.at = now;
+    e.lastNew = now;
 }
 
 void PollPlanner::Observe(const std::string& channel, int newMessages, UnixMillis now) {
     Entry& e = m_channels[channel];
     Advance(e, now);
     e.count += std::max(0, newMessages);
+    if (newMessages > 0 || e.lastNew == 0) e.lastNew = now;  // watching starts the clock
 }
 
 void PollPlanner::Remove(const std::string& channel) {
@@ -62,13 +64,23 @@ void PollPlanner::Rebalance(UnixMillis now) {
     if (m_channels.empty()) return;
     const double lo = 1.0 / m_settings.maxInterval, hi = 1.0 / m_settings.minInterval;
     const double budget = m_settings.budget;
-    std::vector<std::pair<double, Entry*>> w;
+    struct Weight {
+        double w;    // sqrt(lambda)
+        double cap;  // the idle back-off's ceiling (hi when the channel is not quiet)
+        Entry* e;
+    };
+    std::vector<Weight> w;
     w.reserve(m_channels.size());
-    for (auto& [id, e] : m_channels) w.push_back({std::sqrt(Lambda(id, now)), &e});
-    // Water-filling: find k with sum(clamp(k * w_i, lo, hi)) = budget by bisection on k.
+    const auto quietMs = static_cast<UnixMillis>(kQuietSeconds * 1000);
+    for (auto& [id, e] : m_channels) {
+        double lambda = Lambda(id, now);
+        double cap = now - e.lastNew > quietMs ? kQuietPollsPerMessage * lambda : hi;
+        w.push_back({std::sqrt(lambda), std::max(lo, std::min(cap, hi)), &e});
+    }
+    // Water-filling: find k with sum(clamp(k * w_i, lo, cap_i)) = budget by bisection on k.
     auto total = [&](double k) {
         double s = 0;
-        for (const auto& [wi, e] : w) s += std::clamp(k * wi, lo, hi);
+        for (const auto& x : w) s += std::clamp(k * x.w, lo, x.cap);
         return s;
     };
     double kLo = 0, kHi = 1;
@@ -77,7 +89,7 @@ void PollPlanner::Rebalance(UnixMillis now) {
         double mid = (kLo + kHi) / 2;
         (total(mid) < budget ? kLo : kHi) = mid;
     }
-    for (auto& [wi, e] : w) e->pollRate = std::clamp(kLo * wi, lo, hi);
+    for (auto& x : w) x.e->pollRate = std::clamp(kLo * x.w, lo, x.cap);
 }
 
 double PollPlanner::PollRate(const std::string& channel) const {

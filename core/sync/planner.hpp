@@ -28,6 +28,13 @@ class PollPlanner {
     static constexpr double kPriorRate = 1.0 / 3600.0;
     static constexpr double kVisibleBoost = 4.0;
     static constexpr double kPinnedBoost = 4.0;
+    // Idle back-off: a channel that has shown no new message for kQuietSeconds is polled at
+    // most kQuietPollsPerMessage times per message its rate estimate expects (never below
+    // the floor, 1 / maxInterval), so a quiet tenant does not spend the whole budget on
+    // polls that find nothing. The estimate decays with kTauSeconds, so the back-off
+    // deepens the longer a channel stays quiet, and one new message ends it.
+    static constexpr double kQuietSeconds = 120.0;
+    static constexpr double kQuietPollsPerMessage = 60.0;
 
     struct Settings {
         double budget = 10;         // polls per second for all channels together
@@ -45,7 +52,8 @@ class PollPlanner {
     double Lambda(const std::string& channel, UnixMillis now) const;
 
     // Poll rates (polls/s) for every known channel: sqrt(lambda) x k, water-filled so the
-    // sum meets the budget within the clamps. Recomputed by Rebalance().
+    // sum meets the budget within the clamps and the idle back-off (which may leave budget
+    // unspent). Recomputed by Rebalance().
     void Rebalance(UnixMillis now);
     double PollRate(const std::string& channel) const;
     double PollInterval(const std::string& channel) const;  // seconds
@@ -61,6 +69,7 @@ class PollPlanner {
         double exposure = 0;  // decayed seconds watched
         UnixMillis at = 0;
         double pollRate = 0;
+        UnixMillis lastNew = 0;  // when a poll last found something (or the seed)
     };
     // The entry's count and exposure carried forward to `now` (nothing seen since).
     static void Advance(Entry& e, UnixMillis now);

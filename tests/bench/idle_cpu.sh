@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Idle CPU (issue 7): channeldeck under Xvfb at 1920x1080 on the demo tenant with nothing
 # changing (the demo scenario with its live traffic turned off), measured from /proc over
-# 30 s once the first sync has settled. Prints the whole process (UI, sync engine and the
-# in-process graphsim) and the UI thread alone, as % of one core. Goal: < 1 %.
-#   tests/bench/idle_cpu.sh CHANNELDECK [SECONDS]
+# SECONDS (30) once SETTLE seconds (150) have passed: the first sync, and long enough for
+# the engine to see that nothing is changing (the planner's idle back-off starts after two
+# quiet minutes). Prints the whole process (UI, sync engine and the in-process graphsim),
+# the UI thread alone, and every thread by name, as % of one core. Goal: < 1 %.
+#   tests/bench/idle_cpu.sh CHANNELDECK [SECONDS] [SETTLE]
 set -euo pipefail
 bin=${1:?usage: idle_cpu.sh CHANNELDECK [SECONDS]}
 secs=${2:-30}
+settle=${3:-150}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'kill "$xpid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -27,7 +30,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$pid" ] || { echo "channeldeck did not start"; cat "$work/log"; exit 1; }
-sleep 25  # backfill and the first delta rounds
+sleep "$settle"  # backfill, the first delta rounds, and quiet long enough to back off
 python3 - "$pid" "$secs" <<'PY'
 import os, sys, time
 pid, secs = int(sys.argv[1]), float(sys.argv[2])
@@ -59,4 +62,12 @@ print(f"  GL rasterising (Mesa llvmpipe threads):        {pct(render):6.2f}")
 print(f"  UI total (the two above):                      {pct(ui + render):6.2f}   goal < 1")
 print(f"  sync engine + in-process graphsim (polling):   {pct(other):6.2f}")
 print(f"  whole process:                                 {pct(ui + render + other):6.2f}")
+by = {}
+for tid, (comm, t) in b.items():
+    by.setdefault(comm, [0, 0])
+    by[comm][0] += t - a.get(tid, (comm, 0))[1]
+    by[comm][1] += 1
+print("  by thread name (count):")
+for comm, (t, n) in sorted(by.items(), key=lambda kv: -kv[1][0]):
+    print(f"    {comm:<24} ({n:2d}) {pct(t):6.2f}")
 PY

@@ -147,6 +147,40 @@ TEST_CASE("planner: poll rates follow sqrt(lambda), add up to the budget and res
     CHECK(pl.PollRate("silent") == doctest::Approx(1.0 / 60));
 }
 
+TEST_CASE("planner: quiet channels back off towards the floor and leave the budget unspent") {
+    PollPlanner pl;
+    pl.Configure({/*budget*/ 10.0, /*min*/ 1.0, /*max*/ 60});
+    UnixMillis t = 1'000'000;
+    for (const char* c : {"a", "b", "c", "busy"}) pl.Seed(c, 2, 3600, t);
+    pl.Rebalance(t);
+    // Freshly seeded: nothing is quiet yet, so the budget is spent (capped at 1/s each).
+    CHECK(pl.PollRate("a") == doctest::Approx(1.0));
+    // Two minutes later only "busy" has shown anything new.
+    for (int i = 0; i < 130; ++i) {
+        t += 1000;
+        pl.Observe("busy", i % 10 == 0 ? 1 : 0, t);
+        for (const char* c : {"a", "b", "c"}) pl.Observe(c, 0, t);
+    }
+    pl.Rebalance(t);
+    double quiet = pl.PollRate("a");
+    CHECK(quiet == doctest::Approx(
+                       std::max(1.0 / 60, PollPlanner::kQuietPollsPerMessage * pl.Lambda("a", t))));
+    CHECK(quiet < 0.1);
+    CHECK(pl.PollRate("busy") == doctest::Approx(1.0));  // a busy channel keeps its cap
+    CHECK(pl.PollRate("a") + pl.PollRate("b") + pl.PollRate("c") + pl.PollRate("busy") < 2.0);
+    // An hour of silence: the estimate decays, and the floor is all that is left.
+    for (int i = 0; i < 60; ++i) {
+        t += 60'000;
+        pl.Observe("a", 0, t);
+    }
+    pl.Rebalance(t);
+    CHECK(pl.PollRate("a") == doctest::Approx(1.0 / 60));
+    // One new message ends the back-off at once.
+    pl.Observe("a", 1, t);
+    pl.Rebalance(t);
+    CHECK(pl.PollRate("a") > 0.5);
+}
+
 TEST_CASE(
     "planner: the rate estimate converges within a minute and priority is lambda x age x boost") {
     PollPlanner pl;
