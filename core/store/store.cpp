@@ -344,7 +344,6 @@ size_t Store::MergePrepared(const std::string& channelId, std::vector<StoredMess
         auto it = s.channels.find(channelId);
         if (it == s.channels.end()) return;
         auto cd = std::make_shared<ChannelData>(*it->second);
-        cd->messages.reserve(cd->messages.size() + incoming.size());  // no doubling slack
         RootFinder roots(cd->messages, m_rootHashes[channelId]);
         bool needSort = false;
         auto ring = cd->activity ? std::make_shared<ActivityRing>(*cd->activity)
