@@ -77,12 +77,14 @@ StoredMessagePtr PushIngest::AsMergeable(ChatMessage m, const PushItem& item) {
     }
     // A reply to a thread we do not hold: fetch its root first.
     auto r = m_client->GetMessage(item.where.teamId, item.where.channelId, m.replyToId);
-    std::lock_guard lock(m_mutex);
-    if (!r) {
-        ++m_figures.fetchErrors;
-        return nullptr;
+    {
+        std::lock_guard lock(m_mutex);  // the figures only; the conversion runs unlocked
+        if (!r) {
+            ++m_figures.fetchErrors;
+            return nullptr;
+        }
+        ++m_figures.rootsFetched;
     }
-    ++m_figures.rootsFetched;
     ChatMessage root = std::move(r.value());
     root.replies.clear();
     root.repliesNextLink.clear();

@@ -12,7 +12,9 @@ secs=${2:-30}
 settle=${3:-150}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
-trap 'kill "$xpid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+# The app as well as xvfb-run: killing xvfb-run alone left channeldeck running.
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; kill "$xpid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 python3 - "$here/assets/scenarios/demo.json" "$work/quiet.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
