@@ -132,8 +132,8 @@ CompactMessage::CompactMessage(ChatMessage m)
     std::string* literalUrl = nullptr;
     if (!m.webUrl.empty()) {
         bool marked = m.webUrl.find_first_of(std::string_view("\x01\x02", 2)) != std::string::npos;
-        std::string shape = m.webUrl;
         if (!marked) {
+            std::string shape = m.webUrl;
             ReplaceAll(shape, id, kIdMark);
             ReplaceAll(shape, replyToId, kReplyToMark);
             urlTemplate = InternSharedText(shape);

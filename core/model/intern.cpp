@@ -110,8 +110,8 @@ const ChannelIdentity* InternChannelIdentity(const ChannelIdentity& channel) {
     return Channels().Intern(channel, static_cast<size_t>(-1));
 }
 
-const std::string* InternSharedText(std::string_view text) {
-    return Texts().Intern(std::string(text), kMaxInternedTexts);
+const std::string* InternSharedText(const std::string& text) {
+    return Texts().Intern(text, kMaxInternedTexts);
 }
 
 const IdentitySet& NoIdentity() {

@@ -21,7 +21,7 @@ const ChannelIdentity* InternChannelIdentity(const ChannelIdentity& channel);
 // Interned text that many messages share (webUrl templates). Returns null, so that the
 // caller keeps the text itself, once kMaxInternedTexts distinct texts are held: text that
 // turns out unique per message must not grow the pool without bound.
-const std::string* InternSharedText(std::string_view text);
+const std::string* InternSharedText(const std::string& text);
 inline constexpr size_t kMaxInternedTexts = 100000;
 
 // An empty IdentitySet, for callers that want a reference where there is no author.

@@ -72,7 +72,7 @@ StoredMessagePtr PushIngest::AsMergeable(ChatMessage m, const PushItem& item) {
                 if ((*it)->message.id == m.replyToId) {
                     std::vector<ChatMessage> reply;
                     reply.push_back(std::move(m));
-                    return Store::MakeStored((*it)->message, std::move(reply));
+                    return Store::WithReplies(**it, std::move(reply));
                 }
     }
     // A reply to a thread we do not hold: fetch its root first.

@@ -175,27 +175,41 @@ std::shared_ptr<StoredMessage> Convert(CompactMessage message) {
     return s;
 }
 
+StoredMessagePtr ToStored(CompactMessage m) {
+    return Convert(std::move(m));
+}
+StoredMessagePtr ToStored(ChatMessage m) {
+    return Store::MakeStored(std::move(m));
+}
+
+// Adds `replies`, each converted, to a thread and keeps them oldest first.
+template <typename Message>
+void AddReplies(StoredMessage& s, std::vector<Message> replies) {
+    s.replies.reserve(s.replies.size() + replies.size());
+    for (auto& r : replies) s.replies.push_back(ToStored(std::move(r)));
+    std::sort(s.replies.begin(), s.replies.end(), CreatedBefore);
+}
+
 }  // namespace
 
 StoredMessagePtr Store::MakeStored(ChatMessage message) {
     std::vector<ChatMessage> replies = std::move(message.replies);
     message.replies.clear();
-    return MakeStored(CompactMessage(std::move(message)), std::move(replies));
+    auto s = Convert(CompactMessage(std::move(message)));
+    AddReplies(*s, std::move(replies));
+    return s;
 }
 
-StoredMessagePtr Store::MakeStored(CompactMessage message, std::vector<ChatMessage> replies) {
-    auto s = Convert(std::move(message));
-    s->replies.reserve(replies.size());
-    for (auto& r : replies) s->replies.push_back(MakeStored(std::move(r)));
-    std::sort(s->replies.begin(), s->replies.end(), CreatedBefore);
+StoredMessagePtr Store::WithReplies(const StoredMessage& root, std::vector<ChatMessage> replies) {
+    auto s = std::make_shared<StoredMessage>(root);  // its text is kept, not converted again
+    s->replies.clear();
+    AddReplies(*s, std::move(replies));
     return s;
 }
 
 StoredMessagePtr Store::MakeThread(CompactMessage root, std::vector<CompactMessage> replies) {
     auto s = Convert(std::move(root));
-    s->replies.reserve(replies.size());
-    for (auto& r : replies) s->replies.push_back(Convert(std::move(r)));
-    std::sort(s->replies.begin(), s->replies.end(), CreatedBefore);
+    AddReplies(*s, std::move(replies));
     return s;
 }
 

@@ -253,8 +253,9 @@ class Store {
 
     // Builds a StoredMessage (text conversion, preview). Exposed for tests and benchmarks.
     static StoredMessagePtr MakeStored(ChatMessage message);
-    // The same for a message already in compact form (a stored root) with new replies.
-    static StoredMessagePtr MakeStored(CompactMessage message, std::vector<ChatMessage> replies);
+    // A stored root (its text as it is) with new replies, to merge them into its thread.
+    static StoredMessagePtr WithReplies(const StoredMessage& root,
+                                        std::vector<ChatMessage> replies);
     // A root and its replies, all in compact form already (the start-up load).
     static StoredMessagePtr MakeThread(CompactMessage root, std::vector<CompactMessage> replies);
 

@@ -376,7 +376,7 @@ void SyncEngine::RunReplies(Job& job) {
     if (const ChannelData* cd = snap->FindChannel(job.channelId)) {
         for (auto it = cd->messages.rbegin(); it != cd->messages.rend(); ++it) {
             if ((*it)->message.id != job.messageId) continue;
-            batch.push_back(Store::MakeStored((*it)->message, std::move(replies->items)));
+            batch.push_back(Store::WithReplies(**it, std::move(replies->items)));
             break;
         }
     }
