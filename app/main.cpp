@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -22,6 +23,8 @@
 #include "export_command.hpp"
 #include "platform/window.hpp"
 #include "ui/app_ui.hpp"
+#include "ui/fonts.hpp"
+#include "ui/text_probe.hpp"
 #include "ui/theme.hpp"
 #include "util/log.hpp"
 
@@ -385,6 +388,15 @@ std::string WriteLayoutReport(const std::string& path, const cdeck::ui::AppUi& u
     nlohmann::json j = {{"window", {width, height}},           {"teams", snap.teams.size()},
                         {"pages", wall.Layout().pages.size()}, {"dense", wall.Dense()},
                         {"columns", wall.Layout().columns},    {"cards", cards}};
+    if (ui.Kiosk()) {
+        j["pages"] = wall.Kiosk().Pages();
+        j["columns"] = wall.Kiosk().Fit().columns;
+        j["kiosk_type_px"] = wall.Kiosk().Fit().type;
+    }
+    // Measured from what was drawn, not from what the wall meant to draw.
+    const cdeck::ui::TextSizes text = cdeck::ui::MeasureDrawnText(ImGui::GetDrawData());
+    j["text"] = {{"glyphs", text.glyphs}, {"min_px", text.minPx}, {"max_px", text.maxPx}};
+    j["attention"] = wall.LastAttention().items.size();
     std::ofstream out(path, std::ios::trunc);
     out << j.dump(2) << "\n";
     return out.good() ? std::string() : "cannot write " + path;
@@ -455,7 +467,10 @@ int main(int argc, char** argv) {
     if (args.headless) return RunHeadless(runtime, args);
 
     float scale = window.ContentScale();
-    cdeck::ui::Fonts fonts = window.LoadFonts(scale);
+    int fbW = 0, fbH = 0;
+    window.FramebufferSize(fbW, fbH);
+    cdeck::ui::Fonts fonts =
+        cdeck::ui::LoadFonts(scale, std::max(1.0f, static_cast<float>(fbH) / 1080.0f));
     cdeck::ui::AppUiOptions uo;
     uo.demoTenant = runtime.IsDemo();
     uo.kiosk = args.kiosk;

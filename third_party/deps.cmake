@@ -15,6 +15,10 @@ if(CDECK_BUILD_APP OR CDECK_BUILD_TESTS)
   # the FreeType builder.
   pkg_check_modules(IMGUI REQUIRED IMPORTED_TARGET imgui)
   pkg_check_modules(FREETYPE IMPORTED_TARGET freetype2)
+  if(FREETYPE_FOUND)  # libimgui.a's FreeType builder needs it after the archive
+    set_property(TARGET PkgConfig::IMGUI APPEND PROPERTY INTERFACE_LINK_LIBRARIES
+                 PkgConfig::FREETYPE)
+  endif()
 endif()
 
 if(CDECK_BUILD_APP)

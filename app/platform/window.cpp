@@ -9,9 +9,6 @@
 #include <imgui.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
-#ifdef CDECK_HAVE_FREETYPE
-#include <imgui_freetype.h>
-#endif
 
 #include <cstdint>
 #include <cstdlib>
@@ -26,17 +23,7 @@ static_assert(cdeck::ui::keys::kK == GLFW_KEY_K && cdeck::ui::keys::kA == GLFW_K
               cdeck::ui::keys::kF5 == GLFW_KEY_F5 && cdeck::ui::keys::kF11 == GLFW_KEY_F11);
 
 namespace cdeck::platform {
-namespace {
-
-const char* FirstExisting(std::initializer_list<const char*> paths) {
-    for (const char* p : paths) {
-        std::error_code ec;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return nullptr;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Window::~Window() {
     if (m_imguiReady) {
@@ -114,45 +101,6 @@ std::string Window::Open(const WindowOptions& o) {
     ImGui_ImplOpenGL3_Init("#version 330 core");
     m_imguiReady = true;
     return {};
-}
-
-ui::Fonts Window::LoadFonts(float scale) {
-    ImGuiIO& io = ImGui::GetIO();
-    ui::Fonts fonts;
-#ifdef CDECK_HAVE_FREETYPE
-    io.Fonts->FontBuilderIO = ImGuiFreeType::GetBuilderForFreeType();
-#endif
-    static const ImWchar kRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2000,
-                                      0x206F, 0x20A0, 0x20CF, 0x2190, 0x21FF,
-                                      0x2500, 0x25FF, 0x2600, 0x26FF, 0};
-    const char* regular = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-Regular.otf",
-                                         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
-    const char* bold = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-SemiBold.otf",
-                                      "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"});
-    const char* symbols = FirstExisting({"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
-    auto add = [&](const char* path, float size) -> ImFont* {
-        if (!path) return nullptr;
-        ImFontConfig cfg;
-        cfg.OversampleH = 2;
-        ImFont* f = io.Fonts->AddFontFromFileTTF(path, size * scale, &cfg, kRanges);
-        if (f && symbols && symbols != path) {
-            ImFontConfig merge;
-            merge.MergeMode = true;  // glyphs Inter lacks (arrows, dingbats) come from DejaVu
-            io.Fonts->AddFontFromFileTTF(symbols, size * scale, &merge, kRanges);
-        }
-        return f;
-    };
-    fonts.regular = add(regular, 17.0f);
-    fonts.bold = add(bold, 17.0f);
-    fonts.large = add(bold, 26.0f);
-    fonts.small = add(regular, 14.0f);
-    if (!fonts.regular) {
-        io.Fonts->Clear();
-        io.Fonts->AddFontDefault();
-        fonts = ui::Fonts{};
-    }
-    io.Fonts->Build();
-    return fonts;
 }
 
 bool Window::ShouldClose() const {

@@ -28,8 +28,6 @@ class Window {
 
     // Returns an empty string on success, else a one-line reason.
     std::string Open(const WindowOptions& options);
-    // Loads the UI fonts (Inter, DejaVu fallback, ImGui's built-in last) and builds the atlas.
-    ui::Fonts LoadFonts(float scale);
 
     bool ShouldClose() const;
     bool Focused() const;

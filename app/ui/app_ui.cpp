@@ -187,7 +187,9 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
         ApplyTheme({m_config.ui.theme, m_config.ui.palette, m_options.dpiScale});
         m_themeDirty = false;
     }
-    ImGui::GetIO().FontGlobalScale = static_cast<float>(m_config.ui.fontScale);
+    // The kiosk never draws below its readable size, whatever the font scale.
+    ImGui::GetIO().FontGlobalScale =
+        static_cast<float>(m_kiosk ? std::max(1.0, m_config.ui.fontScale) : m_config.ui.fontScale);
     m_metrics.History().Sample(*snapshot);
 
     UiContext ctx;
@@ -198,6 +200,12 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ctx.pollIntervalSeconds = m_options.pollIntervalSeconds;
     ctx.settings = &m_config.ui;
     ctx.fonts = m_fonts;
+    const bool bigType = m_kiosk && m_fonts.kiosk;
+    if (bigType) {  // every view in kiosk mode draws in the kiosk's faces
+        ctx.fonts.regular = ctx.fonts.small = m_fonts.kiosk;
+        ctx.fonts.bold = ctx.fonts.large = m_fonts.kioskBold;
+        ImGui::PushFont(m_fonts.kiosk);
+    }
     ctx.selection = &m_selection;
     ctx.reads = &m_reads;
     ctx.submit = m_options.submit;
@@ -230,13 +238,13 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
         Banner(
             "DEMO TENANT (simulated)  \xC2\xB7  data comes from graphsim on this machine, not "
             "Microsoft Teams",
-            colors::kDemo, m_fonts.bold, bannerH);
+            colors::kDemo, ctx.fonts.bold, bannerH);
     std::string stale = StaleReason(sync, now, m_config.ui.staleAfterSeconds);
     m_staleShown = !stale.empty();
     m_lastSyncOk = sync.lastSyncOk;
     if (m_staleShown) {
         std::string text = "STALE \xE2\x80\x94 " + stale;
-        Banner(text.c_str(), colors::kBad, m_fonts.large, bannerH * (m_kiosk ? 2.2f : 1.4f));
+        Banner(text.c_str(), colors::kBad, ctx.fonts.large, bannerH * (m_kiosk ? 2.2f : 1.4f));
     }
     m_strip.Draw(ctx);
     DrawSignInPrompt(ctx);
@@ -273,6 +281,7 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ImGui::End();
     m_switcher.Draw(ctx);
     m_help.Draw(ctx);
+    if (bigType) ImGui::PopFont();
 }
 
 void AppUi::DrawTabs() {
@@ -294,7 +303,7 @@ void AppUi::DrawPage(const UiContext& ctx) {
     switch (m_selection.page) {
         case Page::kWall: {
             float avail = ImGui::GetContentRegionAvail().x;
-            if (avail >= 1300) {
+            if (avail >= 1300 && !m_kiosk) {  // the kiosk wall takes the whole width
                 float side = std::floor(avail * 0.30f);
                 m_dashboard.DrawChild(ctx,
                                       ImVec2(avail - side - ImGui::GetStyle().ItemSpacing.x, 0));

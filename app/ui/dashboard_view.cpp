@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "moderation/review.hpp"
 #include "ui/status_strip.hpp"
 #include "ui/theme.hpp"
 #include "ui/widgets.hpp"
@@ -69,6 +70,93 @@ DashboardView::Throttle DashboardView::ThrottleOf(const core::ChannelData& c) co
     return t;
 }
 
+ThrottleFacts DashboardView::TeamThrottle(const std::string& teamId) const {
+    ThrottleFacts t;
+    t.gated = m_classGated || m_gatedTeams.count(teamId);
+    if (auto it = m_429Team.find(teamId); it != m_429Team.end()) t.recent429 = it->second;
+    return t;
+}
+
+void DashboardView::RebuildAttention(const UiContext& ctx) {
+    const core::Snapshot& snap = *ctx.snapshot;
+    const uint64_t review = snap.review ? snap.review->version : 0;
+    if (snap.version == m_attentionSnap && review == m_reviewVersion &&
+        ctx.now - m_attentionAt < 1000 && ctx.now >= m_attentionAt)
+        return;
+    if (review != m_reviewVersion) m_critical = CriticalByChannel(snap.review.get());
+    m_attentionSnap = snap.version;
+    m_reviewVersion = review;
+    m_attentionAt = ctx.now;
+    AttentionOptions o;
+    o.now = ctx.now;
+    o.expectedSeconds = ctx.pollIntervalSeconds;
+    o.redFactor = ctx.settings->redFactor;
+    o.surgeFactor = ctx.settings->surgeFactor;
+    o.surgeMin = ctx.settings->surgeMinMessages;
+    m_attention = ComputeAttention(
+        snap, o,
+        [this](const core::ChannelData& c) {
+            Throttle t = ThrottleOf(c);
+            return ThrottleFacts{t.gated, t.recent429};
+        },
+        m_critical);
+    m_order = TeamOrder(snap, m_attention);
+}
+
+void DashboardView::DrawAttentionStrip(const UiContext& ctx) {
+    m_stripRects.clear();
+    const Attention& att = m_attention;
+    if (att.AllQuiet()) {
+        LevelMarker(Level::kGood, 4.5f);
+        ImGui::SameLine();
+        ImGui::TextColored(colors::kGood, "All quiet");
+        ImGui::SameLine();
+        ImGui::TextDisabled(
+            "\xC2\xB7  %zu channels fresh \xC2\xB7 nothing throttled \xC2\xB7 no surges "
+            "\xC2\xB7 no critical review items",
+            att.channels);
+        return;
+    }
+    LevelMarker(Level::kBad, 4.5f);
+    ImGui::SameLine();
+    ImGui::TextColored(colors::kBad, "Needs attention: %zu of %zu channels", att.items.size(),
+                       att.channels);
+    // One line, so that the cards keep their room: as many entries as fit, then a count.
+    const float right = ImGui::GetWindowContentRegionMax().x;
+    for (size_t i = 0; i < att.items.size(); ++i) {
+        const AttentionItem& a = att.items[i];
+        const core::ChannelData* c = ctx.snapshot->FindChannel(a.channelId);
+        std::string label = "# " + (c ? c->channel.displayName : a.channelId) + "  " +
+                            DescribeAttention(a) + "###att" + a.channelId;
+        float w = ImGui::CalcTextSize(label.c_str(), nullptr, true).x +
+                  ImGui::GetStyle().FramePadding.x * 2;
+        ImGui::SameLine();
+        const float more = i + 1 < att.items.size() ? ImGui::CalcTextSize("+999 more").x : 0;
+        if (ImGui::GetCursorPosX() + w + more > right) {
+            ImGui::TextDisabled("+%zu more", att.items.size() - i);
+            break;
+        }
+        bool bad = a.reasons & (kReasonCritical | kReasonGated | kReasonStale);
+        ImVec4 bg = bad ? colors::kBad : colors::kWarn;
+        bg.w = 0.30f;
+        ImGui::PushStyleColor(ImGuiCol_Button, bg);
+        if (ImGui::Button(label.c_str()) && ctx.selection && c)
+            ctx.selection->OpenChannel(c->channel.teamId, c->channel.id);
+        ImGui::PopStyleColor();
+        m_stripRects[a.channelId] = {ImGui::GetItemRectMin(), ImGui::GetItemRectMax()};
+    }
+}
+
+void DashboardView::DrawKiosk(const UiContext& ctx) {
+    KioskWall::Inputs in;
+    in.attention = &m_attention;
+    in.order = &m_order;
+    in.teamThrottle = [this](const std::string& team) { return TeamThrottle(team); };
+    std::unordered_map<std::string, KioskWall::Rect> cards;
+    m_kiosk.Draw(ctx, in, cards, m_visibleNow);
+    for (const auto& [id, r] : cards) m_cardRects[id] = {r.min, r.max};
+}
+
 void DashboardView::DrawContent(const UiContext& ctx) {
     m_rowRects.clear();
     m_cardRects.clear();
@@ -82,6 +170,13 @@ void DashboardView::DrawContent(const UiContext& ctx) {
                                                     : "Waiting for the first sync\xE2\x80\xA6");
         return;
     }
+    RebuildAttention(ctx);
+    if (ctx.kiosk) {
+        DrawKiosk(ctx);
+        TellVisible(ctx);
+        return;
+    }
+    DrawAttentionStrip(ctx);
     // Fit the screen (ui/wall_layout.hpp); when nothing fits, show the teams a page at a
     // time, in turn, and say how many are off screen.
     const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -91,7 +186,7 @@ void DashboardView::DrawContent(const UiContext& ctx) {
     DrawPageLine(ctx, page);
     const ImVec2 origin = ImGui::GetCursorPos();
     for (const CardPlace& place : page.cards) {
-        const core::TeamData& team = *snap.teams[place.team];
+        const core::TeamData& team = *snap.teams[m_order[place.team]];
         ImGui::SetCursorPos(ImVec2(origin.x + place.x, origin.y + place.y));
         if (ctx.selection && ctx.selection->scrollToTeam == team.team.id) {
             ImGui::SetScrollHereY(0.0f);
@@ -105,6 +200,10 @@ void DashboardView::DrawContent(const UiContext& ctx) {
     }
     ImGui::SetCursorPos(origin);
     ImGui::Dummy(ImVec2(avail.x, page.height));  // the scroll extent of this page
+    TellVisible(ctx);
+}
+
+void DashboardView::TellVisible(const UiContext& ctx) {
     // Tell the engine which channels are on screen (and open in the reader) when that
     // changes: it polls them sooner.
     if (ctx.selection && !ctx.selection->channelId.empty())
@@ -122,7 +221,7 @@ void DashboardView::DrawContent(const UiContext& ctx) {
 
 void DashboardView::UpdateLayout(const core::Snapshot& snap, ImVec2 avail) {
     m_channelsNow.clear();
-    for (const auto& t : snap.teams) m_channelsNow.push_back(t->channelIds.size());
+    for (size_t t : m_order) m_channelsNow.push_back(snap.teams[t]->channelIds.size());
     const float rowHeight = RowHeight(false);  // follows the font scale
     if (!m_layout.pages.empty() && m_channelsNow == m_layoutKey.channels &&
         avail.x == m_layoutKey.width && avail.y == m_layoutKey.height &&
@@ -149,7 +248,7 @@ void DashboardView::AdvancePage(const UiContext& ctx) {
     if (ctx.selection && !ctx.selection->scrollToTeam.empty())
         for (size_t p = 0; p < m_layout.pages.size(); ++p)
             for (const CardPlace& c : m_layout.pages[p].cards)
-                if (ctx.snapshot->teams[c.team]->team.id == ctx.selection->scrollToTeam) {
+                if (ctx.snapshot->teams[m_order[c.team]]->team.id == ctx.selection->scrollToTeam) {
                     m_page = p;
                     m_pageSince = now;
                 }

@@ -11,6 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "ui/attention.hpp"
+#include "ui/kiosk_wall.hpp"
 #include "ui/view.hpp"
 #include "ui/wall_layout.hpp"
 
@@ -43,6 +45,14 @@ class DashboardView final : public View {
         int recent429 = 0;   // 429s for the channel or its team in the last minute
     };
     Throttle ThrottleOf(const core::ChannelData& c) const;
+    ThrottleFacts TeamThrottle(const std::string& teamId) const;
+
+    // What needs attention (ui/attention.hpp) as of the last frame, the order the teams
+    // were shown in (indices into the snapshot's teams), and where each strip entry was drawn.
+    const Attention& LastAttention() const { return m_attention; }
+    const std::vector<size_t>& TeamOrderShown() const { return m_order; }
+    const std::unordered_map<std::string, RowRect>& LastStripRects() const { return m_stripRects; }
+    const KioskWall& Kiosk() const { return m_kiosk; }
 
   protected:
     void DrawContent(const UiContext& ctx) override;
@@ -55,6 +65,10 @@ class DashboardView final : public View {
     void DrawTeamStateLine(const core::TeamData& team, float width);
     void DrawChannelRow(const UiContext& ctx, const core::ChannelData& channel, float width);
     void RebuildThrottle(const UiContext& ctx);
+    void RebuildAttention(const UiContext& ctx);
+    void DrawAttentionStrip(const UiContext& ctx);
+    void DrawKiosk(const UiContext& ctx);
+    void TellVisible(const UiContext& ctx);
 
     void SendCommand(const UiContext& ctx, core::Command::Kind kind, const core::ChannelData& c,
                      bool flag = false);
@@ -80,6 +94,14 @@ class DashboardView final : public View {
     bool m_classGated = false;
     std::unordered_set<std::string> m_gatedTeams, m_gatedChannels;
     std::unordered_map<std::string, int> m_429Team, m_429Channel;
+    // Rebuilt when the snapshot or the review queue changes, or a second passes.
+    Attention m_attention;
+    uint64_t m_attentionSnap = ~0ull, m_reviewVersion = ~0ull;
+    core::UnixMillis m_attentionAt = 0;
+    std::unordered_map<std::string, int> m_critical;
+    std::vector<size_t> m_order;  // team indices in wall order
+    std::unordered_map<std::string, RowRect> m_stripRects;
+    KioskWall m_kiosk;
 };
 
 }  // namespace cdeck::ui

@@ -23,7 +23,16 @@ struct Fonts {
     ImFont* bold = nullptr;
     ImFont* large = nullptr;  // banners, wall headings
     ImFont* small = nullptr;
+    // The kiosk wall's: body text at its smallest readable size (kKioskMinPx at 1080p),
+    // bold, and the display face for its big numbers. Null: fall back to the above.
+    ImFont* kiosk = nullptr;
+    ImFont* kioskBold = nullptr;
+    ImFont* display = nullptr;
 };
+
+// The smallest type the kiosk wall draws at 1080p, read from across a room; it scales with
+// the screen's height (48 px at 2160p).
+inline constexpr float kKioskMinPx = 24.0f;
 
 // The pages of the main area, in tab order (Ctrl+1 .. Ctrl+8).
 enum class Page {

@@ -84,4 +84,41 @@ WallLayout LayoutWall(const std::vector<size_t>& channelsPerTeam, float width, f
     return out;
 }
 
+KioskFit FitKiosk(size_t teams, float width, float height, float spacing, float unitW, float unitH,
+                  float minPx, float maxPx) {
+    KioskFit best;
+    std::vector<KioskFit> fits;
+    const size_t n = std::max<size_t>(teams, 1);
+    auto cell = [&](int cols, int rows, KioskFit& f) {
+        f.columns = cols;
+        f.rows = rows;
+        f.cardW = std::floor((width - spacing * static_cast<float>(cols - 1)) / cols);
+        f.cardH = std::floor((height - spacing * static_cast<float>(rows - 1)) / rows);
+    };
+    for (int cols = 1; cols <= static_cast<int>(n); ++cols) {
+        KioskFit f;
+        cell(cols, static_cast<int>((n + cols - 1) / cols), f);
+        f.type = std::min({f.cardW / unitW, f.cardH / unitH, maxPx});
+        f.perPage = teams;
+        if (f.type > best.type) best = f;
+        fits.push_back(f);
+    }
+    if (best.type >= minPx) {
+        // Within 15 % of the largest type, the layout that leaves the most height under each
+        // card's summary, for its channel rows.
+        auto room = [&](const KioskFit& f) { return f.cardH - unitH * f.type; };
+        for (const KioskFit& f : fits)
+            if (f.type >= std::max(minPx, best.type * 0.85f) && room(f) > room(best)) best = f;
+        return best;
+    }
+    // Nothing fits at the smallest readable type: as many cards as fit, a page at a time.
+    KioskFit f;
+    f.type = minPx;
+    int cols = std::max(1, static_cast<int>((width + spacing) / (unitW * minPx + spacing)));
+    int rows = std::max(1, static_cast<int>((height + spacing) / (unitH * minPx + spacing)));
+    cell(cols, rows, f);
+    f.perPage = static_cast<size_t>(cols) * static_cast<size_t>(rows);
+    return f;
+}
+
 }  // namespace cdeck::ui

@@ -46,4 +46,20 @@ struct WallLayout {
 WallLayout LayoutWall(const std::vector<size_t>& channelsPerTeam, float width, float height,
                       const WallMetrics& metrics);
 
+// The kiosk wall: every team card scales with one type size s (a card needs unitW x unitH
+// times s). FitKiosk picks the largest s in [minPx, maxPx] with which every card fits on
+// one screen, over every column count (and, within 15 % of that size, the layout that
+// leaves the most room for channel rows); when none does, s is minPx and the teams go in
+// pages of `perPage`. Cards fill their grid cell (cardW x cardH), so the space left below
+// a card's summary holds its channel detail.
+struct KioskFit {
+    float type = 0;  // s: the body type size in px
+    int columns = 1, rows = 1;
+    size_t perPage = 0;  // teams per page (all of them when not paged)
+    float cardW = 0, cardH = 0;
+    bool Paged(size_t teams) const { return perPage < teams; }
+};
+KioskFit FitKiosk(size_t teams, float width, float height, float spacing, float unitW, float unitH,
+                  float minPx, float maxPx);
+
 }  // namespace cdeck::ui

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -66,6 +67,18 @@ std::optional<Error> ParseUi(const json& j, UiSettings& ui) {
             e = number(v, key, 1, 1000, ui.redFactor);
         } else if (k == "kiosk_interval_seconds") {
             e = number(v, key, 3, 3600, ui.kioskIntervalSeconds);
+        } else if (k == "surge_factor") {
+            e = number(v, key, 1.5, 100, ui.surgeFactor);
+        } else if (k == "surge_min_messages") {
+            double n = 0;
+            e = number(v, key, 1, 100000, n);
+            if (!e && n != std::floor(n)) e = KeyError(key, "must be a whole number");
+            ui.surgeMinMessages = static_cast<int>(n);
+        } else if (k == "alert_repeat_minutes") {
+            e = number(v, key, 1, 1440, ui.alertRepeatMinutes);
+        } else if (k == "alert_sound" || k == "desktop_notifications") {
+            if (!v.is_boolean()) return KeyError(key, "must be true or false");
+            (k == "alert_sound" ? ui.alertSound : ui.desktopNotifications) = v.get<bool>();
         } else if (k == "theme") {
             if (!v.is_string() || (v != "dark" && v != "high_contrast"))
                 return KeyError(key, "must be \"dark\" or \"high_contrast\"");
@@ -474,11 +487,19 @@ Status SaveSettings(const std::string& path, const Config& settings) {
         }
     }
     const UiSettings& u = settings.ui;
-    doc["ui"] = {
-        {"font_scale", u.fontScale},     {"theme", u.theme},
-        {"palette", u.palette},          {"stale_after_seconds", u.staleAfterSeconds},
-        {"amber_factor", u.amberFactor}, {"red_factor", u.redFactor},
-        {"kiosk_pages", u.kioskPages},   {"kiosk_interval_seconds", u.kioskIntervalSeconds}};
+    doc["ui"] = {{"font_scale", u.fontScale},
+                 {"theme", u.theme},
+                 {"palette", u.palette},
+                 {"stale_after_seconds", u.staleAfterSeconds},
+                 {"amber_factor", u.amberFactor},
+                 {"red_factor", u.redFactor},
+                 {"kiosk_pages", u.kioskPages},
+                 {"kiosk_interval_seconds", u.kioskIntervalSeconds},
+                 {"surge_factor", u.surgeFactor},
+                 {"surge_min_messages", u.surgeMinMessages},
+                 {"alert_sound", u.alertSound},
+                 {"desktop_notifications", u.desktopNotifications},
+                 {"alert_repeat_minutes", u.alertRepeatMinutes}};
     if (!doc.contains("limits") || !doc["limits"].is_object()) doc["limits"] = json::object();
     doc["limits"]["pace_fraction"] = settings.limits.paceFraction;
     if (!doc.contains("sync") || !doc["sync"].is_object()) doc["sync"] = json::object();

@@ -80,6 +80,16 @@ struct UiSettings {
     double redFactor = 5;              // and red past this many
     std::vector<std::string> kioskPages = {"wall", "activity", "metrics"};
     double kioskIntervalSeconds = 20;  // each page's time on screen in kiosk mode
+    // A channel surges when its last 15 minutes hold at least surge_min_messages and
+    // surge_factor times its usual 15 minutes (the six hours before).
+    double surgeFactor = 3;
+    int surgeMinMessages = 10;
+    // Alerts (critical rule hit, surge, stale wall): a flash on the wall until acknowledged,
+    // a sound when alert_sound, a desktop notification on the desk when
+    // desktop_notifications; the same alert again at most every alert_repeat_minutes.
+    bool alertSound = false;
+    bool desktopNotifications = true;
+    double alertRepeatMinutes = 10;
 };
 // The page names kiosk_pages accepts.
 inline constexpr const char* kKioskPageNames[] = {"wall", "activity", "reader", "metrics"};

@@ -103,6 +103,38 @@ TEST_CASE("the ui section is validated key by key") {
     }
 }
 
+TEST_CASE("surge and alert settings are validated, with defaults") {
+    auto d = ParseConfig("{}");
+    REQUIRE(d.ok());
+    CHECK(d->ui.surgeFactor == 3);
+    CHECK(d->ui.surgeMinMessages == 10);
+    CHECK_FALSE(d->ui.alertSound);
+    CHECK(d->ui.desktopNotifications);
+    CHECK(d->ui.alertRepeatMinutes == 10);
+    auto c = ParseConfig(
+        R"({"ui":{"surge_factor":4,"surge_min_messages":25,"alert_sound":true,
+                 "desktop_notifications":false,"alert_repeat_minutes":30}})");
+    REQUIRE(c.ok());
+    CHECK(c->ui.surgeFactor == 4);
+    CHECK(c->ui.surgeMinMessages == 25);
+    CHECK(c->ui.alertSound);
+    CHECK_FALSE(c->ui.desktopNotifications);
+    CHECK(c->ui.alertRepeatMinutes == 30);
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"ui":{"surge_factor":1}})", "ui.surge_factor"},
+        {R"({"ui":{"surge_min_messages":2.5}})", "whole number"},
+        {R"({"ui":{"surge_min_messages":0}})", "ui.surge_min_messages"},
+        {R"({"ui":{"alert_sound":"yes"}})", "ui.alert_sound"},
+        {R"({"ui":{"desktop_notifications":1}})", "ui.desktop_notifications"},
+        {R"({"ui":{"alert_repeat_minutes":0}})", "ui.alert_repeat_minutes"},
+    };
+    for (auto [text, key] : bad) {
+        auto r = ParseConfig(text);
+        REQUIRE_FALSE(r.ok());
+        CHECK_MESSAGE(r.error().message.find(key) != std::string::npos, r.error().message);
+    }
+}
+
 TEST_CASE("saving settings keeps the rest of the file, validates, and writes mode 0600") {
     cdeck::test::TempDir dir;
     std::string path = (dir.path / "sub" / "config.json").string();

@@ -392,7 +392,6 @@ TEST_CASE("the wall fits every team on screen, with one-line rows when it must")
         store.UpsertChannels(teams[t].id, cs);
     }
     ui::AppUiOptions o;
-    o.kiosk = true;
     o.config.ui.fontScale = 1.6;  // distance viewing: two-line rows no longer fit
     ui::AppUi app(o);
     imgui.Frame(app, store.Current(), now);

@@ -1,0 +1,238 @@
+// Headless UI tests of the wall leading with what is wrong (the needs-attention strip, team
+// order, the all-quiet state) and of the kiosk wall's type size, measured from the draw
+// data with the real fonts.
+#include <algorithm>
+#include <memory>
+
+#include "metrics/metrics.hpp"
+#include "moderation/review.hpp"
+#include "ui/attention.hpp"
+#include "ui/fonts.hpp"
+#include "ui/text_probe.hpp"
+#include "ui/ui_rig.hpp"
+#include "ui/wall_layout.hpp"
+
+using namespace cdeck;
+using test::HeadlessImGui;
+using test::Msg;
+
+namespace {
+
+constexpr core::UnixMillis kMin = 60000;
+
+// `teams` teams of `channels` channels each, every channel synced at `syncedAt`.
+void SeedTeams(core::Store& store, int teams, int channels, core::UnixMillis syncedAt) {
+    std::vector<core::Team> ts;
+    for (int t = 0; t < teams; ++t)
+        ts.push_back({"t" + std::to_string(t), "Team " + std::to_string(t), "", "", "", false});
+    store.UpsertTeams(ts);
+    for (int t = 0; t < teams; ++t) {
+        std::vector<core::Channel> cs;
+        for (int c = 0; c < channels; ++c) {
+            core::Channel ch;
+            ch.id = "c" + std::to_string(t) + "-" + std::to_string(c);
+            ch.displayName = "Channel " + std::to_string(t) + "." + std::to_string(c);
+            ch.teamId = "t" + std::to_string(t);
+            cs.push_back(ch);
+        }
+        store.UpsertChannels("t" + std::to_string(t), cs);
+        for (const auto& ch : cs) {
+            store.MergeMessages(ch.id, {Msg(ch.id + "-m", syncedAt - 20 * kMin, "Ann", "hi")},
+                                true);
+            store.RecordChannelSync(ch.id, true, {});
+        }
+    }
+}
+
+struct Rig {
+    HeadlessImGui imgui;
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    ui::AppUi app;
+    explicit Rig(bool kiosk, ImVec2 size = ImVec2(1600, 900)) : imgui(size), app(Options(kiosk)) {}
+    static ui::AppUiOptions Options(bool kiosk) {
+        ui::AppUiOptions o;
+        o.kiosk = kiosk;
+        o.submit = [](core::Command) {};
+        return o;
+    }
+    void Frame() { imgui.Frame(app, store.Current(), now); }
+    std::string Text() { return test::ScreenText(app, store.Current(), now); }
+};
+
+// Team 2's channel 0 surges, team 3's channel 1 is gated, team 4's channel 2 holds a
+// critical review item; everything else is quiet.
+void MakeTrouble(Rig& rig) {
+    std::vector<core::ChatMessage> burst;
+    for (int i = 0; i < 14; ++i)
+        burst.push_back(Msg("s" + std::to_string(i), rig.now - i * 20000, "Sam", "busy"));
+    rig.store.MergeMessages("c2-0", burst, false);
+    auto metrics = std::make_shared<core::MetricsSnapshot>();
+    metrics->gatedScopes = {"channel:c3-1"};
+    rig.store.UpdateSyncStatus([&](core::SyncStatus& s) { s.metrics = metrics; });
+    auto review = std::make_shared<core::ReviewState>();
+    review->version = 1;
+    core::ReviewItem item;
+    item.id = 1;
+    item.teamId = "t4";
+    item.channelId = "c4-2";
+    item.severity = "critical";
+    review->items.push_back(item);
+    item.id = 2;
+    item.resolved = true;  // resolved: not counted
+    review->items.push_back(item);
+    rig.store.SetReview(review);
+}
+
+}  // namespace
+
+TEST_CASE("the wall leads with what needs attention, worst first, and orders teams by it") {
+    Rig rig(false);
+    SeedTeams(rig.store, 6, 3, rig.now);
+    MakeTrouble(rig);
+    rig.Frame();
+    const ui::Attention& att = rig.app.Dashboard().LastAttention();
+    REQUIRE(att.items.size() == 3);
+    CHECK(att.channels == 18);
+    CHECK(att.items[0].channelId == "c4-2");  // critical first
+    CHECK(att.items[0].critical == 1);
+    CHECK(att.items[1].channelId == "c3-1");  // then gated
+    CHECK(att.items[2].channelId == "c2-0");  // then the surge
+    CHECK((att.items[2].reasons & ui::kReasonSurge) != 0);
+    CHECK(att.items[2].last15 >= 14);
+    // Teams with trouble come first, in their original order; the rest follow in order.
+    CHECK(rig.app.Dashboard().TeamOrderShown() == std::vector<size_t>{2, 3, 4, 0, 1, 5});
+    std::string text = rig.Text();
+    CHECK(text.find("Needs attention: 3 of 18 channels") != std::string::npos);
+    CHECK(text.find("# Channel 4.2  1 critical") != std::string::npos);
+    CHECK(text.find("# Channel 3.1  gated") != std::string::npos);
+    CHECK(text.find("surge 14 (usual 0)") != std::string::npos);
+    CHECK(text.find("All quiet") == std::string::npos);
+    // The strip's entries open their channel.
+    rig.Frame();
+    auto strip = rig.app.Dashboard().LastStripRects();
+    REQUIRE(strip.count("c3-1") == 1);
+    rig.imgui.ClickRect(rig.app, rig.store.Current(), rig.now, test::RectOf(strip.at("c3-1")));
+    CHECK(rig.app.GetSelection().channelId == "c3-1");
+    CHECK(rig.app.GetSelection().page == ui::Page::kReader);
+}
+
+TEST_CASE("a channel is stale past red x the expected interval, and all quiet is said plainly") {
+    Rig rig(false);
+    SeedTeams(rig.store, 2, 2, rig.now);
+    rig.Frame();
+    CHECK(rig.app.Dashboard().LastAttention().AllQuiet());
+    std::string text = rig.Text();
+    CHECK(text.find("All quiet") != std::string::npos);
+    CHECK(text.find("4 channels fresh") != std::string::npos);
+    // Five minutes on, with no sync since: every channel is stale (5 s x 5 is the limit).
+    rig.now += 5 * kMin;
+    rig.Frame();
+    const ui::Attention& att = rig.app.Dashboard().LastAttention();
+    REQUIRE(att.items.size() == 4);
+    CHECK(att.items[0].reasons == ui::kReasonStale);
+    CHECK(att.items[0].staleSeconds >= 299);
+    CHECK(rig.Text().find("stale 5 min") != std::string::npos);
+}
+
+TEST_CASE("a surge is measured against the channel's own baseline") {
+    core::Store store;
+    const core::UnixMillis now = core::NowMillis();
+    SeedTeams(store, 1, 1, now);
+    std::vector<core::ChatMessage> msgs;
+    // A busy channel: 12 messages in every 15 minutes of the last six hours...
+    for (int i = 0; i < 6 * 4 * 12; ++i)
+        msgs.push_back(Msg("h" + std::to_string(i), now - 15 * kMin - i * 75000, "Bo", "x"));
+    // ...and 20 in the last 15: not three times its usual.
+    for (int i = 0; i < 20; ++i)
+        msgs.push_back(Msg("n" + std::to_string(i), now - i * 30000, "Bo", "x"));
+    store.MergeMessages("c0-0", msgs, false);
+    const core::ChannelData* c = store.Current()->FindChannel("c0-0");
+    REQUIRE(c);
+    CHECK(ui::Baseline15(*c, now) == doctest::Approx(12).epsilon(0.1));
+    ui::AttentionOptions o;
+    o.now = now;
+    auto att = ui::ComputeAttention(*store.Current(), o, nullptr, {});
+    CHECK(att.AllQuiet());
+    o.surgeFactor = 1.5;  // 20 >= 1.5 x 12
+    att = ui::ComputeAttention(*store.Current(), o, nullptr, {});
+    REQUIRE(att.items.size() == 1);
+    CHECK(att.items[0].reasons == ui::kReasonSurge);
+}
+
+TEST_CASE("FitKiosk picks the largest type that fits every card, else pages at the smallest") {
+    // 7 cards of 20 x 6 units on 1920 x 900: two columns of four rows gives s = 900/4/6 = 37.
+    ui::KioskFit f = ui::FitKiosk(7, 1920, 900, 0, 20, 6, 24, 100);
+    CHECK(f.perPage == 7);
+    CHECK(f.type >= 24);
+    CHECK(f.columns * f.rows >= 7);
+    CHECK(f.cardW >= 20 * f.type - 0.5f);
+    CHECK(f.cardH >= 6 * f.type - 0.5f);
+    // No layout of these seven does better than 85 % of the chosen type's best.
+    float best = 0;
+    for (int cols = 1; cols <= 7; ++cols) {
+        int rows = (7 + cols - 1) / cols;
+        best = std::max(best, std::min(1920.0f / cols / 20, 900.0f / rows / 6));
+    }
+    CHECK(f.type >= best * 0.85f - 0.01f);
+    // 50 cards do not fit at 24 px: pages of as many as fit.
+    f = ui::FitKiosk(50, 1920, 900, 12, 20, 6, 24, 36);
+    CHECK(f.type == 24);
+    CHECK(f.columns == 3);  // (1920 + 12) / (480 + 12)
+    CHECK(f.rows == 5);     // (900 + 12) / (144 + 12)
+    CHECK(f.perPage == 15);
+    CHECK(f.Paged(50));
+}
+
+TEST_CASE("the kiosk wall draws no text below 24 px at 1080p, or 48 px at 2160p") {
+    for (ImVec2 screen : {ImVec2(1920, 1080), ImVec2(3840, 2160)}) {
+        for (int teams : {7, 50}) {
+            CAPTURE(screen.y);
+            CAPTURE(teams);
+            Rig rig(true, screen);
+            ImGui::GetIO().Fonts->Clear();
+            ui::Fonts fonts = ui::LoadFonts(1.0f, screen.y / 1080.0f);
+            REQUIRE(fonts.kiosk != nullptr);  // fonts-inter or fonts-dejavu-core
+            rig.app.SetFonts(fonts);
+            SeedTeams(rig.store, teams, 10, rig.now);
+            MakeTrouble(rig);
+            rig.Frame();
+            rig.Frame();
+            const ui::TextSizes sizes = ui::MeasureDrawnText(ImGui::GetDrawData());
+            const float floor = ui::kKioskMinPx * screen.y / 1080.0f;
+            CHECK(sizes.glyphs > 300);
+            CHECK(sizes.minPx >= floor - 0.01f);
+            CHECK(sizes.maxPx >= floor * 2);  // the big numbers
+            // Every card on the page is drawn, wholly on screen.
+            const auto& kiosk = rig.app.Dashboard().Kiosk();
+            const auto& cards = rig.app.Dashboard().LastCardRects();
+            CHECK(cards.size() == std::min<size_t>(teams, kiosk.Fit().perPage));
+            for (const auto& [id, r] : cards) {
+                CHECK(r.min.x >= 0);
+                CHECK(r.max.x <= screen.x);
+                CHECK(r.max.y <= screen.y);
+            }
+            CHECK(kiosk.Pages() ==
+                  (teams == 7 ? 1u : (teams + kiosk.Fit().perPage - 1) / kiosk.Fit().perPage));
+            // The strip leads, and the troubled teams fill the first page.
+            std::string text = rig.Text();
+            CHECK(text.find("NEEDS ATTENTION") != std::string::npos);
+            CHECK(cards.count("t4") == 1);
+            CHECK(cards.count("t2") == 1);
+        }
+    }
+}
+
+TEST_CASE("the text probe measures what was drawn, not what was meant") {
+    Rig rig(false);
+    ImGui::NewFrame();
+    ImFont* font = ImGui::GetFont();
+    ImGui::GetForegroundDrawList()->AddText(font, 40.0f, ImVec2(10, 10), 0xffffffff, "Hello");
+    ImGui::GetForegroundDrawList()->AddText(font, 13.0f, ImVec2(10, 80), 0xffffffff, "small");
+    ImGui::Render();
+    ui::TextSizes all = ui::MeasureDrawnText(ImGui::GetDrawData());
+    CHECK(all.minPx == doctest::Approx(13.0f).epsilon(0.02));
+    CHECK(all.maxPx == doctest::Approx(40.0f).epsilon(0.02));
+    ui::TextSizes top = ui::MeasureDrawnText(ImGui::GetDrawData(), 0, 70);
+    CHECK(top.minPx == doctest::Approx(40.0f).epsilon(0.02));
+}
