@@ -21,6 +21,8 @@
 
 #include "app_runtime.hpp"
 #include "export_command.hpp"
+#include "moderation/review.hpp"
+#include "platform/notify.hpp"
 #include "platform/window.hpp"
 #include "ui/app_ui.hpp"
 #include "ui/fonts.hpp"
@@ -497,6 +499,14 @@ int main(int argc, char** argv) {
     uo.drafts = runtime.LoadDrafts();
     uo.saveDraft = [&runtime](const cdeck::core::Draft& d, bool remove) {
         runtime.SaveDraft(d, remove);
+    };
+    cdeck::platform::DesktopNotifier notifier;
+    uo.alertRaised = [&notifier](const cdeck::ui::Alert& a, bool notify, bool sound) {
+        notifier.Send(
+            {a.title, a.detail, a.kind == cdeck::ui::Alert::Kind::kCritical, notify, sound});
+    };
+    uo.audit = [&runtime](const cdeck::core::AuditRow& row) {
+        runtime.Moderate([row](cdeck::core::ModerationEngine& m) { m.RecordEvent(row); });
     };
     cdeck::ui::AppUi ui(uo);
     ui.SetFonts(fonts);

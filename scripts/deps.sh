@@ -10,7 +10,7 @@ CDECK_PACKAGES=(
   doctest-dev libsqlite3-dev libre2-dev libcpp-httplib-dev libssl-dev libstb-dev libfreetype-dev
   fonts-inter fonts-dejavu-core libgl1-mesa-dri xvfb xauth ca-certificates
   libpq-dev postgresql-15 postgresql-client-15 postgresql-common curl
-  haproxy libfaketime
+  haproxy libfaketime libdbus-1-dev dbus-daemon dbus-bin
 )
 
 cdeck_install_deps() {

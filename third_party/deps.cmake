@@ -22,6 +22,7 @@ if(CDECK_BUILD_APP OR CDECK_BUILD_TESTS)
 endif()
 
 if(CDECK_BUILD_APP)
+  pkg_check_modules(DBUS IMPORTED_TARGET dbus-1)  # desktop notifications; optional
   find_package(glfw3 3.3 REQUIRED)
   find_package(OpenGL REQUIRED)
   find_program(GLAD_EXECUTABLE glad REQUIRED)

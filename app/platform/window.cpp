@@ -20,7 +20,8 @@ static_assert(cdeck::ui::keys::kK == GLFW_KEY_K && cdeck::ui::keys::kA == GLFW_K
               cdeck::ui::keys::kF == GLFW_KEY_F && cdeck::ui::keys::kP == GLFW_KEY_P &&
               cdeck::ui::keys::kR == GLFW_KEY_R && cdeck::ui::keys::kDigit1 == GLFW_KEY_1 &&
               cdeck::ui::keys::kSlash == GLFW_KEY_SLASH && cdeck::ui::keys::kF1 == GLFW_KEY_F1 &&
-              cdeck::ui::keys::kF5 == GLFW_KEY_F5 && cdeck::ui::keys::kF11 == GLFW_KEY_F11);
+              cdeck::ui::keys::kF5 == GLFW_KEY_F5 && cdeck::ui::keys::kF9 == GLFW_KEY_F9 &&
+              cdeck::ui::keys::kF11 == GLFW_KEY_F11);
 
 namespace cdeck::platform {
 namespace {}  // namespace

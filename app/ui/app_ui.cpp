@@ -77,6 +77,49 @@ AppUi::AppUi(AppUiOptions options)
     for (const auto& d : m_options.drafts) m_drafts[d.key] = d;
     m_settings.Init(
         m_config, [this](const core::Config& c) { ApplySettings(c); }, m_options.saveSettings);
+    m_alerts.SetHooks({[this](const Alert& a) { OnAlert(a); }, m_options.audit});
+}
+
+void AppUi::OnAlert(const Alert& alert) {
+    const bool notify = !m_kiosk && m_config.ui.desktopNotifications;
+    const bool sound = m_config.ui.alertSound;
+    if ((notify || sound) && m_options.alertRaised) m_options.alertRaised(alert, notify, sound);
+}
+
+void AppUi::DrawAlerts(const UiContext& ctx, float height) {
+    m_alertAckRect = ImVec4();
+    const auto& active = m_alerts.Active();
+    if (active.empty()) return;
+    const Alert& a = active.front();
+    // Flashes (twice a second) until acknowledged; the marker keeps it legible in both phases.
+    const bool bright = (ctx.now / 500) % 2 == 0;
+    ImVec4 bg = a.kind == Alert::Kind::kSurge ? colors::kWarn : colors::kBad;
+    if (!bright) bg = ImVec4(bg.x * 0.55f, bg.y * 0.55f, bg.z * 0.55f, 1.0f);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    const float width = ImGui::GetContentRegionAvail().x;
+    dl->AddRectFilled(at, ImVec2(at.x + width, at.y + height), ImGui::GetColorU32(bg));
+    const float pad = (height - ImGui::GetTextLineHeight()) / 2;
+    ImGui::SetCursorScreenPos(ImVec2(at.x + pad, at.y + pad));
+    if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
+    ImGui::TextColored(ImVec4(1, 1, 1, 1), "ALERT  %s", a.title.c_str());
+    if (ctx.fonts.bold) ImGui::PopFont();
+    ImGui::SameLine();
+    std::string rest =
+        "\xE2\x80\x94 " + a.detail + " \xC2\xB7 " + core::FormatAgo(a.raisedAt, ctx.now);
+    if (a.repeats > 0) rest += " \xC2\xB7 again " + std::to_string(a.repeats) + "x";
+    if (active.size() > 1) rest += " \xC2\xB7 +" + std::to_string(active.size() - 1) + " more";
+    const char* ack = "Acknowledge (F9)";
+    const float ackW = ImGui::CalcTextSize(ack).x + ImGui::GetStyle().FramePadding.x * 2;
+    TextClipped(rest, at.x + width - ImGui::GetCursorScreenPos().x - ackW - pad * 2,
+                ImVec4(1, 1, 1, 1));
+    ImGui::SameLine(width - ackW - pad);
+    ImGui::SetCursorScreenPos(
+        ImVec2(ImGui::GetCursorScreenPos().x, at.y + (height - ImGui::GetFrameHeight()) / 2));
+    if (ImGui::Button(ack)) m_alerts.Acknowledge(a.id, ctx.now);
+    ImVec2 bmin = ImGui::GetItemRectMin(), bmax = ImGui::GetItemRectMax();
+    m_alertAckRect = ImVec4(bmin.x, bmin.y, bmax.x, bmax.y);
+    ImGui::SetCursorScreenPos(ImVec2(at.x, at.y + height + ImGui::GetStyle().ItemSpacing.y));
 }
 
 void AppUi::Post(std::function<void()> fn) {
@@ -115,6 +158,8 @@ double AppUi::SecondsUntilDue(core::UnixMillis now) const {
         due = m_config.ui.kioskIntervalSeconds - (now - m_kioskPageSince) / 1000.0;
     // A wall too big for the screen turns its pages on time.
     if (m_selection.page == Page::kWall) due = std::min(due, m_dashboard.SecondsUntilNextPage(now));
+    // An alert flashes until it is acknowledged.
+    if (!m_alerts.Active().empty()) due = std::min(due, 0.5 - (now % 500) / 1000.0);
     // The STALE banner must go up on time even when nothing else changes.
     if (!m_staleShown && m_lastSyncOk != 0)
         due = std::min(due, m_config.ui.staleAfterSeconds - (now - m_lastSyncOk) / 1000.0 + 0.05);
@@ -141,6 +186,8 @@ void AppUi::HandleShortcuts(const UiContext& ctx) {
         m_nav.FocusFilter();
     }
     if (Pressed(keys::kF11)) SetKiosk(!m_kiosk);
+    if (Pressed(keys::kF9) && !m_alerts.Active().empty())
+        m_alerts.Acknowledge(m_alerts.Active().front().id, ctx.now);
     if (Pressed(keys::kF1)) m_help.Toggle();
     if (!typing)
         for (int i = 0; i < io.InputQueueCharacters.Size; ++i)
@@ -216,6 +263,9 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     ctx.writeExport = m_options.writeExport;
 
     HandleShortcuts(ctx);
+    const std::string stale = StaleReason(snapshot->sync, now, m_config.ui.staleAfterSeconds);
+    m_dashboard.Refresh(ctx);
+    m_alerts.Update(*snapshot, m_dashboard.LastAttention(), stale, m_config.ui, now);
     if (m_kiosk) {
         if (m_kioskPageSince == 0) m_kioskPageSince = now;
         if (!m_kioskPaused &&
@@ -239,13 +289,13 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
             "DEMO TENANT (simulated)  \xC2\xB7  data comes from graphsim on this machine, not "
             "Microsoft Teams",
             colors::kDemo, ctx.fonts.bold, bannerH);
-    std::string stale = StaleReason(sync, now, m_config.ui.staleAfterSeconds);
     m_staleShown = !stale.empty();
     m_lastSyncOk = sync.lastSyncOk;
     if (m_staleShown) {
         std::string text = "STALE \xE2\x80\x94 " + stale;
         Banner(text.c_str(), colors::kBad, ctx.fonts.large, bannerH * (m_kiosk ? 2.2f : 1.4f));
     }
+    DrawAlerts(ctx, bannerH * (m_kiosk ? 1.6f : 1.2f));
     m_strip.Draw(ctx);
     DrawSignInPrompt(ctx);
     if (!m_kiosk) DrawTabs();

@@ -14,6 +14,7 @@
 
 #include "ui/account_view.hpp"
 #include "ui/activity_view.hpp"
+#include "ui/alerts.hpp"
 #include "ui/audit_view.hpp"
 #include "ui/channel_view.hpp"
 #include "ui/dashboard_view.hpp"
@@ -42,6 +43,12 @@ struct AppUiOptions {
     AuditView::WriteFn writeExport;   // empty: no exports
     std::vector<core::Draft> drafts;  // saved drafts, restored into the composers
     std::function<void(const core::Draft&, bool remove)> saveDraft;  // empty: not saved
+    // An alert was raised (ui/alerts.hpp): show a desktop notification (`notify`: on the
+    // desk, when ui.desktop_notifications) and/or play a sound (`sound`: ui.alert_sound).
+    // Called only when one of them is asked for. Empty: neither.
+    std::function<void(const Alert&, bool notify, bool sound)> alertRaised;
+    // Writes an audit row (acknowledged alerts). Empty: not recorded.
+    std::function<void(const core::AuditRow&)> audit;
 };
 
 // Why the STALE banner is up, or empty when it is not: signed out, offline (the last
@@ -74,6 +81,9 @@ class AppUi {
     const AuditView& AuditLog() const { return m_audit; }
     const core::UiSettings& Settings() const { return m_config.ui; }
 
+    // Alerts up (flashing) and raised so far; where last frame's Acknowledge button was.
+    const AlertCenter& Alerts() const { return m_alerts; }
+    ImVec4 AlertAckRect() const { return m_alertAckRect; }
     // True when the last frame showed the STALE banner.
     bool StaleShown() const { return m_staleShown; }
     // Kiosk mode: chrome hidden, playlist pages rotate.
@@ -90,6 +100,8 @@ class AppUi {
     void HandleShortcuts(const UiContext& ctx);
     void AdvanceKiosk(core::UnixMillis now, int step);
     void DrawTabs();
+    void DrawAlerts(const UiContext& ctx, float height);
+    void OnAlert(const Alert& alert);
     void DrawPage(const UiContext& ctx);
     void ApplySettings(const core::Config& c);
 
@@ -113,6 +125,8 @@ class AppUi {
     AuditView m_audit;
     QuickSwitcher m_switcher;
     HelpOverlay m_help;
+    AlertCenter m_alerts;
+    ImVec4 m_alertAckRect{};
 
     bool m_kiosk = false;
     bool m_kioskPaused = false;

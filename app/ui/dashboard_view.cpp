@@ -77,6 +77,11 @@ ThrottleFacts DashboardView::TeamThrottle(const std::string& teamId) const {
     return t;
 }
 
+void DashboardView::Refresh(const UiContext& ctx) {
+    RebuildThrottle(ctx);
+    RebuildAttention(ctx);
+}
+
 void DashboardView::RebuildAttention(const UiContext& ctx) {
     const core::Snapshot& snap = *ctx.snapshot;
     const uint64_t review = snap.review ? snap.review->version : 0;

@@ -46,6 +46,9 @@ class DashboardView final : public View {
     };
     Throttle ThrottleOf(const core::ChannelData& c) const;
     ThrottleFacts TeamThrottle(const std::string& teamId) const;
+    // Brings the throttle state and what needs attention up to date (cached: cheap when
+    // nothing changed). AppUi calls it every frame, whatever the page, for the alerts.
+    void Refresh(const UiContext& ctx);
 
     // What needs attention (ui/attention.hpp) as of the last frame, the order the teams
     // were shown in (indices into the snapshot's teams), and where each strip entry was drawn.

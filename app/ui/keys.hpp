@@ -14,5 +14,6 @@ inline constexpr int kDigit1 = '1';  // '1' .. '9' follow
 inline constexpr int kSlash = 47;    // '/' (with Shift: '?')
 inline constexpr int kF1 = 290;
 inline constexpr int kF5 = 294;
+inline constexpr int kF9 = 298;
 inline constexpr int kF11 = 300;
 }  // namespace cdeck::ui::keys

@@ -95,6 +95,20 @@ void SettingsView::DrawContent(const UiContext& ctx) {
     ImGui::SetNextItemWidth(w);
     changed |= SliderD("Each page for", &u.kioskIntervalSeconds, 3, 600, "%.0f s");
 
+    Heading(ctx, "Alerts");
+    ImGui::TextDisabled(
+        "A critical rule hit, a surge or a stale wall flashes until acknowledged (F9).");
+    changed |= ImGui::Checkbox("Play a sound", &u.alertSound);
+    ImGui::SameLine();
+    changed |= ImGui::Checkbox("Desktop notification (desk mode)", &u.desktopNotifications);
+    ImGui::SetNextItemWidth(w);
+    changed |= SliderD("The same alert at most every", &u.alertRepeatMinutes, 1, 240, "%.0f min");
+    ImGui::SetNextItemWidth(w);
+    changed |= SliderD("Surge: at least", &u.surgeFactor, 1.5, 20, "%.1f x the usual 15 minutes");
+    ImGui::SetNextItemWidth(w);
+    changed |= ImGui::SliderInt("Surge: and at least", &u.surgeMinMessages, 1, 500,
+                                "%d messages in 15 minutes", ImGuiSliderFlags_AlwaysClamp);
+
     if (changed && m_apply) m_apply(m_edit);
 
     ImGui::Spacing();

@@ -245,6 +245,18 @@ void ModerationEngine::SeedAudit(std::vector<AuditRow> rows) {
     Publish();
 }
 
+void ModerationEngine::RecordEvent(AuditRow row) {
+    if (row.at == 0) row.at = m_options.clock();
+    if (row.actor.empty()) row.actor = m_options.actor;
+    {
+        std::lock_guard lock(m_mutex);
+        m_audit.insert(m_audit.begin(), row);
+        if (m_audit.size() > kAuditShown) m_audit.pop_back();
+    }
+    if (m_options.audit) m_options.audit(row);
+    Publish();
+}
+
 void ModerationEngine::Audit(const ReviewItem& item, const std::string& action,
                              const std::string& result, const std::string& requestId,
                              const std::string& detail) {
@@ -259,13 +271,7 @@ void ModerationEngine::Audit(const ReviewItem& item, const std::string& action,
     row.result = result;
     row.requestId = requestId;
     row.detail = detail;
-    {
-        std::lock_guard lock(m_mutex);
-        m_audit.insert(m_audit.begin(), row);
-        if (m_audit.size() > kAuditShown) m_audit.pop_back();
-    }
-    if (m_options.audit) m_options.audit(row);
-    Publish();
+    RecordEvent(std::move(row));
 }
 
 template <typename F>

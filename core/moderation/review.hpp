@@ -138,6 +138,9 @@ class ModerationEngine final : public StoreObserver {
     void EvaluateExisting(const Snapshot& snapshot);
     // The audit rows already in the database (newest first), shown before any new ones.
     void SeedAudit(std::vector<AuditRow> rows);
+    // Appends a row that is not about a review item (an acknowledged alert): shown in the
+    // audit view and written through the audit sink. The actor is this engine's when empty.
+    void RecordEvent(AuditRow row);
     static constexpr size_t kAuditShown = 1000;
     ReviewStatePtr State() const;
 

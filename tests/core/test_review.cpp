@@ -309,3 +309,22 @@ TEST_CASE("a full queue lets resolved items go first, then the oldest pending, a
     CHECK(rig.State()->items.back().text == "password again");
     CHECK(rig.State()->items.size() == s->items.size());
 }
+
+TEST_CASE("an event row (an acknowledged alert) is audited with the engine's actor and clock") {
+    Rig rig;
+    AuditRow row;
+    row.action = "alert-acknowledged";
+    row.channelId = "c1";
+    row.result = "surge";
+    row.detail = "Surge in # General";
+    rig.mod->RecordEvent(row);
+    REQUIRE(rig.audit.size() == 1);
+    CHECK(rig.audit[0].actor == "mod");
+    CHECK(rig.audit[0].at == 1'700'000'100'000);
+    CHECK(rig.audit[0].action == "alert-acknowledged");
+    auto s = rig.State();
+    REQUIRE(s);
+    REQUIRE_FALSE(s->audit.empty());
+    CHECK(s->audit.front().detail == "Surge in # General");
+    CHECK(s->audit.front().result == "surge");
+}

@@ -236,3 +236,170 @@ TEST_CASE("the text probe measures what was drawn, not what was meant") {
     ui::TextSizes top = ui::MeasureDrawnText(ImGui::GetDrawData(), 0, 70);
     CHECK(top.minPx == doctest::Approx(40.0f).epsilon(0.02));
 }
+
+namespace {
+
+struct AlertRig {
+    HeadlessImGui imgui;
+    core::Store store;
+    core::UnixMillis now = core::NowMillis();
+    struct Raised {
+        std::string title;
+        bool notify, sound;
+    };
+    std::vector<Raised> raised;
+    std::vector<core::AuditRow> audit;
+    ui::AppUi app;
+    explicit AlertRig(bool kiosk, bool sound = false)
+        : imgui(ImVec2(1600, 900)), app(Options(kiosk, sound)) {
+        SeedTeams(store, 3, 2, now);
+        store.UpdateSyncStatus([](core::SyncStatus& s) { s.signedIn = true; });
+    }
+    ui::AppUiOptions Options(bool kiosk, bool sound) {
+        ui::AppUiOptions o;
+        o.kiosk = kiosk;
+        o.config.ui.alertRepeatMinutes = 30;
+        o.config.ui.alertSound = sound;
+        o.alertRaised = [this](const ui::Alert& a, bool notify, bool snd) {
+            raised.push_back({a.title, notify, snd});
+        };
+        o.audit = [this](const core::AuditRow& r) { audit.push_back(r); };
+        return o;
+    }
+    void Frame() { imgui.Frame(app, store.Current(), now); }
+    void Key(int key) { imgui.Key(app, store.Current(), now, key); }
+    void Burst(const std::string& channel, const std::string& prefix) {
+        std::vector<core::ChatMessage> burst;
+        for (int i = 0; i < 12; ++i)
+            burst.push_back(Msg(prefix + std::to_string(i), now - i * 10000, "Sam", "busy"));
+        store.MergeMessages(channel, burst, false);
+    }
+    void Synced() {
+        const core::SnapshotPtr snap = store.Current();  // held: each sync publishes anew
+        for (const auto& [id, c] : snap->channels) store.RecordChannelSync(id, true, {});
+    }
+};
+
+size_t CountKey(const ui::AlertCenter& c, const std::string& key) {
+    size_t n = 0;
+    for (const auto& a : c.Active()) n += a.key == key;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a surge raises one alert that flashes until acknowledged, then is audited") {
+    AlertRig rig(false);
+    rig.Frame();
+    CHECK(rig.app.Alerts().Active().empty());
+    rig.Burst("c1-0", "a");
+    rig.Frame();
+    REQUIRE(rig.app.Alerts().Active().size() == 1);
+    const ui::Alert alert = rig.app.Alerts().Active().front();
+    CHECK(alert.kind == ui::Alert::Kind::kSurge);
+    CHECK(alert.title == "Surge in # Channel 1.0 (Team 1)");
+    // The desk asks for a desktop notification, without sound by default.
+    REQUIRE(rig.raised.size() == 1);
+    CHECK(rig.raised[0].notify);
+    CHECK_FALSE(rig.raised[0].sound);
+    // It stays up, frame after frame, and the wall is redrawn to flash it.
+    for (int i = 0; i < 5; ++i) rig.Frame();
+    CHECK(rig.app.Alerts().Active().size() == 1);
+    CHECK(rig.raised.size() == 1);
+    CHECK(rig.app.SecondsUntilDue(rig.now) <= 0.5);
+    std::string text = test::ScreenText(rig.app, rig.store.Current(), rig.now);
+    CHECK(text.find("ALERT  Surge in # Channel 1.0 (Team 1)") != std::string::npos);
+    CHECK(text.find("12 messages in 15 minutes, usually 0") != std::string::npos);
+    // Acknowledged with the button: down, and written to the audit log.
+    rig.Frame();
+    rig.imgui.ClickRect(rig.app, rig.store.Current(), rig.now, rig.app.AlertAckRect());
+    CHECK(rig.app.Alerts().Active().empty());
+    REQUIRE(rig.audit.size() == 1);
+    CHECK(rig.audit[0].action == "alert-acknowledged");
+    CHECK(rig.audit[0].channelId == "c1-0");
+    CHECK(rig.audit[0].teamId == "t1");
+    CHECK(rig.audit[0].result == "surge");
+    CHECK(rig.audit[0].detail.find("Surge in # Channel 1.0") != std::string::npos);
+    CHECK(rig.audit[0].detail.find("0 repeats") != std::string::npos);
+    text = test::ScreenText(rig.app, rig.store.Current(), rig.now);
+    CHECK(text.find("ALERT") == std::string::npos);
+}
+
+TEST_CASE("the same alert is rate-limited to once per alert_repeat_minutes") {
+    AlertRig rig(false);
+    auto synced = [&rig] {
+        rig.store.UpdateSyncStatus([&](core::SyncStatus& s) { s.lastSyncOk = rig.now; });
+    };
+    synced();
+    rig.Frame();
+    CHECK(rig.app.Alerts().Active().empty());
+    rig.now += 2 * 60000;  // past the 60 s STALE limit
+    rig.Frame();
+    REQUIRE(CountKey(rig.app.Alerts(), "stale") == 1);
+    rig.Key(ui::keys::kF9);  // F9 acknowledges the oldest alert
+    CHECK(rig.app.Alerts().Active().empty());
+    REQUIRE(rig.audit.size() == 1);
+    CHECK(rig.audit[0].result == "stale");
+    // Fresh again, then stale again inside the 30-minute window: counted, not raised.
+    synced();
+    rig.Frame();
+    rig.now += 2 * 60000;
+    rig.Frame();
+    CHECK(CountKey(rig.app.Alerts(), "stale") == 0);
+    CHECK(rig.app.Alerts().Suppressed() == 1);
+    // Staying stale is the same episode: nothing more.
+    rig.now += 60000;
+    rig.Frame();
+    CHECK(rig.app.Alerts().Suppressed() == 1);
+    // After the window, going stale again is a new alert.
+    rig.now += 30 * 60000;
+    synced();
+    rig.Frame();
+    rig.now += 2 * 60000;
+    rig.Frame();
+    CHECK(CountKey(rig.app.Alerts(), "stale") == 1);
+    CHECK(rig.raised.size() == 2);
+    CHECK(rig.app.Alerts().Raised() == 2);
+}
+
+TEST_CASE("a new critical review item raises an alert naming its rule, and so does the wall going stale") {
+    AlertRig rig(true, /*sound=*/true);
+    auto review = std::make_shared<core::ReviewState>();
+    review->version = 1;
+    core::ReviewItem item;
+    item.id = 1;
+    item.teamId = "t2";
+    item.channelId = "c2-1";
+    item.severity = "critical";
+    item.ruleName = "Card numbers";
+    review->items.push_back(item);
+    rig.store.SetReview(review);
+    rig.Frame();  // what is pending at start is the baseline, not an alert
+    CHECK(rig.app.Alerts().Active().empty());
+    auto more = std::make_shared<core::ReviewState>(*review);
+    more->version = 2;
+    item.id = 2;
+    more->items.push_back(item);
+    rig.store.SetReview(more);
+    rig.Frame();
+    REQUIRE(rig.app.Alerts().Active().size() == 1);
+    const ui::Alert& a = rig.app.Alerts().Active().front();
+    CHECK(a.kind == ui::Alert::Kind::kCritical);
+    CHECK(a.title == "Critical rule hit in # Channel 2.1 (Team 2)");
+    CHECK(a.detail == "1 new critical review item: Card numbers");
+    // On the wall (kiosk) there is no desktop notification; the sound was asked for.
+    REQUIRE(rig.raised.size() == 1);
+    CHECK_FALSE(rig.raised[0].notify);
+    CHECK(rig.raised[0].sound);
+    // The wall goes stale once it has had data: a second alert, behind the first.
+    rig.store.UpdateSyncStatus([&](core::SyncStatus& s) { s.lastSyncOk = rig.now; });
+    rig.Frame();
+    CHECK(CountKey(rig.app.Alerts(), "stale") == 0);
+    rig.now += 5 * 60000;
+    rig.Frame();
+    CHECK(CountKey(rig.app.Alerts(), "stale") == 1);
+    CHECK(rig.app.Alerts().Active().size() == 2);
+    std::string text = test::ScreenText(rig.app, rig.store.Current(), rig.now);
+    CHECK(text.find("ALERT  Critical rule hit") != std::string::npos);
+    CHECK(text.find("+1 more") != std::string::npos);
+}
