@@ -30,12 +30,12 @@ std::string AlertCenter::ChannelName(const core::Snapshot& snap, const std::stri
 }
 
 void AlertCenter::Update(const core::Snapshot& snap, const Attention& attention,
+                         const std::unordered_map<std::string, int>& critical,
                          const std::string& staleReason, const core::UiSettings& settings,
                          core::UnixMillis now) {
     const auto window = static_cast<core::UnixMillis>(settings.alertRepeatMinutes * 60000);
     m_onNow.clear();
     // Critical rule hits: a channel's pending critical items went up.
-    std::unordered_map<std::string, int> critical = CriticalByChannel(snap.review.get());
     for (const auto& [channel, n] : critical) {
         auto it = m_critical.find(channel);
         const int before = it == m_critical.end() ? 0 : it->second;
@@ -61,7 +61,7 @@ void AlertCenter::Update(const core::Snapshot& snap, const Attention& attention,
         m_on.erase(a.key);  // every increase is a new start
         Condition(std::move(a), now, window);
     }
-    m_critical = std::move(critical);
+    if (critical != m_critical) m_critical = critical;
     m_primed = true;
     for (const AttentionItem& item : attention.items) {
         if (!(item.reasons & kReasonSurge)) continue;

@@ -40,7 +40,9 @@ class AlertCenter {
     void SetHooks(Hooks hooks) { m_hooks = std::move(hooks); }
 
     // This frame's facts. `staleReason`: why the STALE banner is up (empty: it is not).
+    // `critical`: pending critical review items per channel (CriticalByChannel).
     void Update(const core::Snapshot& snap, const Attention& attention,
+                const std::unordered_map<std::string, int>& critical,
                 const std::string& staleReason, const core::UiSettings& settings,
                 core::UnixMillis now);
     // Takes an alert down and audits who saw it when. False when no such alert is up.

@@ -265,7 +265,8 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
     HandleShortcuts(ctx);
     const std::string stale = StaleReason(snapshot->sync, now, m_config.ui.staleAfterSeconds);
     m_dashboard.Refresh(ctx);
-    m_alerts.Update(*snapshot, m_dashboard.LastAttention(), stale, m_config.ui, now);
+    m_alerts.Update(*snapshot, m_dashboard.LastAttention(), m_dashboard.CriticalCounts(), stale,
+                    m_config.ui, now);
     if (m_kiosk) {
         if (m_kioskPageSince == 0) m_kioskPageSince = now;
         if (!m_kioskPaused &&

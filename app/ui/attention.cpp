@@ -42,6 +42,16 @@ double Baseline15(const core::ChannelData& c, core::UnixMillis now) {
     return static_cast<double>(sum) / static_cast<double>(kBaselineSpan / (15 * kMinute));
 }
 
+double BaselineCache::Get(const core::ChannelData& c, core::UnixMillis now) {
+    Entry& e = m_entries[c.channel.id];
+    const int64_t minute = now / kMinute;
+    if (e.minute != minute) {
+        e.minute = minute;
+        e.value = Baseline15(c, now);
+    }
+    return e.value;
+}
+
 std::unordered_map<std::string, int> CriticalByChannel(const core::ReviewState* review) {
     std::unordered_map<std::string, int> out;
     if (!review) return out;
@@ -72,7 +82,7 @@ Attention ComputeAttention(const core::Snapshot& snap, const AttentionOptions& o
             if (t.recent429 > 0) a.reasons |= kReasonThrottled;
             a.last15 = c->last15Min;
             if (a.last15 >= o.surgeMin) {
-                a.baseline15 = Baseline15(*c, o.now);
+                a.baseline15 = o.baseline ? o.baseline(*c) : Baseline15(*c, o.now);
                 if (a.last15 >= o.surgeFactor * std::max(1.0, a.baseline15))
                     a.reasons |= kReasonSurge;
             }

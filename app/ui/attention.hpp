@@ -38,6 +38,22 @@ struct AttentionOptions {
     double redFactor = 5;        // stale past this many expected intervals
     double surgeFactor = 3;      // a surge: at least this many times the baseline...
     int surgeMin = 10;           // ...and at least this many messages in 15 minutes
+    // A channel's baseline (Baseline15 when empty); the wall passes a cached one.
+    std::function<double(const core::ChannelData&)> baseline;
+};
+
+// Baseline15 per channel, recomputed once a minute (the six hours it covers move by the
+// minute; a frame need not sum them again). UI thread.
+class BaselineCache {
+  public:
+    double Get(const core::ChannelData& c, core::UnixMillis now);
+
+  private:
+    struct Entry {
+        int64_t minute = -1;
+        double value = 0;
+    };
+    std::unordered_map<std::string, Entry> m_entries;
 };
 
 struct ThrottleFacts {

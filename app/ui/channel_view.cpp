@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -17,7 +18,8 @@
 namespace cdeck::ui {
 namespace {
 
-constexpr int kBodyLines = 3;
+constexpr float kRowPad = 4.0f;  // above a row's header
+constexpr float kReplyIndent = 28.0f;
 
 ImVec4 LastItemRect() {
     ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
@@ -44,6 +46,7 @@ void ChannelView::SetExpanded(const std::string& rootId, bool on) {
 }
 
 void ChannelView::Rebuild(const core::ChannelData& c) {
+    m_layoutDirty = true;
     m_rows.clear();
     m_rows.reserve(c.messages.size() + (m_expanded.empty() ? 0 : c.replyCount));
     for (const auto& root : c.messages) {
@@ -128,25 +131,107 @@ void ChannelView::DrawContent(const UiContext& ctx) {
             data->trimmedRoots);
     if (m_composing && m_composeChannel == m_channelId) DrawComposer(ctx, *data);
 
-    float lh = ImGui::GetTextLineHeight();
-    float rowH = lh * (2.0f + kBodyLines) + ImGui::GetStyle().ItemSpacing.y * 3.0f + 6.0f;
     ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0, 0, 0, 0));
     if (ImGui::BeginChild("messages", ImVec2(0, 0), false)) {
         bool atBottom = ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 2.0f;
         float width = ImGui::GetContentRegionAvail().x;
-        ImGuiListClipper clipper;
-        clipper.Begin(static_cast<int>(m_rows.size()), rowH);
-        while (clipper.Step()) {
-            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i)
-                DrawRow(ctx, m_rows[static_cast<size_t>(i)], width, rowH);
+        Layout(width);
+        if (m_scrollToRow < m_rows.size()) {
+            ImGui::SetScrollY(ImGui::GetCursorPosY() + m_offsets[m_scrollToRow]);
+            atBottom = false;
+            m_scrollToBottom = false;
         }
-        clipper.End();
+        m_scrollToRow = static_cast<size_t>(-1);
+        DrawRows(ctx, width);
         // Follow new messages only when the reader was already at the bottom.
         if (m_scrollToBottom || atBottom) ImGui::SetScrollHereY(1.0f);
         m_scrollToBottom = false;
     }
     ImGui::EndChild();
     ImGui::PopStyleColor();
+}
+
+bool ChannelView::HasFooter(const Row& row) const {
+    const core::CompactMessage& m = row.message->message;
+    if (!row.isReply && !row.message->replies.empty()) return true;
+    if (!row.isReply && !m.IsDeleted() && m_canReply) return true;
+    return !m.Attachments().empty();
+}
+
+float ChannelView::MeasureRow(const Row& row, float width) const {
+    const ImGuiStyle& st = ImGui::GetStyle();
+    const float lh = ImGui::GetTextLineHeight();
+    const core::StoredMessage& sm = *row.message;
+    const float indent = row.isReply ? kReplyIndent : 0.0f;
+    int lines = 1;
+    if (!sm.message.IsDeleted())
+        lines = std::max(1, RichTextLines(sm.text, width - indent - 8, kMaxBodyLines));
+    float h = kRowPad + ImGui::GetFrameHeight() + st.ItemSpacing.y;  // the header line
+    h += lh * static_cast<float>(lines) + st.ItemSpacing.y;
+    if (HasFooter(row)) h += ImGui::GetFrameHeight() + st.ItemSpacing.y;
+    return std::floor(h + 2.0f);
+}
+
+void ChannelView::Layout(float width) {
+    const float font = ImGui::GetFontSize();
+    const bool same =
+        width == m_layoutWidth && font == m_layoutFont && m_canReply == m_layoutCanReply;
+    if (!m_layoutDirty && same) return;
+    // Reuse the heights of rows whose message (and place in a thread) did not change: the
+    // rows are the old ones with some added, removed or replaced, so one walk pairs them.
+    std::vector<float> heights(m_rows.size());
+    size_t o = 0;
+    m_measured = 0;
+    for (size_t i = 0; i < m_rows.size(); ++i) {
+        const core::StoredMessage* msg = m_rows[i].message.get();
+        auto matches = [&](size_t k) {
+            return k < m_laidRows.size() && m_laidRows[k] == msg &&
+                   m_laidReply[k] == m_rows[i].isReply;
+        };
+        if (same && !matches(o)) {  // skip removed rows, if the match is just ahead
+            for (size_t k = o + 1; k < std::min(m_laidRows.size(), o + 8); ++k)
+                if (matches(k)) {
+                    o = k;
+                    break;
+                }
+        }
+        if (same && matches(o)) {
+            heights[i] = m_heights[o++];
+        } else {
+            heights[i] = MeasureRow(m_rows[i], width);
+            ++m_measured;
+        }
+    }
+    m_heights.swap(heights);
+    m_offsets.assign(m_rows.size() + 1, 0.0f);
+    for (size_t i = 0; i < m_rows.size(); ++i) m_offsets[i + 1] = m_offsets[i] + m_heights[i];
+    m_laidRows.resize(m_rows.size());
+    m_laidReply.resize(m_rows.size());
+    for (size_t i = 0; i < m_rows.size(); ++i) {
+        m_laidRows[i] = m_rows[i].message.get();
+        m_laidReply[i] = m_rows[i].isReply;
+    }
+    m_layoutWidth = width;
+    m_layoutFont = font;
+    m_layoutCanReply = m_canReply;
+    m_layoutDirty = false;
+}
+
+void ChannelView::DrawRows(const UiContext& ctx, float width) {
+    const float top = ImGui::GetCursorPosY();
+    const float scroll = ImGui::GetScrollY();
+    const float view = ImGui::GetWindowHeight();
+    // The first row whose bottom is below the top of the view, then rows until the bottom.
+    size_t i =
+        static_cast<size_t>(std::upper_bound(m_offsets.begin() + 1, m_offsets.end(), scroll - top) -
+                            (m_offsets.begin() + 1));
+    for (; i < m_rows.size() && top + m_offsets[i] < scroll + view; ++i) {
+        ImGui::SetCursorPosY(top + m_offsets[i]);
+        DrawRow(ctx, m_rows[i], width, m_heights[i]);
+    }
+    // The content's full height, so the scroll bar spans every row.
+    ImGui::SetCursorPosY(top + m_offsets.back());
+    ImGui::Dummy(ImVec2(0, 0));
 }
 
 void ChannelView::DrawHeader(const UiContext& ctx, const core::ChannelData& c) {
@@ -246,10 +331,17 @@ void ChannelView::OpenComposer(const UiContext& ctx, const core::ChannelData& c,
         replyTo.empty() ? "channel:" + c.channel.id : "reply:" + c.channel.id + ":" + replyTo;
     m_picked.clear();
     m_people.clear();
-    // The people who write in this team's channels (newest 200 messages of each), by name.
+    // The team's members (GET /teams/{id}/members), so that someone who has never written
+    // can be mentioned; without that list (no TeamMember.Read.All), the people who write in
+    // this team's channels (newest 200 messages of each). By name.
     std::set<std::string> seen;
     for (const auto& t : ctx.snapshot->teams) {
         if (t->team.id != c.channel.teamId) continue;
+        if (t->members)
+            for (const auto& m : *t->members)
+                if (!m.userId.empty() && !m.displayName.empty() && seen.insert(m.userId).second)
+                    m_people.push_back({m.userId, m.displayName});
+        if (t->members && !t->members->empty()) continue;
         for (const auto& id : t->channelIds) {
             const core::ChannelData* ch = ctx.snapshot->FindChannel(id);
             if (!ch) continue;
@@ -580,7 +672,7 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     ImGui::PushID(m.id.c_str());
     m_drawnIds.push_back(m.id);
     ImVec2 p = ImGui::GetCursorScreenPos();
-    float indent = row.isReply ? 28.0f : 0.0f;
+    float indent = row.isReply ? kReplyIndent : 0.0f;
     ImDrawList* dl = ImGui::GetWindowDrawList();
     if (!row.isReply)
         dl->AddLine(ImVec2(p.x, p.y), ImVec2(p.x + width, p.y),
@@ -588,7 +680,7 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     else
         dl->AddRectFilled(ImVec2(p.x + 12, p.y + 4), ImVec2(p.x + 14, p.y + height - 4),
                           ImGui::GetColorU32(colors::kDim));
-    ImGui::SetCursorScreenPos(ImVec2(p.x + indent, p.y + 4));
+    ImGui::SetCursorScreenPos(ImVec2(p.x + indent, p.y + kRowPad));
 
     // Header: author, time, markers, copy link
     if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
@@ -620,6 +712,19 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     if (!m.Subject().empty()) {
         ImGui::SameLine();
         ImGui::TextColored(colors::kText, "\xE2\x80\x94 %s", m.Subject().c_str());
+    }
+    // Reactions and mentions inline, on the header: no line of their own.
+    if (!m.Reactions().empty()) {
+        std::map<std::string, int> counts;
+        for (const auto& r : m.Reactions()) counts[r.reactionType]++;
+        for (const auto& [type, n] : counts) {
+            ImGui::SameLine();
+            ImGui::TextColored(colors::kDim, "%s %d", type.c_str(), n);
+        }
+    }
+    if (!m.Mentions().empty()) {
+        ImGui::SameLine();
+        ImGui::TextColored(colors::kMention, "@%zu", m.Mentions().size());
     }
     float linkW = ImGui::CalcTextSize("Copy link").x + ImGui::GetStyle().FramePadding.x * 2;
     // Edit (own messages only), delete or undo, then the link.
@@ -655,17 +760,18 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
     if (!m.HasWebUrl() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
         ImGui::SetTooltip("Graph sent no webUrl for this message");
 
-    // Body: mentions, links and emoji highlighted; cut after a few lines.
-    ImVec2 bodyPos(p.x + indent, ImGui::GetCursorScreenPos().y);
+    // Body: mentions, links and emoji highlighted; as many lines as it needs, up to a cap.
+    const ImGuiStyle& style = ImGui::GetStyle();
+    ImVec2 bodyPos(p.x + indent, p.y + kRowPad + ImGui::GetFrameHeight() + style.ItemSpacing.y);
     ImGui::SetCursorScreenPos(bodyPos);
-    float bodyH = ImGui::GetTextLineHeight() * kBodyLines;
+    float bodyH = ImGui::GetTextLineHeight();
     if (m.IsDeleted())
         ImGui::TextDisabled("This message was deleted.");
     else
-        RichText(sm.text, width - indent - 8, kBodyLines, colors::kText);
+        bodyH = RichText(sm.text, width - indent - 8, kMaxBodyLines, colors::kText);
 
-    // Footer: replies (a toggle), reactions, mentions, attachments as chips
-    ImGui::SetCursorScreenPos(ImVec2(p.x + indent, bodyPos.y + bodyH + 4));
+    // Footer, only when there is something for it: replies (a toggle), Reply, attachments.
+    ImGui::SetCursorScreenPos(ImVec2(p.x + indent, bodyPos.y + bodyH + style.ItemSpacing.y));
     bool any = false;
     if (!row.isReply && !m.IsDeleted() && m_canReply) {
         if (ImGui::SmallButton("Reply")) {
@@ -683,20 +789,6 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
         if (ImGui::SmallButton(label)) SetExpanded(m.id, !open);
         any = true;
     }
-    if (!m.Reactions().empty()) {
-        std::map<std::string, int> counts;
-        for (const auto& r : m.Reactions()) counts[r.reactionType]++;
-        for (const auto& [type, n] : counts) {
-            if (any) ImGui::SameLine();
-            ImGui::TextColored(colors::kDim, "%s %d", type.c_str(), n);
-            any = true;
-        }
-    }
-    if (!m.Mentions().empty()) {
-        if (any) ImGui::SameLine();
-        ImGui::TextColored(colors::kMention, "@%zu", m.Mentions().size());
-        any = true;
-    }
     for (const auto& a : m.Attachments()) {
         if (any) ImGui::SameLine();
         std::string name = !a.name.empty()                                   ? a.name
@@ -710,9 +802,7 @@ void ChannelView::DrawRow(const UiContext& ctx, const Row& row, float width, flo
                               a.contentUrl.empty() ? "(no link)" : "click to copy its link");
         any = true;
     }
-    // Advance exactly `height` (the Dummy adds the item spacing): the clipper positions rows
-    // at multiples of it, and any drift would grow the content past the clipper's end, so
-    // "scrolled to the bottom" would never hold again and the reader would stop following.
+    // Advance exactly `height` (the Dummy adds the item spacing), as the layout measured.
     ImGui::SetCursorScreenPos(ImVec2(p.x, p.y + height - ImGui::GetStyle().ItemSpacing.y));
     ImGui::Dummy(ImVec2(0, 0));
     ImGui::PopID();

@@ -1,8 +1,12 @@
 #pragma once
 // The thread reader: the selected channel's root messages, oldest at the top and newest at
-// the bottom, each with its replies (collapsed to a count until expanded). Rows have a
-// fixed height so the list goes through ImGuiListClipper; the flattened row list is a
-// derived cache rebuilt only when the channel's data version or the expanded set changes.
+// the bottom, each with its replies (collapsed to a count until expanded). A row is as tall
+// as its message: its text's wrapped lines (up to kMaxBodyLines), and a footer line only
+// when it has replies, a Reply button or attachments; reactions and mentions sit inline on
+// the header. The flattened row list and its heights are a derived cache rebuilt only when
+// the channel's data version, the expanded set, the width or the font changes; heights of
+// rows whose message did not change are reused, and a prefix sum of them finds the rows on
+// screen by binary search, so a frame costs O(visible rows).
 //
 // It also holds the composer for a new post, offered only when the token may post.
 // Threads: UI thread only, like every view; it reads the frame's snapshot and sends commands.
@@ -23,6 +27,12 @@ class ChannelView final : public View {
     const std::vector<std::string>& LastDrawnMessageIds() const { return m_drawnIds; }
     const std::string& ShownChannelId() const { return m_channelId; }
     size_t RowCount() const { return m_rows.size(); }
+    // The laid-out height of each row and the rows measured at the last layout (tests).
+    const std::vector<float>& RowHeights() const { return m_heights; }
+    size_t RowsMeasuredLastLayout() const { return m_measured; }
+    static constexpr int kMaxBodyLines = 6;
+    // Scrolls so that row `index` is at the top on the next frame.
+    void ScrollToRow(size_t index) { m_scrollToRow = index; }
     bool Expanded(const std::string& rootId) const { return m_expanded.count(rootId) > 0; }
     void SetExpanded(const std::string& rootId, bool on);
     // Whether "New post" was enabled last frame, and why not.
@@ -57,6 +67,11 @@ class ChannelView final : public View {
         bool isReply = false;
     };
     void Rebuild(const core::ChannelData& c);
+    // Heights for the rows (reusing those of unchanged messages) and their prefix sums.
+    void Layout(float width);
+    float MeasureRow(const Row& row, float width) const;
+    bool HasFooter(const Row& row) const;
+    void DrawRows(const UiContext& ctx, float width);
     void DrawHeader(const UiContext& ctx, const core::ChannelData& c);
     void DrawRow(const UiContext& ctx, const Row& row, float width, float height);
     void DrawComposer(const UiContext& ctx, const core::ChannelData& c);
@@ -66,6 +81,15 @@ class ChannelView final : public View {
     core::ChannelDataPtr m_cachedData;  // the data m_rows was built from
     bool m_dirty = true;                // the expanded set changed
     std::vector<Row> m_rows;
+    // Layout: heights per row, offsets[i] = top of row i (offsets[n] = total), and what
+    // they were computed for. m_laidRows: the rows the heights belong to.
+    std::vector<float> m_heights, m_offsets;
+    std::vector<const core::StoredMessage*> m_laidRows;
+    std::vector<bool> m_laidReply;
+    float m_layoutWidth = -1, m_layoutFont = 0;
+    bool m_layoutCanReply = false, m_layoutDirty = true;
+    size_t m_measured = 0;
+    size_t m_scrollToRow = static_cast<size_t>(-1);
     std::unordered_set<std::string> m_expanded;  // root ids whose replies are shown
     std::vector<std::string> m_drawnIds;
     bool m_scrollToBottom = true;
@@ -105,7 +129,8 @@ class ChannelView final : public View {
     bool m_canEdit = false, m_canDelete = false;
     std::string m_editBody, m_editSubject;  // an Edit click, applied at the next frame's start
     std::pair<std::string, std::string> m_undoRequest;  // (message id, root id)
-    // @-mentions: the people seen in the team (candidates) and the ones picked.
+    // @-mentions: the team's members, else the people seen writing (candidates), and the ones
+    // picked.
     void DrawMentionPicker(const UiContext& ctx);
     std::vector<core::PickedMention> m_people, m_picked;
     bool m_canReply = false;

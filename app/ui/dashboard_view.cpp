@@ -85,9 +85,11 @@ void DashboardView::Refresh(const UiContext& ctx) {
 void DashboardView::RebuildAttention(const UiContext& ctx) {
     const core::Snapshot& snap = *ctx.snapshot;
     const uint64_t review = snap.review ? snap.review->version : 0;
-    if (snap.version == m_attentionSnap && review == m_reviewVersion &&
-        ctx.now - m_attentionAt < 1000 && ctx.now >= m_attentionAt)
-        return;
+    // At most four times a second for new data (a busy tenant publishes every frame), and
+    // once a second for the clock (staleness); a changed review queue at once.
+    const core::UnixMillis age = ctx.now - m_attentionAt;
+    const bool fresh = age >= 0 && age < (snap.version == m_attentionSnap ? 1000 : 250);
+    if (review == m_reviewVersion && fresh) return;
     if (review != m_reviewVersion) m_critical = CriticalByChannel(snap.review.get());
     m_attentionSnap = snap.version;
     m_reviewVersion = review;
@@ -98,6 +100,9 @@ void DashboardView::RebuildAttention(const UiContext& ctx) {
     o.redFactor = ctx.settings->redFactor;
     o.surgeFactor = ctx.settings->surgeFactor;
     o.surgeMin = ctx.settings->surgeMinMessages;
+    o.baseline = [this, now = ctx.now](const core::ChannelData& c) {
+        return m_baselines.Get(c, now);
+    };
     m_attention = ComputeAttention(
         snap, o,
         [this](const core::ChannelData& c) {

@@ -56,6 +56,8 @@ class DashboardView final : public View {
     const std::vector<size_t>& TeamOrderShown() const { return m_order; }
     const std::unordered_map<std::string, RowRect>& LastStripRects() const { return m_stripRects; }
     const KioskWall& Kiosk() const { return m_kiosk; }
+    // Pending critical review items per channel, as of the last Refresh.
+    const std::unordered_map<std::string, int>& CriticalCounts() const { return m_critical; }
 
   protected:
     void DrawContent(const UiContext& ctx) override;
@@ -102,6 +104,7 @@ class DashboardView final : public View {
     uint64_t m_attentionSnap = ~0ull, m_reviewVersion = ~0ull;
     core::UnixMillis m_attentionAt = 0;
     std::unordered_map<std::string, int> m_critical;
+    BaselineCache m_baselines;
     std::vector<size_t> m_order;  // team indices in wall order
     std::unordered_map<std::string, RowRect> m_stripRects;
     KioskWall m_kiosk;

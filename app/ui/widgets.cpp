@@ -72,12 +72,16 @@ void LevelMarker(Level level, float r) {
     }
 }
 
-float RichText(const core::PlainText& pt, float width, int maxLines, ImVec4 color) {
-    ImVec2 origin = ImGui::GetCursorScreenPos();
+namespace {
+// Lays out (and, with `draw`, draws at `origin`) wrapped rich text; returns the lines used.
+// Measuring and drawing share this walk, so a row measured ahead is exactly as tall as the
+// text drawn in it.
+int LayoutRichText(const core::PlainText& pt, float width, int maxLines, ImVec4 color, bool draw,
+                   ImVec2 origin) {
     ImFont* font = ImGui::GetFont();
     float size = ImGui::GetFontSize();
     float lh = ImGui::GetTextLineHeight();
-    ImDrawList* dl = ImGui::GetWindowDrawList();
+    ImDrawList* dl = draw ? ImGui::GetWindowDrawList() : nullptr;
     const std::string& t = pt.text;
     auto colorAt = [&](size_t i) -> ImU32 {
         for (const auto& sp : pt.spans)
@@ -129,18 +133,30 @@ float RichText(const core::PlainText& pt, float width, int maxLines, ImVec4 colo
             if (x + w > width && x == 0) {  // longer than a whole line: cut it
                 const char* cut = font->CalcWordWrapPositionA(1.0f, b, e, width);
                 if (cut == b) cut = b + 1;
-                dl->AddText(font, size, ImVec2(origin.x, origin.y + line * lh), col, b, cut);
+                if (draw)
+                    dl->AddText(font, size, ImVec2(origin.x, origin.y + line * lh), col, b, cut);
                 run = static_cast<size_t>(cut - t.data());
                 if (++line >= maxLines) break;
                 continue;
             }
-            dl->AddText(font, size, ImVec2(origin.x + x, origin.y + line * lh), col, b, e);
+            if (draw)
+                dl->AddText(font, size, ImVec2(origin.x + x, origin.y + line * lh), col, b, e);
             x += w;
             run = runEnd;
         }
         i = end;
     }
-    int used = std::min(maxLines, line + 1);
+    return std::min(maxLines, line + 1);
+}
+}  // namespace
+
+int RichTextLines(const core::PlainText& text, float width, int maxLines) {
+    return LayoutRichText(text, width, maxLines, ImVec4(), false, ImVec2());
+}
+
+float RichText(const core::PlainText& pt, float width, int maxLines, ImVec4 color) {
+    int used = LayoutRichText(pt, width, maxLines, color, true, ImGui::GetCursorScreenPos());
+    float lh = ImGui::GetTextLineHeight();
     ImGui::Dummy(ImVec2(width, lh * static_cast<float>(used)));
     return lh * static_cast<float>(used);
 }

@@ -29,6 +29,8 @@ void LevelMarker(Level level, float radius);
 // Text with highlighted spans (mentions, links, emoji, code), wrapped at `width` and cut
 // after `maxLines` lines. Draws straight to the window's draw list; returns the height used.
 float RichText(const core::PlainText& text, float width, int maxLines, ImVec4 color);
+// The lines RichText would use for `text` at `width` in the current font (at most maxLines).
+int RichTextLines(const core::PlainText& text, float width, int maxLines);
 
 // A rounded label, e.g. an attachment's name. Returns true when clicked.
 bool Chip(const char* label, ImVec4 color);

@@ -29,7 +29,8 @@ struct DelegatedConfig {
         "https://graph.microsoft.com/ChannelMessage.Send "
         "https://graph.microsoft.com/ChannelMessage.ReadWrite "
         "https://graph.microsoft.com/Team.ReadBasic.All "
-        "https://graph.microsoft.com/Channel.ReadBasic.All offline_access openid profile";
+        "https://graph.microsoft.com/Channel.ReadBasic.All "
+        "https://graph.microsoft.com/TeamMember.Read.All offline_access openid profile";
     std::shared_ptr<TokenCache> cache;  // may be null: nothing persisted
 };
 

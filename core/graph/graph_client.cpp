@@ -136,6 +136,14 @@ Result<std::vector<Channel>> GraphClient::ListChannels(const std::string& teamId
     return r;
 }
 
+Result<std::vector<TeamMember>> GraphClient::ListTeamMembers(const std::string& teamId, int top) {
+    if (top < 1 || top > 999)
+        return MakeError(ErrorCode::kClient, "$top must be between 1 and 999");
+    return CollectAll<TeamMember>(
+        "/teams/" + UrlEncode(teamId) + "/members?$top=" + std::to_string(top),
+        [](const std::string& b) { return ParseMemberPage(b); });
+}
+
 Result<Page<ChatMessage>> GraphClient::ListMessagesPage(const std::string& teamId,
                                                         const std::string& channelId, int top,
                                                         bool expandReplies) {

@@ -135,6 +135,9 @@ class GraphClient {
     Result<std::vector<Team>> ListJoinedTeams();  // delegated
     Result<std::vector<Team>> ListAllTeams();     // application: GET /teams
     Result<std::vector<Channel>> ListChannels(const std::string& teamId);
+    // Every member of a team, following nextLink; `top` is the page size (Graph: 1..999,
+    // 100 when not given).
+    Result<std::vector<TeamMember>> ListTeamMembers(const std::string& teamId, int top = 999);
     // First page of a channel's root messages, newest first. top: 1..50.
     Result<Page<ChatMessage>> ListMessagesPage(const std::string& teamId,
                                                const std::string& channelId, int top,

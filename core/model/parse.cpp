@@ -271,6 +271,29 @@ Result<Channel> ParseChannel(const json& j) {
     return c;
 }
 
+Result<TeamMember> ParseTeamMember(const json& j) {
+    if (!j.is_object()) return MakeError(ErrorCode::kParse, "member: expected an object");
+    TeamMember m;
+    Reader r{j, "member", {}};
+    if (!r.Str("id", m.id) || !r.Str("userId", m.userId) || !r.Str("displayName", m.displayName) ||
+        !r.Str("email", m.email))
+        return MakeError(ErrorCode::kParse, r.err);
+    if (m.id.empty()) return MakeError(ErrorCode::kParse, "member.id: missing");
+    if (auto it = j.find("roles"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) return MakeError(ErrorCode::kParse, "member.roles: expected an array");
+        for (const auto& role : *it) {
+            if (!role.is_string())
+                return MakeError(ErrorCode::kParse, "member.roles: expected strings");
+            m.roles.push_back(role.get<std::string>());
+        }
+    }
+    return m;
+}
+
+Result<Page<TeamMember>> ParseMemberPage(std::string_view body) {
+    return ParsePage<TeamMember>(body, "members", [](const json& j) { return ParseTeamMember(j); });
+}
+
 Result<Page<ChatMessage>> ParseMessagePage(std::string_view body) {
     return ParsePage<ChatMessage>(body, "messages",
                                   [](const json& j) { return ParseChatMessage(j); });

@@ -22,6 +22,8 @@ Result<Channel> ParseChannel(const nlohmann::json& j);
 Result<Page<ChatMessage>> ParseMessagePage(std::string_view body);
 Result<Page<Team>> ParseTeamPage(std::string_view body);
 Result<Page<Channel>> ParseChannelPage(std::string_view body);
+Result<TeamMember> ParseTeamMember(const nlohmann::json& j);
+Result<Page<TeamMember>> ParseMemberPage(std::string_view body);
 
 // Parses text into JSON, turning exceptions into a kParse Error.
 Result<nlohmann::json> ParseJson(std::string_view body);

@@ -119,6 +119,16 @@ struct Channel {
     std::optional<UnixMillis> createdDateTime;
 };
 
+// A team's member (GET /teams/{id}/members: a conversationMember, usually an
+// aadUserConversationMember). `id` is the membership's opaque id; `userId` the user's.
+struct TeamMember {
+    std::string id;
+    std::string userId;
+    std::string displayName;
+    std::string email;
+    std::vector<std::string> roles;  // "owner", "guest"; empty for a plain member
+};
+
 // One page of a Graph collection.
 template <typename T>
 struct Page {

@@ -97,4 +97,53 @@ void GraphSim::Impl::HandleListChannels(SimRequest& q, SimResponse& r) {
           {"value", arr}});
 }
 
+// GET /teams/{id}/members: the team's conversationMember collection, 100 a page by default
+// and at most 999 ($top), paged with @odata.nextLink. Membership ids are opaque.
+void GraphSim::Impl::HandleListTeamMembers(SimRequest& q, SimResponse& r) {
+    TokenInfo t;
+    Resolved x;
+    if (!Begin(q, r,
+               {RequestClass::kOther,
+                1,
+                {"TeamMember.Read.All", "TeamMember.ReadWrite.All"},
+                {"TeamMember.Read.Group", "TeamMember.Read.All", "TeamMember.ReadWrite.All"}},
+               t, x))
+        return;
+    if (q.Has("$filter") || q.Has("$select"))
+        return GraphError(q, r, 400, "BadRequest",
+                          "graphsim does not implement $filter or $select on members.");
+    const int n = TopParam(q, r, 100, 999);
+    if (n < 0) return;
+    const SimTeam& team = tenant.teams[x.team];
+    size_t begin = 0;
+    if (q.Has("$skiptoken")) {
+        std::string cur = FromBase64Url(q.Param("$skiptoken"));
+        if (cur.rfind("u|", 0) != 0 || cur.size() < 3)
+            return GraphError(q, r, 400, "BadRequest", "Invalid skip token.");
+        begin = static_cast<size_t>(std::strtoul(cur.c_str() + 2, nullptr, 10));
+    }
+    const size_t end = std::min(team.members.size(), begin + static_cast<size_t>(n));
+    json arr = json::array();
+    for (size_t i = begin; i < end; ++i) {
+        const SimUser& u = tenant.users[team.members[i]];
+        arr.push_back({{"@odata.type", "#microsoft.graph.aadUserConversationMember"},
+                       {"id", Base64Url("member|" + team.id + "|" + u.id)},
+                       {"roles", i == 0 ? json::array({"owner"}) : json::array()},
+                       {"displayName", u.displayName},
+                       {"visibleHistoryStartDateTime", "0001-01-01T00:00:00Z"},
+                       {"userId", u.id},
+                       {"email", u.mail},
+                       {"tenantId", tenant.tenantId}});
+    }
+    json body = {{"@odata.context",
+                  "https://graph.microsoft.com/v1.0/$metadata#teams('" + team.id + "')/members"},
+                 {"@odata.count", team.members.size()}};
+    if (end < team.members.size())
+        body["@odata.nextLink"] = Link(
+            "/teams/" + team.id + "/members",
+            {{"$top", std::to_string(n)}, {"$skiptoken", Base64Url("u|" + std::to_string(end))}});
+    body["value"] = std::move(arr);
+    Json(r, 200, body);
+}
+
 }  // namespace cdeck::sim

@@ -365,7 +365,8 @@ struct GraphSim::Impl {
     bool Begin(SimRequest& req, SimResponse& res, const Access& access, TokenInfo& tok,
                Resolved& r);
     bool ResolvePath(const SimRequest& req, SimResponse& res, int depth, Resolved& r);
-    int TopParam(const SimRequest& req, SimResponse& res, int def);  // -1: 400 written
+    // $top in 1..max (def when absent); -1: a 400 was written.
+    int TopParam(const SimRequest& req, SimResponse& res, int def, int max = 50);
     static bool UnknownEnums(const SimRequest& req);  // Prefer: include-unknown-enum-members
     // An absolute https:// link to `path` with `params` ($ names sent as %24).
     std::string Link(const std::string& path,
@@ -379,6 +380,7 @@ struct GraphSim::Impl {
     void HandleListTeams(SimRequest& req, SimResponse& res);
     void HandleListUsers(SimRequest& req, SimResponse& res);
     void HandleListChannels(SimRequest& req, SimResponse& res);
+    void HandleListTeamMembers(SimRequest& req, SimResponse& res);
 
     // ---- delta (sim_delta.cpp) ----
     struct DeltaPage {

@@ -37,6 +37,7 @@ void GraphSim::Impl::RegisterGraphRoutes() {
         {"GET", {R"(/v1\.0/teams)", &Impl::HandleListTeams}},
         {"GET", {R"(/v1\.0/users)", &Impl::HandleListUsers}},
         {"GET", {T + "/channels", &Impl::HandleListChannels}},
+        {"GET", {T + "/members", &Impl::HandleListTeamMembers}},
         // delta, before messages/{id} (sim_delta.cpp)
         {"GET", {C + "/messages/delta", &Impl::HandleDelta}},
         // messages and replies (sim_messages.cpp)
@@ -114,14 +115,15 @@ bool GraphSim::Impl::ResolvePath(const SimRequest& req, SimResponse& res, int de
     return true;
 }
 
-int GraphSim::Impl::TopParam(const SimRequest& req, SimResponse& res, int def) {
+int GraphSim::Impl::TopParam(const SimRequest& req, SimResponse& res, int def, int max) {
     if (!req.Has("$top")) return def;
     std::string v = req.Param("$top");
     char* end = nullptr;
     long n = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end || n < 1 || n > 50) {
+    if (v.empty() || *end || n < 1 || n > max) {
         GraphError(req, res, 400, "BadRequest",
-                   "Invalid page size specified: '" + v + "'. Must be between 1 and 50 inclusive.");
+                   "Invalid page size specified: '" + v + "'. Must be between 1 and " +
+                       std::to_string(max) + " inclusive.");
         return -1;
     }
     return static_cast<int>(n);

@@ -301,6 +301,7 @@ void Store::UpsertTeams(const std::vector<Team>& teams) {
             td->team = t;
             if (it != s.teams.end()) {
                 td->channelIds = (*it)->channelIds;
+                td->members = (*it)->members;
                 *it = td;
             } else {
                 s.teams.push_back(td);
@@ -308,6 +309,18 @@ void Store::UpsertTeams(const std::vector<Team>& teams) {
         }
     });
     if (m_observer) m_observer->OnTeams(teams);
+}
+
+void Store::SetTeamMembers(const std::string& teamId, std::vector<TeamMember> members) {
+    auto list = std::make_shared<const std::vector<TeamMember>>(std::move(members));
+    Publish([&](Snapshot& s) {
+        for (auto& t : s.teams)
+            if (t->team.id == teamId) {
+                auto td = std::make_shared<TeamData>(*t);
+                td->members = list;
+                t = td;
+            }
+    });
 }
 
 void Store::UpsertChannels(const std::string& teamId, const std::vector<Channel>& channels) {

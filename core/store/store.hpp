@@ -114,6 +114,9 @@ using ChannelDataPtr = std::shared_ptr<const ChannelData>;
 struct TeamData {
     Team team;
     std::vector<std::string> channelIds;  // in Graph's order
+    // The team's members (GET /teams/{id}/members), refreshed with channel discovery;
+    // null until listed (or when the token may not list them).
+    std::shared_ptr<const std::vector<TeamMember>> members;
 };
 using TeamDataPtr = std::shared_ptr<const TeamData>;
 
@@ -223,6 +226,7 @@ class Store {
     // ---- writers (any thread; serialised internally) ----
     void UpsertTeams(const std::vector<Team>& teams);
     void UpsertChannels(const std::string& teamId, const std::vector<Channel>& channels);
+    void SetTeamMembers(const std::string& teamId, std::vector<TeamMember> members);
     // Merges messages (roots, with any inlined replies) into a channel. Keyed by id; an
     // incoming version older than the stored one (lastModifiedDateTime, then etag) is
     // ignored. Returns how many messages were new or changed.

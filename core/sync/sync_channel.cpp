@@ -83,6 +83,7 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
         return;
     }
     m_store.UpsertChannels(job.teamId, channels.value());
+    RefreshMembers(job.teamId);
     SnapshotPtr snap = m_store.Current();
     std::unique_lock lock(m_mutex);
     if (m_stopping) return;
@@ -101,6 +102,25 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     // last publish shows the newest count whatever order the two threads publish in.
     m_store.UpdateSyncStatus([&](SyncStatus& s) { s.channelsTotal = m_channelsKnown.load(); });
     MaybeLive();
+}
+
+void SyncEngine::RefreshMembers(const std::string& teamId) {
+    // For the @-mention picker. Optional: a token without TeamMember.Read.All keeps the
+    // picker on the people seen writing, and a failure keeps the last list.
+    auto members = m_client->ListTeamMembers(teamId);
+    if (members) {
+        m_store.SetTeamMembers(teamId, std::move(members.value()));
+        return;
+    }
+    const bool refused = members.error().code == ErrorCode::kPermission;
+    std::lock_guard lock(m_mutex);
+    if (refused ? m_membersRefusedLogged : false) return;
+    if (refused) m_membersRefusedLogged = true;
+    Log(refused ? LogLevel::kInfo : LogLevel::kWarn, "sync",
+        std::string(refused ? "team members are not listed (grant TeamMember.Read.All for the "
+                              "@-mention picker): "
+                            : "team member list failed: ") +
+            members.error().Describe());
 }
 
 void SyncEngine::AdoptChannel(const std::string& teamId, const std::string& channelId,

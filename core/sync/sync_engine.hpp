@@ -173,6 +173,7 @@ class SyncEngine {
     // ---- per-channel sync (sync_channel.cpp) ----
     void RunDiscoverTeams(Job& job);
     void RunDiscoverChannels(Job& job);
+    void RefreshMembers(const std::string& teamId);
     void RestoreChannel(const std::string& id, ChannelState& st, const Snapshot& snap);
     void RunSyncChannel(Job& job);
     void RunBatch(Job& batch);
@@ -255,6 +256,7 @@ class SyncEngine {
     bool m_pausedAll = false;
     std::set<std::string> m_visible;
     std::set<std::string> m_teamsUnlisted;  // teams whose channel list has not arrived yet
+    bool m_membersRefusedLogged = false;    // said once that members may not be listed
     UnixMillis m_lastRebalance = 0;
     int m_inFlight = 0;
     std::unordered_map<std::string, int> m_inFlightByScope;       // class and team scopes

@@ -80,3 +80,30 @@ TEST_CASE("unknown fields and nulls are tolerated") {
     CHECK(c->items[0].membershipType == "private");
     CHECK(c->items[0].createdDateTime == 1590607345692LL);
 }
+
+TEST_CASE("a members page parses, and bad members are errors that name the field") {
+    auto page = ParseMemberPage(R"({"@odata.nextLink":"https://g/teams/t/members?$skiptoken=x",
+        "value":[{"@odata.type":"#microsoft.graph.aadUserConversationMember","id":"m1",
+                  "roles":["owner"],"displayName":"Ann","userId":"u1","email":"ann@x.test",
+                  "visibleHistoryStartDateTime":"0001-01-01T00:00:00Z","tenantId":"t"},
+                 {"id":"m2","roles":[],"displayName":"Bo","userId":"u2","email":null}]})");
+    REQUIRE(page.ok());
+    REQUIRE(page->items.size() == 2);
+    CHECK(page->items[0].roles == std::vector<std::string>{"owner"});
+    CHECK(page->items[0].userId == "u1");
+    CHECK(page->items[1].roles.empty());
+    CHECK(page->items[1].email.empty());
+    CHECK(page->nextLink == "https://g/teams/t/members?$skiptoken=x");
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"value":[{"displayName":"x"}]})", "member.id"},
+        {R"({"value":[{"id":"m","roles":"owner"}]})", "member.roles"},
+        {R"({"value":[{"id":"m","roles":[1]}]})", "member.roles"},
+        {R"({"value":[{"id":"m","userId":5}]})", "userId"},
+        {R"({"value":[7]})", "member"},
+    };
+    for (auto [text, want] : bad) {
+        auto r = ParseMemberPage(text);
+        REQUIRE_FALSE(r.ok());
+        CHECK_MESSAGE(r.error().message.find(want) != std::string::npos, r.error().message);
+    }
+}

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "integration/sim_fixture.hpp"
@@ -149,4 +150,59 @@ TEST_CASE("the client sends client-request-id and graphsim echoes it with a requ
     CHECK(r->Header("client-request-id") == "11111111-2222-4333-8444-555555555555");
     CHECK_FALSE(r->Header("request-id").empty());
     CHECK_FALSE(r->Header("date").empty());
+}
+
+TEST_CASE("team members: every member, page by page, in Graph's documented shape") {
+    SimFixture f;
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    const std::string team = teams->front().id;
+    auto all = f.client->ListTeamMembers(team);
+    REQUIRE_MESSAGE(all.ok(), cdeck::test::ErrText(all));
+    REQUIRE(all->size() >= 3);
+    // Pages of two, following @odata.nextLink verbatim: the same members, in order.
+    auto paged = f.client->ListTeamMembers(team, 2);
+    REQUIRE_MESSAGE(paged.ok(), cdeck::test::ErrText(paged));
+    REQUIRE(paged->size() == all->size());
+    std::set<std::string> ids;
+    for (size_t i = 0; i < all->size(); ++i) {
+        CHECK((*paged)[i].id == (*all)[i].id);
+        CHECK_FALSE((*all)[i].userId.empty());
+        CHECK_FALSE((*all)[i].displayName.empty());
+        CHECK((*all)[i].email.find('@') != std::string::npos);
+        ids.insert((*all)[i].id);
+    }
+    CHECK(ids.size() == all->size());  // membership ids are distinct (and opaque)
+    CHECK((*all)[0].roles == std::vector<std::string>{"owner"});
+    // The raw page: the documented type annotation, a count and the next link.
+    auto raw = f.client->Send("GET", "/teams/" + team + "/members?$top=1");
+    REQUIRE(raw.ok());
+    auto j = nlohmann::json::parse(raw->http.body);
+    CHECK(j["value"].size() == 1);
+    CHECK(j["value"][0]["@odata.type"] == "#microsoft.graph.aadUserConversationMember");
+    CHECK(j["value"][0].contains("visibleHistoryStartDateTime"));
+    CHECK(j["value"][0]["tenantId"].is_string());
+    CHECK(j["@odata.nextLink"].get<std::string>().find("/members?") != std::string::npos);
+    // $top beyond 999 is refused, as Graph does.
+    auto big = f.client->Send("GET", "/teams/" + team + "/members?$top=1000");
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error().message.find("between 1 and 999") != std::string::npos);
+    CHECK_FALSE(f.client->ListTeamMembers(team, 1000).ok());
+}
+
+TEST_CASE("team members need TeamMember.Read.All: without it the list is a 403") {
+    cdeck::test::SimOptions so;
+    so.scenario = [](nlohmann::json& s) {
+        for (auto& app : s["apps"]) {
+            auto& p = app["permissions"];
+            p.erase(std::remove(p.begin(), p.end(), "TeamMember.Read.All"), p.end());
+        }
+    };
+    SimFixture f(so);
+    auto teams = f.client->ListAllTeams();
+    REQUIRE(teams.ok());
+    auto members = f.client->ListTeamMembers(teams->front().id);
+    REQUIRE_FALSE(members.ok());
+    CHECK(members.error().code == ErrorCode::kPermission);
+    CHECK(members.error().message.find("TeamMember.Read.All") != std::string::npos);
 }

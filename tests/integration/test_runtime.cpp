@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "app_runtime.hpp"
@@ -72,5 +73,39 @@ TEST_CASE("sign-out forgets the user and stops syncing, signing in again resumes
     REQUIRE(WaitFor([&] { return rt.Store().Current()->sync.signedIn; }, 60));
     CHECK(rt.Store().Current()->totalMessages >= before);  // nothing on screen was lost
     CHECK_FALSE(rt.Store().Current()->sync.account.empty());
+    rt.Stop();
+}
+
+TEST_CASE("discovery lists each team's members into the store, for the @-mention picker") {
+    test::TempDir dir;
+    app::AppRuntime rt;
+    app::RuntimeOptions ro;
+    ro.stateDir = dir.path.string();
+    ro.scenarioPath = std::string(CDECK_ASSETS_DIR) + "/scenarios/demo.json";
+    auto started = rt.Start(ro);
+    REQUIRE_MESSAGE(started.ok(), test::ErrText(started));
+    REQUIRE(WaitFor(
+        [&] {
+            auto s = rt.Store().Current();
+            if (s->teams.empty()) return false;
+            for (const auto& t : s->teams)
+                if (!t->members) return false;
+            return true;
+        },
+        60));
+    // Every team's members arrived, and some member of some team has never written there:
+    // the picker can offer people the authors alone would miss.
+    auto snap = rt.Store().Current();
+    bool silentMember = false;
+    for (const auto& t : snap->teams) {
+        REQUIRE_FALSE(t->members->empty());
+        std::set<std::string> authors;
+        for (const auto& id : t->channelIds)
+            if (const auto* c = snap->FindChannel(id))
+                for (const auto& m : c->messages)
+                    if (m->message.From().user) authors.insert(m->message.From().user->id);
+        for (const auto& m : *t->members) silentMember |= authors.count(m.userId) == 0;
+    }
+    CHECK(silentMember);
     rt.Stop();
 }

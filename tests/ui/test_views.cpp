@@ -309,3 +309,37 @@ TEST_CASE("the @-mention picker offers the team's people and sends matching tags
     CHECK(post.message.mentions[0].first == "Ben");
     CHECK(post.message.mentions[0].second.id == "u-Ben");
 }
+
+TEST_CASE("with the team's member list, someone who has never written can be mentioned") {
+    WallRig rig(false);
+    test::SignIn(rig.store, {"ChannelMessage.Send"});
+    core::TeamMember quiet;
+    quiet.id = "membership-q";
+    quiet.userId = "u-quinn";
+    quiet.displayName = "Quinn Silent";
+    quiet.email = "quinn@example.test";
+    core::TeamMember ben;
+    ben.id = "membership-b";
+    ben.userId = "u-Ben";
+    ben.displayName = "Ben";
+    rig.store.SetTeamMembers("t1", {quiet, ben});
+    rig.StartComposing("t1", "c-beta");
+    rig.Type("hi @Qui");
+    rig.Frame();
+    rig.ClickRect(rig.app.Reader().LastRects().firstPerson);
+    rig.Frame();
+    CHECK(rig.app.Reader().ComposerText() == "hi @Quinn Silent ");
+    rig.ClickRect(rig.app.Reader().LastRects().send);
+    REQUIRE(rig.Count(core::Command::Kind::kPostMessage) == 1);
+    core::Command post;
+    for (auto& c : rig.submitted)
+        if (c.kind == core::Command::Kind::kPostMessage) post = c;
+    REQUIRE(post.message.mentions.size() == 1);
+    CHECK(post.message.mentions[0].second.id == "u-quinn");
+    // Bo wrote in the team but is not in the member list: the list is the team's members.
+    rig.StartComposing("t1", "c-beta");
+    rig.Type("@Bo");
+    rig.Frame();
+    std::string text = test::ScreenText(rig.app, rig.store.Current(), rig.now);
+    CHECK(text.find("No one in this team matches \"@Bo\"") != std::string::npos);
+}
