@@ -100,7 +100,16 @@ void AppUi::DrawAlerts(const UiContext& ctx, float height) {
     const float width = ImGui::GetContentRegionAvail().x;
     dl->AddRectFilled(at, ImVec2(at.x + width, at.y + height), ImGui::GetColorU32(bg));
     const float pad = (height - ImGui::GetTextLineHeight()) / 2;
-    ImGui::SetCursorScreenPos(ImVec2(at.x + pad, at.y + pad));
+    float x = at.x + pad;
+    if (m_options.demoTenant) {  // the alert shares the demo banner's row; DEMO stays marked
+        const char* demo = "DEMO TENANT (simulated)";
+        const float w = ImGui::CalcTextSize(demo).x + pad * 2;
+        dl->AddRectFilled(at, ImVec2(at.x + w, at.y + height), ImGui::GetColorU32(colors::kDemo));
+        ImGui::SetCursorScreenPos(ImVec2(x, at.y + pad));
+        ImGui::TextColored(ImVec4(1, 1, 1, 1), "%s", demo);
+        x = at.x + w + pad;
+    }
+    ImGui::SetCursorScreenPos(ImVec2(x, at.y + pad));
     if (ctx.fonts.bold) ImGui::PushFont(ctx.fonts.bold);
     ImGui::TextColored(ImVec4(1, 1, 1, 1), "ALERT  %s", a.title.c_str());
     if (ctx.fonts.bold) ImGui::PopFont();
@@ -120,6 +129,7 @@ void AppUi::DrawAlerts(const UiContext& ctx, float height) {
     ImVec2 bmin = ImGui::GetItemRectMin(), bmax = ImGui::GetItemRectMax();
     m_alertAckRect = ImVec4(bmin.x, bmin.y, bmax.x, bmax.y);
     ImGui::SetCursorScreenPos(ImVec2(at.x, at.y + height + ImGui::GetStyle().ItemSpacing.y));
+    ImGui::Dummy(ImVec2(0, 0));  // advances as Banner does
 }
 
 void AppUi::Post(std::function<void()> fn) {
@@ -285,7 +295,10 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
 
     const core::SyncStatus& sync = snapshot->sync;
     float bannerH = ImGui::GetTextLineHeight() * 1.9f;
-    if (m_options.demoTenant)
+    if (!m_alerts.Active().empty())  // the alert takes the demo banner's row while it is up
+        DrawAlerts(ctx, m_kiosk || m_options.demoTenant ? bannerH * (m_kiosk ? 1.6f : 1.0f)
+                                                        : ImGui::GetFrameHeight() + 4.0f);
+    else if (m_options.demoTenant)
         Banner(
             "DEMO TENANT (simulated)  \xC2\xB7  data comes from graphsim on this machine, not "
             "Microsoft Teams",
@@ -296,7 +309,6 @@ void AppUi::Frame(const core::SnapshotPtr& snapshot, core::UnixMillis now) {
         std::string text = "STALE \xE2\x80\x94 " + stale;
         Banner(text.c_str(), colors::kBad, ctx.fonts.large, bannerH * (m_kiosk ? 2.2f : 1.4f));
     }
-    DrawAlerts(ctx, bannerH * (m_kiosk ? 1.6f : 1.2f));
     m_strip.Draw(ctx);
     DrawSignInPrompt(ctx);
     if (!m_kiosk) DrawTabs();

@@ -124,6 +124,18 @@ void KioskWall::Draw(const UiContext& ctx, const Inputs& in,
     const size_t per = std::max<size_t>(1, m_fit.perPage);
     m_pages = std::max<size_t>(1, (order.size() + per - 1) / per);
     if (m_pageSince == 0 || ctx.now < m_pageSince) m_pageSince = ctx.now;
+    // Something new needs attention: back to the first page, where the troubled teams are.
+    bool fresh = false;
+    std::unordered_set<std::string> troubled;
+    for (const auto& a : in.attention->items) {
+        fresh = fresh || !m_troubled.count(a.channelId);
+        troubled.insert(a.channelId);
+    }
+    m_troubled.swap(troubled);
+    if (fresh) {
+        m_page = 0;
+        m_pageSince = ctx.now;
+    }
     if (ctx.now - m_pageSince >= kPageMillis) {
         m_page = (m_page + 1) % m_pages;
         m_pageSince = ctx.now;
@@ -224,7 +236,7 @@ void KioskWall::DrawCard(const UiContext& ctx, const Inputs& in, const core::Tea
         }
     const int troubled = in.attention->TeamCount(team.team.id);
     const ThrottleFacts th = in.teamThrottle ? in.teamThrottle(team.team.id) : ThrottleFacts{};
-    Level level = troubled == 0 ? Level::kGood : Level::kWarn;
+    Level level = troubled == 0 && late == 0 ? Level::kGood : Level::kWarn;
     if (stale > 0 || th.gated) level = Level::kBad;
     dl->AddRectFilled(at, ImVec2(at.x + w, at.y + h), Col(colors::kCard), s * 0.3f);
     dl->AddRectFilled(at, ImVec2(at.x + s * 0.22f, at.y + h), Col(LevelColor(level)), s * 0.3f,

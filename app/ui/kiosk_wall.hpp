@@ -4,10 +4,13 @@
 // its team's 15-minute count, freshness and throttling as big numbers; the type is the
 // largest that fits every card (ui/wall_layout.hpp FitKiosk) and never smaller than
 // kKioskMinPx at 1080p (scaled with the screen's height). Channel rows are drawn only
-// where they still fit at that size. Threads: UI thread only.
+// where they still fit at that size. When there are more teams than fit, pages of teams
+// take turns; a channel newly needing attention brings the first page (the most troubled
+// teams) back at once. Threads: UI thread only.
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ui/attention.hpp"
@@ -57,6 +60,7 @@ class KioskWall {
     KioskFit m_fit;
     size_t m_page = 0, m_pages = 1;
     core::UnixMillis m_pageSince = 0;
+    std::unordered_set<std::string> m_troubled;  // channels needing attention last frame
 };
 
 }  // namespace cdeck::ui

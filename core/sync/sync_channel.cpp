@@ -83,7 +83,6 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
         return;
     }
     m_store.UpsertChannels(job.teamId, channels.value());
-    RefreshMembers(job.teamId);
     SnapshotPtr snap = m_store.Current();
     std::unique_lock lock(m_mutex);
     if (m_stopping) return;
@@ -94,6 +93,7 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
         if (!st.queued) Enqueue(Job{Job::Kind::kSyncChannel, job.teamId, c.id});
     }
     m_teamsUnlisted.erase(job.teamId);
+    if (!m_membersRefused) Enqueue(Job{Job::Kind::kMembers, job.teamId});
     m_channelsKnown = static_cast<int>(m_channels.size());
     job.failures = 0;
     m_cv.notify_all();
@@ -104,18 +104,22 @@ void SyncEngine::RunDiscoverChannels(Job& job) {
     MaybeLive();
 }
 
-void SyncEngine::RefreshMembers(const std::string& teamId) {
-    // For the @-mention picker. Optional: a token without TeamMember.Read.All keeps the
-    // picker on the people seen writing, and a failure keeps the last list.
-    auto members = m_client->ListTeamMembers(teamId);
+void SyncEngine::RunMembers(Job& job) {
+    // For the @-mention picker; paced and budgeted like every request ("class:other").
+    // Optional: a token without TeamMember.Read.All keeps the picker on the people seen
+    // writing (and the engine stops asking), and a failure keeps the last list until the
+    // next discovery.
+    auto members = m_client->ListTeamMembers(job.teamId);
     if (members) {
-        m_store.SetTeamMembers(teamId, std::move(members.value()));
+        m_store.SetTeamMembers(job.teamId, std::move(members.value()));
         return;
     }
     const bool refused = members.error().code == ErrorCode::kPermission;
-    std::lock_guard lock(m_mutex);
-    if (refused ? m_membersRefusedLogged : false) return;
-    if (refused) m_membersRefusedLogged = true;
+    {
+        std::lock_guard lock(m_mutex);
+        if (refused && m_membersRefused) return;
+        m_membersRefused = m_membersRefused || refused;
+    }
     Log(refused ? LogLevel::kInfo : LogLevel::kWarn, "sync",
         std::string(refused ? "team members are not listed (grant TeamMember.Read.All for the "
                               "@-mention picker): "

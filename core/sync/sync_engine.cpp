@@ -255,6 +255,9 @@ void SyncEngine::Run(Job& job) {
         case Job::Kind::kBatch:
             RunBatch(job);
             break;
+        case Job::Kind::kMembers:
+            RunMembers(job);
+            break;
     }
     t_job = nullptr;
 }

@@ -104,7 +104,8 @@ class SyncEngine {
             kSyncChannel,
             kReplies,
             kCommand,
-            kBatch  // `items`: live polls of several channels in one $batch
+            kBatch,   // `items`: live polls of several channels in one $batch
+            kMembers  // a team's member list (for @-mentions), after its channels
         };
         Kind kind = Kind::kSyncChannel;
         std::string teamId;
@@ -173,7 +174,7 @@ class SyncEngine {
     // ---- per-channel sync (sync_channel.cpp) ----
     void RunDiscoverTeams(Job& job);
     void RunDiscoverChannels(Job& job);
-    void RefreshMembers(const std::string& teamId);
+    void RunMembers(Job& job);
     void RestoreChannel(const std::string& id, ChannelState& st, const Snapshot& snap);
     void RunSyncChannel(Job& job);
     void RunBatch(Job& batch);
@@ -256,7 +257,7 @@ class SyncEngine {
     bool m_pausedAll = false;
     std::set<std::string> m_visible;
     std::set<std::string> m_teamsUnlisted;  // teams whose channel list has not arrived yet
-    bool m_membersRefusedLogged = false;    // said once that members may not be listed
+    bool m_membersRefused = false;          // the token may not list members: stop asking
     UnixMillis m_lastRebalance = 0;
     int m_inFlight = 0;
     std::unordered_map<std::string, int> m_inFlightByScope;       // class and team scopes

@@ -44,6 +44,9 @@ std::vector<std::string> SyncEngine::ScopesOf(const Job& job) const {
         case Job::Kind::kDiscoverChannels:
             scopes.push_back("class:get_channels");
             break;
+        case Job::Kind::kMembers:
+            scopes.push_back("class:other");
+            break;
         case Job::Kind::kSyncChannel:
         case Job::Kind::kReplies:
         case Job::Kind::kBatch:  // its items were paced one by one
@@ -85,6 +88,7 @@ bool SyncEngine::NotOurs(const Job& job) const {
     switch (job.kind) {
         case Job::Kind::kDiscoverTeams:
         case Job::Kind::kDiscoverChannels:
+        case Job::Kind::kMembers:
             return !m_ownership->Leader();
         case Job::Kind::kSyncChannel:
         case Job::Kind::kReplies:
@@ -113,6 +117,9 @@ bool SyncEngine::Ready(const Job& job, UnixMillis now, UnixMillis& readyAt,
         case Job::Kind::kBatch:  // formed when taken; never waits in the queue
             priority = 0;
             return false;
+        case Job::Kind::kMembers:  // worth about as much as a reply fetch
+            priority = kPrioReplies;
+            return !m_pausedAll && readyAt <= now;
         case Job::Kind::kReplies:
         case Job::Kind::kSyncChannel:
             break;

@@ -408,3 +408,29 @@ TEST_CASE(
     CHECK(text.find("ALERT  Critical rule hit") != std::string::npos);
     CHECK(text.find("+1 more") != std::string::npos);
 }
+
+TEST_CASE("the kiosk wall turns its pages of teams, and new trouble brings the first page back") {
+    Rig rig(true, ImVec2(1920, 1080));
+    ImGui::GetIO().Fonts->Clear();
+    rig.app.SetFonts(ui::LoadFonts(1.0f, 1.0f));
+    SeedTeams(rig.store, 50, 10, rig.now);
+    rig.store.UpdateSyncStatus([](core::SyncStatus& s) { s.signedIn = true; });
+    rig.Frame();
+    const auto& kiosk = rig.app.Dashboard().Kiosk();
+    REQUIRE(kiosk.Pages() > 1);
+    CHECK(kiosk.PageShown() == 0);
+    rig.now += ui::KioskWall::kPageMillis + 1;
+    rig.Frame();
+    CHECK(kiosk.PageShown() == 1);
+    // Team 30 starts surging (the store counts by the real clock): it leads the wall, and
+    // the wall shows its first page now.
+    std::vector<core::ChatMessage> burst;
+    for (int i = 0; i < 14; ++i)
+        burst.push_back(Msg("z" + std::to_string(i), core::NowMillis() - i * 20000, "Sam", "busy"));
+    rig.store.MergeMessages("c30-4", burst, false);
+    rig.now += 300;
+    rig.Frame();
+    CHECK(kiosk.PageShown() == 0);
+    CHECK(rig.app.Dashboard().TeamOrderShown().front() == 30);
+    CHECK(rig.app.Dashboard().LastCardRects().count("t30") == 1);
+}
