@@ -5,6 +5,8 @@
 #endif
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <cstdint>
 
 #include "util/log.hpp"
@@ -156,6 +158,16 @@ std::string DesktopNotifier::Deliver(const Note& note) {
     DBusError err;
     dbus_error_init(&err);
     if (!m_connection) {
+        // Only a bus that is already there: libdbus would otherwise try to autolaunch one
+        // (dbus-launch), which a kiosk or a service must not start as a side effect.
+        const char* address = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+        const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+        std::error_code ec;
+        if ((!address || !*address) &&
+            !(runtime && *runtime &&
+              std::filesystem::exists(std::filesystem::path(runtime) / "bus", ec)))
+            return "desktop notifications unavailable: no session bus "
+                   "(DBUS_SESSION_BUS_ADDRESS is not set)";
         DBusConnection* c = dbus_bus_get_private(DBUS_BUS_SESSION, &err);
         if (!c) {
             std::string why = "desktop notifications unavailable: no session bus (" +

@@ -312,6 +312,9 @@ void KioskWall::DrawChannels(const UiContext& ctx, const Inputs& in, const core:
         const float nw = TextW(m_type.body, d, n);
         std::string name = "# " + c.channel.displayName;
         if (it != trouble.end()) name += "  " + DescribeAttention(*it->second);
+        // No row left for the "+N more" line: the last row says it.
+        if (i + 1 == shown && shown < list.size() && static_cast<int>(shown) >= rows)
+            name += "  \xC2\xB7 +" + std::to_string(list.size() - shown) + " more";
         Put(m_type.body, d, ImVec2(at.x + d * 0.9f, y), colors::kText, name, width - d * 1.5f - nw);
         Put(m_type.body, d, ImVec2(at.x + width - nw, y),
             c.last15Min > 0 ? colors::kText : colors::kDim, n);

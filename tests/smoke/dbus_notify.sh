@@ -30,4 +30,9 @@ need 'byte 2' "critical urgency (2)"
 need 'string "sound-name"' "the sound hint"
 grep -q '^error: desktop notification not shown: org.freedesktop.DBus.Error.ServiceUnknown' "$result" ||
   { echo "FAIL: the missing notification service was not reported: $(cat "$result")"; bad=1; }
+# Without a session bus the notifier says so, and starts none (no dbus-launch).
+none=$(env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$out" DISPLAY= "$probe" "x" "y")
+echo "$none"
+[ "$none" = "error: desktop notifications unavailable: no session bus (DBUS_SESSION_BUS_ADDRESS is not set)" ] ||
+  { echo "FAIL: without a bus: $none"; bad=1; }
 exit $bad
