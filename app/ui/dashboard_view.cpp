@@ -181,6 +181,7 @@ void DashboardView::DrawContent(const UiContext& ctx) {
         return;
     }
     RebuildAttention(ctx);
+    m_kioskShown = ctx.kiosk;
     if (ctx.kiosk) {
         DrawKiosk(ctx);
         TellVisible(ctx);
@@ -283,6 +284,7 @@ void DashboardView::DrawPageLine(const UiContext& ctx, const WallPage& page) {
 }
 
 double DashboardView::SecondsUntilNextPage(core::UnixMillis now) const {
+    if (m_kioskShown) return m_kiosk.SecondsUntilNextPage(now);
     if (!m_layout.Paged() || m_pageSince == 0) return 1e9;
     return std::max(0.0, (kPageMillis - (now - m_pageSince)) / 1000.0);
 }

@@ -108,6 +108,7 @@ class DashboardView final : public View {
     std::vector<size_t> m_order;  // team indices in wall order
     std::unordered_map<std::string, RowRect> m_stripRects;
     KioskWall m_kiosk;
+    bool m_kioskShown = false;  // the last frame drew the kiosk wall
 };
 
 }  // namespace cdeck::ui

@@ -7,6 +7,7 @@
 // where they still fit at that size. When there are more teams than fit, pages of teams
 // take turns; a channel newly needing attention brings the first page (the most troubled
 // teams) back at once. Threads: UI thread only.
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -40,6 +41,11 @@ class KioskWall {
     size_t PageShown() const { return m_page; }
     size_t Pages() const { return m_pages; }
     static constexpr core::UnixMillis kPageMillis = 15000;
+    // Seconds until the next page of teams is due (a large number when not paged).
+    double SecondsUntilNextPage(core::UnixMillis now) const {
+        if (m_pages <= 1 || m_pageSince == 0) return 1e9;
+        return std::max(0.0, (kPageMillis - (now - m_pageSince)) / 1000.0);
+    }
 
   private:
     struct Type {  // the faces in use this frame

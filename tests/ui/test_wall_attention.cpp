@@ -434,3 +434,15 @@ TEST_CASE("the kiosk wall turns its pages of teams, and new trouble brings the f
     CHECK(rig.app.Dashboard().TeamOrderShown().front() == 30);
     CHECK(rig.app.Dashboard().LastCardRects().count("t30") == 1);
 }
+
+TEST_CASE("an idle kiosk wall wakes in time to turn its page of teams") {
+    Rig rig(true, ImVec2(1920, 1080));
+    ImGui::GetIO().Fonts->Clear();
+    rig.app.SetFonts(ui::LoadFonts(1.0f, 1.0f));
+    SeedTeams(rig.store, 50, 10, rig.now);
+    rig.Frame();
+    REQUIRE(rig.app.Dashboard().Kiosk().Pages() > 1);
+    // The frame loop sleeps until SecondsUntilDue: the wall's next page must bound it.
+    CHECK(rig.app.SecondsUntilDue(rig.now) <= ui::KioskWall::kPageMillis / 1000.0 + 0.01);
+    CHECK(rig.app.SecondsUntilDue(rig.now + 10000) <= 5.01);
+}
