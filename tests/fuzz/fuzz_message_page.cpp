@@ -1,4 +1,4 @@
-// Graph collection pages (messages, teams, channels) from untrusted bytes.
+// Graph collection pages (messages, teams, channels, members) from untrusted bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -16,5 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     (void)cdeck::core::ParseTeamPage(body);
     (void)cdeck::core::ParseChannelPage(body);
+    auto members = cdeck::core::ParseMemberPage(body);
+    if (members.ok())
+        for (const auto& m : members->items)
+            if (m.id.empty()) __builtin_trap();  // a member without an id must be an error
     return 0;
 }
