@@ -98,6 +98,7 @@ Attention ComputeAttention(const core::Snapshot& snap, const AttentionOptions& o
     std::stable_sort(
         out.items.begin(), out.items.end(),
         [](const AttentionItem& x, const AttentionItem& y) { return x.score > y.score; });
+    for (size_t i = 0; i < out.items.size(); ++i) out.byChannel[out.items[i].channelId] = i;
     return out;
 }
 
@@ -126,6 +127,11 @@ std::string DescribeAttention(const AttentionItem& a) {
         add(buf);
     }
     return out;
+}
+
+std::string AttentionLabel(const core::Snapshot& snap, const AttentionItem& a) {
+    const core::ChannelData* c = snap.FindChannel(a.channelId);
+    return "# " + (c ? c->channel.displayName : a.channelId) + "  " + DescribeAttention(a);
 }
 
 std::vector<size_t> TeamOrder(const core::Snapshot& snap, const Attention& attention) {

@@ -62,10 +62,16 @@ struct ThrottleFacts {
 };
 
 struct Attention {
-    std::vector<AttentionItem> items;             // worst first
-    std::unordered_map<std::string, int> byTeam;  // team id -> channels needing attention
-    size_t channels = 0;                          // channels looked at
+    std::vector<AttentionItem> items;                   // worst first
+    std::unordered_map<std::string, int> byTeam;        // team id -> channels needing attention
+    std::unordered_map<std::string, size_t> byChannel;  // channel id -> index in items
+    size_t channels = 0;                                // channels looked at
+    uint64_t generation = 0;  // set by whoever rebuilds it; readers cache against it
     bool AllQuiet() const { return items.empty(); }
+    const AttentionItem* Find(const std::string& channelId) const {
+        auto it = byChannel.find(channelId);
+        return it == byChannel.end() ? nullptr : &items[it->second];
+    }
     int TeamCount(const std::string& teamId) const {
         auto it = byTeam.find(teamId);
         return it == byTeam.end() ? 0 : it->second;
@@ -85,6 +91,8 @@ Attention ComputeAttention(const core::Snapshot& snap, const AttentionOptions& o
 
 // "stale 4 min · 3×429 · surge 42 (usual 5)": the reasons in words.
 std::string DescribeAttention(const AttentionItem& item);
+// "# Deployments  surge 12 (usual 2)": the channel's name and the reasons, as the strips show it.
+std::string AttentionLabel(const core::Snapshot& snap, const AttentionItem& item);
 
 // The team indices of `snap.teams` in wall order: most channels needing attention first,
 // otherwise Graph's order.

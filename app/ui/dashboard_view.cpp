@@ -103,6 +103,7 @@ void DashboardView::RebuildAttention(const UiContext& ctx) {
     o.baseline = [this, now = ctx.now](const core::ChannelData& c) {
         return m_baselines.Get(c, now);
     };
+    const uint64_t generation = m_attention.generation + 1;
     m_attention = ComputeAttention(
         snap, o,
         [this](const core::ChannelData& c) {
@@ -110,6 +111,7 @@ void DashboardView::RebuildAttention(const UiContext& ctx) {
             return ThrottleFacts{t.gated, t.recent429};
         },
         m_critical);
+    m_attention.generation = generation;
     m_order = TeamOrder(snap, m_attention);
 }
 
@@ -136,8 +138,7 @@ void DashboardView::DrawAttentionStrip(const UiContext& ctx) {
     for (size_t i = 0; i < att.items.size(); ++i) {
         const AttentionItem& a = att.items[i];
         const core::ChannelData* c = ctx.snapshot->FindChannel(a.channelId);
-        std::string label = "# " + (c ? c->channel.displayName : a.channelId) + "  " +
-                            DescribeAttention(a) + "###att" + a.channelId;
+        std::string label = AttentionLabel(*ctx.snapshot, a) + "###att" + a.channelId;
         float w = ImGui::CalcTextSize(label.c_str(), nullptr, true).x +
                   ImGui::GetStyle().FramePadding.x * 2;
         ImGui::SameLine();

@@ -125,13 +125,17 @@ void KioskWall::Draw(const UiContext& ctx, const Inputs& in,
     m_pages = std::max<size_t>(1, (order.size() + per - 1) / per);
     if (m_pageSince == 0 || ctx.now < m_pageSince) m_pageSince = ctx.now;
     // Something new needs attention: back to the first page, where the troubled teams are.
+    // Looked at only when the attention was rebuilt, not every frame.
     bool fresh = false;
-    std::unordered_set<std::string> troubled;
-    for (const auto& a : in.attention->items) {
-        fresh = fresh || !m_troubled.count(a.channelId);
-        troubled.insert(a.channelId);
+    if (in.attention->generation != m_attentionSeen) {
+        m_attentionSeen = in.attention->generation;
+        std::unordered_set<std::string> troubled;
+        for (const auto& a : in.attention->items) {
+            fresh = fresh || !m_troubled.count(a.channelId);
+            troubled.insert(a.channelId);
+        }
+        m_troubled.swap(troubled);
     }
-    m_troubled.swap(troubled);
     if (fresh) {
         m_page = 0;
         m_pageSince = ctx.now;
@@ -189,9 +193,7 @@ float KioskWall::DrawStrip(const UiContext& ctx, const Inputs& in, ImVec2 at, fl
     int line = 0;
     for (size_t i = 0; i < att.items.size(); ++i) {
         const AttentionItem& a = att.items[i];
-        const core::ChannelData* c = ctx.snapshot->FindChannel(a.channelId);
-        std::string text =
-            "# " + (c ? c->channel.displayName : a.channelId) + "  " + DescribeAttention(a);
+        const std::string text = AttentionLabel(*ctx.snapshot, a);
         float w = std::min(width, TextW(m_type.body, m_minPx, text.c_str()) + pad * 3 + m_minPx);
         char more[48];
         std::snprintf(more, sizeof more, "+%zu more", att.items.size() - i);
@@ -285,15 +287,12 @@ void KioskWall::DrawChannels(const UiContext& ctx, const Inputs& in, const core:
     const float d = m_minPx, rowH = kRow * d;
     const int rows = static_cast<int>(height / rowH);
     if (rows < 1) return;
-    std::unordered_map<std::string, const AttentionItem*> trouble;
-    for (const auto& a : in.attention->items)
-        if (a.teamId == team.team.id) trouble.emplace(a.channelId, &a);
     std::vector<const core::ChannelData*> list;
     for (const auto& id : team.channelIds)
         if (const core::ChannelData* c = ctx.snapshot->FindChannel(id)) list.push_back(c);
     auto score = [&](const core::ChannelData* c) {
-        auto it = trouble.find(c->channel.id);
-        return it == trouble.end() ? 0 : it->second->score;
+        const AttentionItem* a = in.attention->Find(c->channel.id);
+        return a ? a->score : 0;
     };
     std::stable_sort(list.begin(), list.end(), [&](const auto* a, const auto* b) {
         int sa = score(a), sb = score(b);
@@ -304,14 +303,14 @@ void KioskWall::DrawChannels(const UiContext& ctx, const Inputs& in, const core:
     float y = at.y;
     for (size_t i = 0; i < shown; ++i) {
         const core::ChannelData& c = *list[i];
-        auto it = trouble.find(c.channel.id);
-        Level level = it != trouble.end() ? ItemLevel(*it->second) : Level::kGood;
+        const AttentionItem* trouble = in.attention->Find(c.channel.id);
+        Level level = trouble ? ItemLevel(*trouble) : Level::kGood;
         Marker(level, ImVec2(at.x + d * 0.3f, y + d * 0.55f), d * 0.26f);
         char n[16];
         std::snprintf(n, sizeof n, "%d", c.last15Min);
         const float nw = TextW(m_type.body, d, n);
         std::string name = "# " + c.channel.displayName;
-        if (it != trouble.end()) name += "  " + DescribeAttention(*it->second);
+        if (trouble) name += "  " + DescribeAttention(*trouble);
         // No row left for the "+N more" line: the last row says it.
         if (i + 1 == shown && shown < list.size() && static_cast<int>(shown) >= rows)
             name += "  \xC2\xB7 +" + std::to_string(list.size() - shown) + " more";

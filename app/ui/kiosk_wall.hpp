@@ -66,7 +66,8 @@ class KioskWall {
     KioskFit m_fit;
     size_t m_page = 0, m_pages = 1;
     core::UnixMillis m_pageSince = 0;
-    std::unordered_set<std::string> m_troubled;  // channels needing attention last frame
+    std::unordered_set<std::string> m_troubled;  // channels needing attention at the last look
+    uint64_t m_attentionSeen = ~0ull;            // the attention generation last looked at
 };
 
 }  // namespace cdeck::ui
