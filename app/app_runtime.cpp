@@ -12,17 +12,15 @@
 #include "graph/graph_client.hpp"
 #include "net/http.hpp"
 #include "moderation/review.hpp"
+#include "platform/os.hpp"
 #include "persist/persister.hpp"
-#include "pg/pg_desk.hpp"
-#include "pg/pg_follower.hpp"
 #include "sim/graphsim.hpp"
 #include "util/log.hpp"
 
 namespace cdeck::app {
 
 std::string AssetsDir() {
-    if (const char* env = std::getenv("CDECK_ASSETS"); env && *env) return env;
-    return CDECK_SOURCE_ASSETS;
+    return core::os::AssetsDir(CDECK_SOURCE_ASSETS);
 }
 
 AppRuntime::AppRuntime() = default;
@@ -58,7 +56,8 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         // The demo signs in as the app unless a flow was asked for with --auth-mode.
         m_config.authMode =
             options.demoAuthMode.empty() ? "client_credentials" : options.demoAuthMode;
-        core::Log(core::LogLevel::kInfo, "app", "demo tenant running at " + info.graphUrl);
+        core::Log(core::LogLevel::kInfo, "app",
+                  "demo tenant running at " + info.graphUrl + " (scenario " + so.scenarioPath + ")");
     }
     m_follow = m_config.server.Enabled();
     m_config.sync.commandsOnly = m_follow;
@@ -279,27 +278,12 @@ void AppRuntime::Moderate(std::function<void(core::ModerationEngine&)> action) {
 }
 
 std::vector<core::Draft> AppRuntime::LoadDrafts() {
-    if (m_desk) {  // following: the moderator's drafts live in the shared store
-        auto drafts = m_desk->LoadDrafts();
-        if (drafts) return drafts.value();
-        core::Log(core::LogLevel::kWarn, "follow", "drafts not loaded: " + drafts.error().message);
-    }
+    if (auto shared = LoadSharedDrafts()) return *shared;  // following: the shared store's
     return m_persister ? m_persister->LoadDrafts() : std::vector<core::Draft>{};
 }
 
 void AppRuntime::SaveDraft(const core::Draft& draft, bool remove) {
-    if (std::shared_ptr<core::PgDesk> desk = m_desk) {
-        core::Persister* local = m_persister.get();
-        Moderate([desk, local, draft, remove](core::ModerationEngine&) {
-            core::Status st = remove ? desk->DeleteDraft(draft.key) : desk->SaveDraft(draft);
-            if (st) return;
-            // The database is away: keep the draft on this machine rather than lose it.
-            core::Log(core::LogLevel::kWarn, "follow",
-                      "draft kept locally, the shared store refused it: " + st.error().message);
-            if (local) remove ? (void)local->DeleteDraft(draft.key) : (void)local->SaveDraft(draft);
-        });
-        return;
-    }
+    if (SaveSharedDraft(draft, remove)) return;
     core::Persister* p = m_persister.get();
     if (!p) return;
     Moderate([p, draft, remove](core::ModerationEngine&) {

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -84,12 +85,17 @@ class AppRuntime {
   private:
     void RunInteractiveSignIn();
     // Follow mode (a server block): the store fills from PostgreSQL; review actions and
-    // audit rows go to the shared queue (app_runtime_follow.cpp).
+    // audit rows go to the shared queue (app_runtime_follow.cpp). Builds without a PostgreSQL
+    // client (Windows) link app_runtime_nofollow.cpp, which refuses a server block clearly.
     void ConfigureSharedModeration(void* moderationOptions);
     core::Status StartFollowing();
     void StopFollowing();
+    // Drafts in the shared store while following: nullopt / false when not following.
+    std::optional<std::vector<core::Draft>> LoadSharedDrafts();
+    bool SaveSharedDraft(const core::Draft& draft, bool remove);
     bool m_follow = false;
-    std::unique_ptr<core::PgFollower> m_follower;
+    // shared_ptr: destroyed here without the PostgreSQL types being complete.
+    std::shared_ptr<core::PgFollower> m_follower;
     std::shared_ptr<core::PgDesk> m_desk;
 
     core::Config m_config;

@@ -4,6 +4,7 @@
 // replies, edits, deletes and undo still go to Graph with the moderator's own sign-in.
 #include "app_runtime.hpp"
 #include "moderation/review.hpp"
+#include "persist/persister.hpp"
 #include "pg/pg_desk.hpp"
 #include "pg/pg_follower.hpp"
 #include "util/log.hpp"
@@ -45,7 +46,7 @@ core::Status AppRuntime::StartFollowing() {
     fo.conninfo = m_config.server.conninfo;
     fo.backstopSeconds = m_config.server.backstopSeconds;
     fo.staleAfterSeconds = m_config.server.staleAfterSeconds;
-    m_follower = std::make_unique<core::PgFollower>(m_store, fo);
+    m_follower = std::make_shared<core::PgFollower>(m_store, fo);
     core::ModerationEngine* moderation = m_moderation.get();
     m_follower->SetReviewCallback([moderation](std::vector<core::ReviewItem> items) {
         moderation->ApplyShared(std::move(items));
@@ -79,6 +80,29 @@ core::Status AppRuntime::StartFollowing() {
 
 void AppRuntime::StopFollowing() {
     if (m_follower) m_follower->Stop();
+}
+
+std::optional<std::vector<core::Draft>> AppRuntime::LoadSharedDrafts() {
+    if (!m_desk) return std::nullopt;
+    auto drafts = m_desk->LoadDrafts();
+    if (drafts) return drafts.value();
+    core::Log(core::LogLevel::kWarn, "follow", "drafts not loaded: " + drafts.error().message);
+    return std::nullopt;  // the local drafts, rather than none
+}
+
+bool AppRuntime::SaveSharedDraft(const core::Draft& draft, bool remove) {
+    std::shared_ptr<core::PgDesk> desk = m_desk;
+    if (!desk) return false;
+    core::Persister* local = m_persister.get();
+    Moderate([desk, local, draft, remove](core::ModerationEngine&) {
+        core::Status st = remove ? desk->DeleteDraft(draft.key) : desk->SaveDraft(draft);
+        if (st) return;
+        // The database is away: keep the draft on this machine rather than lose it.
+        core::Log(core::LogLevel::kWarn, "follow",
+                  "draft kept locally, the shared store refused it: " + st.error().message);
+        if (local) remove ? (void)local->DeleteDraft(draft.key) : (void)local->SaveDraft(draft);
+    });
+    return true;
 }
 
 }  // namespace cdeck::app

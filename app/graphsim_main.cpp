@@ -4,21 +4,21 @@
 //            [--webhook-ca FILE] [--issue-webhook-cert] [--delivery-latency-ms MEDIAN]
 // Prints one JSON line with its base URLs, tenant, CA file and demo credentials, then
 // serves until SIGINT or SIGTERM.
-#include <csignal>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 
+#include "platform/os.hpp"
 #include "sim/graphsim.hpp"
 
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) {
-    g_stop = 1;
-}
+std::atomic<bool> g_stop{false};
 
 void PrintUsage(std::FILE* to) {
     std::fprintf(
@@ -37,9 +37,7 @@ int Usage(const char* msg) {
 }
 
 std::string DefaultScenario() {
-    if (const char* env = std::getenv("CDECK_ASSETS"))
-        return std::string(env) + "/scenarios/demo.json";
-    return std::string(CDECK_SOURCE_ASSETS) + "/scenarios/demo.json";
+    return cdeck::core::os::AssetsDir(CDECK_SOURCE_ASSETS) + "/scenarios/demo.json";
 }
 
 bool ParseNumber(const char* s, double& out) {
@@ -51,6 +49,8 @@ bool ParseNumber(const char* s, double& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // SIGTERM/SIGINT (console events on Windows) end the run; before any thread starts.
+    cdeck::core::os::StopSignal stopSignal([](const char*) { g_stop = true; });
     cdeck::sim::GraphSimOptions opt;
     opt.scenarioPath = DefaultScenario();
     bool issueCert = false;  // write a loopback webhook certificate from graphsim's CA
@@ -132,11 +132,9 @@ int main(int argc, char** argv) {
         }
     }
     if (opt.stateDir.empty()) {
-        const char* xdg = std::getenv("XDG_STATE_HOME");
-        const char* home = std::getenv("HOME");
-        std::string base =
-            xdg && *xdg ? xdg : std::string(home && *home ? home : "/tmp") + "/.local/state";
-        opt.stateDir = base + "/channeldeck/graphsim";
+        namespace os = cdeck::core::os;
+        opt.stateDir =
+            os::PathToUtf8(os::PathFromUtf8(os::UserStateDir()) / "channeldeck" / "graphsim");
     }
     cdeck::sim::GraphSim sim;
     std::string err = sim.Start(opt);
@@ -144,8 +142,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "graphsim: %s\n", err.c_str());
         return 1;
     }
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
     std::string line = sim.InfoLine();
     if (issueCert) {
         std::string cert = opt.stateDir + "/webhook-cert.pem",
@@ -159,12 +155,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
-    while (!g_stop) {
-        struct timespec ts {
-            0, 100 * 1000 * 1000
-        };
-        nanosleep(&ts, nullptr);
-    }
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     sim.Stop();
     return 0;
 }

@@ -4,13 +4,9 @@
 //   channeldeck --headless --duration S --report FILE
 #include <imgui.h>
 
-#include <malloc.h>
-#include <signal.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +19,7 @@
 #include "export_command.hpp"
 #include "moderation/review.hpp"
 #include "platform/notify.hpp"
+#include "platform/os.hpp"
 #include "platform/window.hpp"
 #include "ui/app_ui.hpp"
 #include "ui/fonts.hpp"
@@ -35,56 +32,19 @@ namespace {
 using cdeck::core::Log;
 using cdeck::core::LogLevel;
 
-// SIGTERM and SIGINT ask for a normal quit: the sync engine stops, the database closes and
-// the window goes away. The signals are blocked in every thread and taken by one thread with
-// sigwait, so nothing runs inside a signal handler.
+// SIGTERM and SIGINT (Ctrl+C and console close on Windows) ask for a normal quit: the sync
+// engine stops, the database closes and the window goes away. The platform layer delivers
+// them on a thread of its own, never inside a signal handler.
 std::atomic<bool> g_quit{false};
 
 // Long runs: the allocator keeps pages freed by the worker threads' arenas. Handing them
 // back once a minute keeps the resident size flat (measured by tests/bench/soak.py).
 void TrimHeapEveryMinute(std::chrono::steady_clock::time_point& last) {
-#ifdef __GLIBC__
     auto now = std::chrono::steady_clock::now();
     if (now - last < std::chrono::seconds(60)) return;
     last = now;
-    malloc_trim(0);
-#else
-    (void)last;
-#endif
+    cdeck::core::os::ReleaseFreeMemory();
 }
-
-// Takes SIGTERM and SIGINT on a thread of its own. Built first in main(), before any other
-// thread exists (GL drivers start their own), so that every thread inherits the blocked
-// mask and nothing runs inside a signal handler. Joined when main() returns: SIGUSR1, sent
-// to the watcher alone, ends its wait.
-class QuitWatcher {
-  public:
-    QuitWatcher() {
-        sigemptyset(&m_set);
-        sigaddset(&m_set, SIGTERM);
-        sigaddset(&m_set, SIGINT);
-        sigaddset(&m_set, SIGUSR1);
-        pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
-        m_thread = std::thread([this] { Run(); });
-    }
-    ~QuitWatcher() {
-        pthread_kill(m_thread.native_handle(), SIGUSR1);
-        m_thread.join();
-    }
-    QuitWatcher(const QuitWatcher&) = delete;
-    QuitWatcher& operator=(const QuitWatcher&) = delete;
-
-  private:
-    void Run() {
-        for (int sig = 0; sigwait(&m_set, &sig) == 0 && sig != SIGUSR1;) {
-            Log(LogLevel::kInfo, "app", sig == SIGTERM ? "SIGTERM: quitting" : "SIGINT: quitting");
-            g_quit = true;
-            cdeck::platform::Window::Wake();
-        }
-    }
-    sigset_t m_set;
-    std::thread m_thread;
-};
 
 struct Args {
     std::string configPath;
@@ -420,7 +380,13 @@ int main(int argc, char** argv) {
         std::printf("channeldeck %s\n", CDECK_VERSION);
         return 0;
     }
-    QuitWatcher quitWatcher;  // before any other thread exists
+    // Before any other thread exists (GL drivers start their own), so every thread inherits
+    // the blocked signals.
+    cdeck::core::os::StopSignal stopSignal([](const char* signal) {
+        Log(LogLevel::kInfo, "app", std::string(signal) + ": quitting");
+        g_quit = true;
+        cdeck::platform::Window::Wake();
+    });
 
     std::string path = args.configExplicit ? args.configPath : cdeck::core::DefaultConfigPath();
     auto cfg = cdeck::core::LoadConfig(path, args.configExplicit);

@@ -6,7 +6,6 @@
 // Exit codes: 0 done (run: after SIGTERM or SIGINT); 2 a bad command line, configuration,
 // credentials, a missing database or a schema from a newer version; 1 any other failure.
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,18 +13,13 @@
 
 #include "config/config.hpp"
 #include "node/node_service.hpp"
+#include "platform/os.hpp"
 #include "util/log.hpp"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
-volatile std::sig_atomic_t g_rotate = 0;
-void OnSignal(int) {
-    g_stop = true;
-}
-void OnHangup(int) {
-    g_rotate = 1;
-}
+std::atomic<bool> g_rotate{false};
 
 void PrintUsage(std::FILE* to) {
     std::fprintf(to,
@@ -58,15 +52,14 @@ int Fail(const cdeck::core::Error& e) {
 }
 
 std::string DefaultRules() {
-    if (const char* env = std::getenv("CDECK_ASSETS"))
-        return std::string(env) + "/rules/default.json";
-    return std::string(CDECK_SOURCE_ASSETS) + "/rules/default.json";
+    return cdeck::core::os::AssetsDir(CDECK_SOURCE_ASSETS) + "/rules/default.json";
 }
 
 int Run(const cdeck::core::Config& config, const std::string& rules) {
-    std::signal(SIGTERM, OnSignal);
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGHUP, OnHangup);
+    // SIGTERM/SIGINT stop; SIGHUP rotates the notification key. Taken on the platform
+    // layer's own thread, before the node starts any.
+    cdeck::core::os::StopSignal stopSignal([](const char*) { g_stop = true; },
+                                           [](const char*) { g_rotate = true; });
     cdeck::node::NodeService node;
     cdeck::node::NodeOptions o;
     o.config = config;
@@ -81,8 +74,7 @@ int Run(const cdeck::core::Config& config, const std::string& rules) {
                      "running; /healthz and /metrics on " + config.node.listen);
     while (!g_stop) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (g_rotate) {  // SIGHUP: a new notification key, the old one kept until unused
-            g_rotate = 0;
+        if (g_rotate.exchange(false)) {  // SIGHUP: a new key, the old one kept until unused
             node.RotatePushKeys();
         }
     }

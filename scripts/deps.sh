@@ -13,6 +13,11 @@ CDECK_PACKAGES=(
   haproxy libfaketime libdbus-1-dev dbus-daemon dbus-bin
 )
 
+# The Windows cross-build and its checks under Wine (scripts/windows/check).
+CDECK_WINDOWS_PACKAGES=(
+  mingw-w64 wine64 zip unzip tcl perl unicode-data python3-six dpkg-dev
+)
+
 cdeck_install_deps() {
   local missing=()
   local pkg

@@ -1,7 +1,7 @@
 #include "node/node_service.hpp"
-#include "node/prom_text.hpp"
 
-#include <unistd.h>
+#include "node/prom_text.hpp"
+#include "platform/os.hpp"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -220,11 +220,9 @@ core::Status NodeService::Start(const NodeOptions& options) {
         return MakeError(ErrorCode::kConfig,
                          "channeldeck-node signs in as the application: set tenant, client_id, "
                          "auth_mode \"client_credentials\" and client_secret or certificate_path");
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    m_host = host;
-    m_nodeId =
-        !m_config.node.id.empty() ? m_config.node.id : m_host + "-" + std::to_string(::getpid());
+    m_host = core::os::HostName();
+    m_nodeId = !m_config.node.id.empty() ? m_config.node.id
+                                         : m_host + "-" + std::to_string(core::os::ProcessId());
     core::Log(
         core::LogLevel::kInfo, "node",
         "node " + m_nodeId + " using database " + core::RedactConninfo(m_config.server.conninfo));

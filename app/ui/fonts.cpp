@@ -8,16 +8,34 @@
 #include <algorithm>
 #include <filesystem>
 #include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "platform/os.hpp"
+#include "util/log.hpp"
 
 namespace cdeck::ui {
 namespace {
 
-const char* FirstExisting(std::initializer_list<const char*> paths) {
-    for (const char* p : paths) {
-        std::error_code ec;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return nullptr;
+// The fonts shipped next to the executable (the Windows archive's fonts folder) first, then
+// the system's font folders. Names are relative to a font folder; the first found wins.
+std::string FindFont(std::initializer_list<const char*> names) {
+    static const std::vector<std::string> dirs = [] {
+        std::vector<std::string> d;
+        if (std::string exe = core::os::ExecutableDir(); !exe.empty()) d.push_back(exe + "/fonts");
+        for (std::string& s : core::os::SystemFontDirs()) d.push_back(std::move(s));
+        return d;
+    }();
+    for (const char* name : names)
+        for (const std::string& dir : dirs) {
+            std::error_code ec;
+            std::filesystem::path p = core::os::PathFromUtf8(dir) / core::os::PathFromUtf8(name);
+            if (std::filesystem::exists(p, ec)) return core::os::PathToUtf8(p);
+            // Bundled fonts sit flat in the fonts folder.
+            p = core::os::PathFromUtf8(dir) / core::os::PathFromUtf8(name).filename();
+            if (std::filesystem::exists(p, ec)) return core::os::PathToUtf8(p);
+        }
+    return "";
 }
 
 }  // namespace
@@ -33,20 +51,23 @@ Fonts LoadFonts(float scale, float kioskScale) {
                                       0x2500, 0x25FF, 0x2600, 0x26FF, 0};
     // The kiosk's display font needs digits, letters and a few marks only.
     static const ImWchar kDisplayRanges[] = {0x0020, 0x00FF, 0x2000, 0x206F, 0};
-    const char* regular = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-Regular.otf",
-                                         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
-    const char* bold = FirstExisting({"/usr/share/fonts/opentype/inter/Inter-SemiBold.otf",
-                                      "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"});
-    const char* symbols = FirstExisting({"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"});
-    auto add = [&](const char* path, float px, const ImWchar* ranges) -> ImFont* {
-        if (!path) return nullptr;
+    const std::string regular = FindFont({"opentype/inter/Inter-Regular.otf",
+                                          "truetype/dejavu/DejaVuSans.ttf", "segoeui.ttf"});
+    const std::string bold = FindFont({"opentype/inter/Inter-SemiBold.otf",
+                                       "truetype/dejavu/DejaVuSans-Bold.ttf", "segoeuib.ttf"});
+    const std::string symbols = FindFont({"truetype/dejavu/DejaVuSans.ttf", "seguisym.ttf"});
+    core::Log(core::LogLevel::kInfo, "ui",
+              "fonts: " + (regular.empty() ? std::string("ImGui's built-in font") : regular) +
+                  (bold.empty() ? "" : ", " + bold));
+    auto add = [&](const std::string& path, float px, const ImWchar* ranges) -> ImFont* {
+        if (path.empty()) return nullptr;
         ImFontConfig cfg;
         cfg.OversampleH = px < 40 ? 2 : 1;
-        ImFont* f = io.Fonts->AddFontFromFileTTF(path, px, &cfg, ranges);
-        if (f && symbols && symbols != path) {
+        ImFont* f = io.Fonts->AddFontFromFileTTF(path.c_str(), px, &cfg, ranges);
+        if (f && !symbols.empty() && symbols != path) {
             ImFontConfig merge;
             merge.MergeMode = true;  // glyphs Inter lacks (arrows, dingbats) come from DejaVu
-            io.Fonts->AddFontFromFileTTF(symbols, px, &merge, ranges);
+            io.Fonts->AddFontFromFileTTF(symbols.c_str(), px, &merge, ranges);
         }
         return f;
     };

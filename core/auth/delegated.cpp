@@ -1,17 +1,15 @@
 #include "auth/delegated.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "platform/os.hpp"
 #include "auth/loopback_redirect.hpp"
 #include "net/http_error.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
 
-extern char** environ;
 
 namespace cdeck::core {
 
@@ -43,14 +41,7 @@ std::string PkceChallenge(const std::string& verifier) {
 }
 
 bool OpenInBrowser(const std::string& url) {
-    pid_t pid;
-    const char* argv[] = {"xdg-open", url.c_str(), nullptr};
-    if (posix_spawnp(&pid, "xdg-open", nullptr, nullptr, const_cast<char* const*>(argv), environ) !=
-        0)
-        return false;
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return os::OpenUrl(url).ok();
 }
 
 DelegatedTokenProvider::DelegatedTokenProvider(DelegatedConfig config,

@@ -1,10 +1,5 @@
 #include "auth/loopback_redirect.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -36,24 +31,14 @@ std::string Decode(const std::string& s) {
 
 }  // namespace
 
-LoopbackRedirect::~LoopbackRedirect() {
-    if (m_fd >= 0) ::close(m_fd);
-}
+LoopbackRedirect::~LoopbackRedirect() = default;
 
 Status LoopbackRedirect::Listen() {
-    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (m_fd < 0) return MakeError(ErrorCode::kIo, std::string("socket: ") + std::strerror(errno));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (::bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(m_fd, 4) != 0)
-        return MakeError(ErrorCode::kIo,
-                         std::string("cannot listen on 127.0.0.1: ") + std::strerror(errno));
-    socklen_t len = sizeof addr;
-    ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    m_port = ntohs(addr.sin_port);
+    auto listen = os::Socket::Listen("127.0.0.1", 0, 4, false);
+    if (!listen)
+        return MakeError(ErrorCode::kIo, "cannot listen on 127.0.0.1: " + listen.error().message);
+    m_listen = std::move(listen.value());
+    m_port = m_listen.LocalPort();
     return OkStatus();
 }
 
@@ -66,20 +51,17 @@ Result<std::map<std::string, std::string>> LoopbackRedirect::Wait(std::chrono::m
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
             return MakeError(ErrorCode::kAuth, "sign-in timed out waiting for the browser");
-        pollfd p{m_fd, POLLIN, 0};
-        int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 200)));
-        if (r <= 0) continue;
-        int c = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) continue;
+        if (!m_listen.WaitReadable(std::min(left, std::chrono::milliseconds(200)))) continue;
+        os::Socket c = m_listen.Accept();
+        if (!c.valid()) continue;
         // Read the request head (bounded), with a short timeout so a silent peer cannot hang us.
         std::string req;
         char buf[2048];
         auto readDeadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384 &&
                std::chrono::steady_clock::now() < readDeadline) {
-            pollfd cp{c, POLLIN, 0};
-            if (::poll(&cp, 1, 200) <= 0) continue;
-            ssize_t n = ::recv(c, buf, sizeof buf, 0);
+            if (!c.WaitReadable(std::chrono::milliseconds(200))) continue;
+            long n = c.Receive(buf, sizeof buf);
             if (n <= 0) break;
             req.append(buf, static_cast<size_t>(n));
         }
@@ -114,8 +96,8 @@ Result<std::map<std::string, std::string>> LoopbackRedirect::Wait(std::chrono::m
                 "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n"
                 "Content-Length: ") +
             std::to_string(std::strlen(page)) + "\r\n\r\n" + page;
-        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
-        ::close(c);
+        (void)c.SendAll(resp);
+        c.Close();
         if (relevant) return params;  // favicon requests and the like are ignored
     }
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "platform/os.hpp"
 #include "util/result.hpp"
 
 namespace cdeck::core {
@@ -26,7 +27,7 @@ class LoopbackRedirect {
                                                     const std::atomic<bool>* cancel);
 
   private:
-    int m_fd = -1;
+    os::Socket m_listen;
     int m_port = 0;
 };
 

@@ -1,13 +1,11 @@
 #include "auth/token_cache.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "platform/os.hpp"
 
 namespace cdeck::core {
 
@@ -20,58 +18,20 @@ std::string TokenCache::Key(const std::string& authority, const std::string& ten
 
 std::string TokenCache::Read(Status& status) {
     status = OkStatus();
-    int fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            status = MakeError(ErrorCode::kIo,
-                               "cannot read token cache " + m_path + ": " + std::strerror(errno));
-        return {};
-    }
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    return text;
+    std::filesystem::path p = os::PathFromUtf8(m_path);
+    std::error_code ec;
+    if (!std::filesystem::exists(p, ec)) return {};
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) status = MakeError(ErrorCode::kIo, "cannot read token cache " + m_path);
+    return ss.str();
 }
 
 Status TokenCache::Write(const std::string& text) {
-    std::error_code ec;
-    std::filesystem::path p(m_path);
-    std::filesystem::create_directories(p.parent_path(), ec);
-    if (ec)
-        return MakeError(ErrorCode::kIo,
-                         "cannot create " + p.parent_path().string() + ": " + ec.message());
-    std::string tmp = m_path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return MakeError(ErrorCode::kIo,
-                         "cannot write token cache " + tmp + ": " + std::strerror(errno));
-    ::fchmod(fd, 0600);  // whatever the umask says
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return MakeError(ErrorCode::kIo,
-                             "cannot write token cache: " + std::string(std::strerror(e)));
-        }
-        off += static_cast<size_t>(w);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return MakeError(ErrorCode::kIo,
-                         "cannot flush token cache: " + std::string(std::strerror(errno)));
-    }
-    if (::rename(tmp.c_str(), m_path.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return MakeError(ErrorCode::kIo,
-                         "cannot replace token cache: " + std::string(std::strerror(e)));
-    }
+    // Created owner-only (0600, or an owner-only ACL on Windows) and replaced atomically.
+    if (Status st = os::WriteOwnerOnlyFile(m_path, text); !st)
+        return MakeError(ErrorCode::kIo, "token cache: " + st.error().message);
     return OkStatus();
 }
 

@@ -3,13 +3,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "platform/os.hpp"
 #include "util/encoding.hpp"
 
 #include "net/http_error.hpp"
@@ -126,11 +126,12 @@ Result<std::string> BuildClientAssertion(const std::string& certPem, const std::
 
 namespace {
 Result<std::string> ReadSecretFile(const std::string& path, bool mustBePrivate) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return MakeError(ErrorCode::kConfig, "cannot read " + path);
-    if (mustBePrivate && (st.st_mode & 0077))
-        Log(LogLevel::kWarn, "auth", path + " is readable by other users; it should be mode 0600");
-    std::ifstream in(path);
+    auto open = os::OthersCanRead(path);
+    if (!open) return MakeError(ErrorCode::kConfig, "cannot read " + path);
+    if (mustBePrivate && *open)
+        Log(LogLevel::kWarn, "auth",
+            path + " is readable by other users; make it owner-only: " + os::OwnerOnlyCommand(path));
+    std::ifstream in(os::PathFromUtf8(path));
     std::stringstream ss;
     ss << in.rdbuf();
     if (!in) return MakeError(ErrorCode::kConfig, "cannot read " + path);

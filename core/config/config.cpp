@@ -1,9 +1,5 @@
 #include "config/config.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "platform/os.hpp"
 
 namespace cdeck::core {
 namespace {
@@ -22,11 +20,6 @@ Error KeyError(const std::string& key, const std::string& what) {
     return MakeError(ErrorCode::kConfig, "config key \"" + key + "\": " + what);
 }
 
-std::string HomeOr(const char* xdgVar, const char* fallback) {
-    if (const char* x = std::getenv(xdgVar); x && *x) return x;
-    const char* home = std::getenv("HOME");
-    return std::string(home && *home ? home : "/tmp") + fallback;
-}
 
 std::string Trim(double v) {
     std::ostringstream os;
@@ -246,10 +239,10 @@ std::optional<Error> ParsePush(const json& j, PushSettings& p) {
 }  // namespace
 
 std::string DefaultConfigPath() {
-    return HomeOr("XDG_CONFIG_HOME", "/.config") + "/channeldeck/config.json";
+    return os::PathToUtf8(os::PathFromUtf8(os::UserConfigDir()) / "channeldeck" / "config.json");
 }
 std::string DefaultStateDir() {
-    return HomeOr("XDG_STATE_HOME", "/.local/state") + "/channeldeck";
+    return os::PathToUtf8(os::PathFromUtf8(os::UserStateDir()) / "channeldeck");
 }
 
 Result<Config> ParseConfig(const std::string& text) {
@@ -442,7 +435,7 @@ Result<Config> ParseConfig(const std::string& text) {
 }
 
 Result<Config> LoadConfig(const std::string& path, bool mustExist) {
-    std::ifstream in(path);
+    std::ifstream in(os::PathFromUtf8(path));
     if (!in) {
         if (mustExist) return MakeError(ErrorCode::kConfig, "cannot read config file " + path);
         return Config{};
@@ -455,17 +448,15 @@ Result<Config> LoadConfig(const std::string& path, bool mustExist) {
         e.message = path + ": " + e.message;
         return e;
     }
-    struct stat st {};
-    if (!c->clientSecret.empty() && ::stat(path.c_str(), &st) == 0 &&
-        (st.st_mode & (S_IRGRP | S_IROTH)))
-        c->warnings.push_back(
-            path + " holds client_secret and other users can read it; run: chmod 600 " + path);
-    if (c->server.conninfo.find("password") != std::string::npos &&
-        ::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+    auto open = os::OthersCanRead(path);
+    bool othersRead = open && *open;
+    if (!c->clientSecret.empty() && othersRead)
+        c->warnings.push_back(path + " holds client_secret and other users can read it; run: " +
+                              os::OwnerOnlyCommand(path));
+    if (c->server.conninfo.find("password") != std::string::npos && othersRead)
         c->warnings.push_back(path +
-                              " holds a database password and other users can read it; run: "
-                              "chmod 600 " +
-                              path + " (or keep the password in ~/.pgpass)");
+                              " holds a database password and other users can read it; run: " +
+                              os::OwnerOnlyCommand(path) + " (or keep the password in ~/.pgpass)");
     return c;
 }
 
@@ -476,7 +467,7 @@ namespace cdeck::core {
 Status SaveSettings(const std::string& path, const Config& settings) {
     json doc = json::object();
     {
-        std::ifstream in(path);
+        std::ifstream in(os::PathFromUtf8(path));
         if (in) {
             std::stringstream ss;
             ss << in.rdbuf();
@@ -509,32 +500,8 @@ Status SaveSettings(const std::string& path, const Config& settings) {
     if (auto check = ParseConfig(text); !check)
         return MakeError(ErrorCode::kConfig, "settings not saved: " + check.error().message);
 
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return MakeError(ErrorCode::kIo, "cannot write " + tmp + ": " + std::strerror(errno));
-    ::fchmod(fd, 0600);
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return MakeError(ErrorCode::kIo, "cannot write " + tmp + ": " + std::strerror(err));
-        }
-        off += static_cast<size_t>(n);
-    }
-    bool synced = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return MakeError(ErrorCode::kIo, "cannot replace " + path + ": " + std::strerror(err));
-    }
+    if (Status st = os::WriteOwnerOnlyFile(path, text); !st)
+        return MakeError(ErrorCode::kIo, "settings not saved: " + st.error().message);
     return OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "platform/os.hpp"
 #include "util/result.hpp"
 
 namespace cdeck::core {
@@ -35,11 +36,11 @@ class MetricsServer {
 
   private:
     void Loop();
-    void Answer(int fd);
+    void Answer(const os::Socket& client);
     Render m_render;
     Health m_health;
     std::string m_address = "127.0.0.1";
-    int m_listen = -1;
+    os::Socket m_listen;
     int m_port = 0;
     std::atomic<bool> m_stop{false};
     std::thread m_thread;

@@ -7,6 +7,8 @@
 
 #include "util/log.hpp"
 
+#include "platform/os.hpp"
+
 namespace cdeck::core {
 namespace {
 
@@ -88,7 +90,12 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!m_options.caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, m_options.caFile.c_str());
+    // The given CA file (graphsim's) when there is one, else the system's trust: curl's CA
+    // bundle on Linux and macOS, the Windows certificate store on Windows.
+    if (!m_options.caFile.empty())
+        curl_easy_setopt(curl, CURLOPT_CAINFO, m_options.caFile.c_str());
+    else if (os::UseNativeCaStore())
+        curl_easy_setopt(curl, CURLOPT_SSL_OPTIONS, static_cast<long>(CURLSSLOPT_NATIVE_CA));
     curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl supports
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -1,9 +1,10 @@
 #include "persist/database.hpp"
 
 #include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <filesystem>
+
+#include "platform/os.hpp"
 
 namespace cdeck::core {
 namespace {
@@ -193,10 +194,15 @@ Error Database::LastError(const std::string& context) const {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
     std::error_code ec;
-    auto parent = std::filesystem::path(path).parent_path();
+    auto parent = os::PathFromUtf8(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec)
-        return MakeError(ErrorCode::kIo, "cannot create " + parent.string() + ": " + ec.message());
+        return MakeError(ErrorCode::kIo,
+                         "cannot create " + os::PathToUtf8(parent) + ": " + ec.message());
+    // A new database starts as an empty owner-only file, so it is never readable by others.
+    if (!std::filesystem::exists(os::PathFromUtf8(path), ec))
+        if (Status st = os::WriteOwnerOnlyFile(path, ""); !st)
+            return MakeError(ErrorCode::kIo, "cannot create database: " + st.error().message);
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -208,13 +214,13 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
     }
     std::unique_ptr<Database> d(new Database(db, path));
     // The database and its WAL/SHM files hold message history: owner only.
-    ::chmod(path.c_str(), 0600);
+    (void)os::RestrictToOwner(path);
     sqlite3_busy_timeout(db, 5000);
     if (Status st = d->Exec("PRAGMA journal_mode=WAL"); !st) return st.error();
     if (Status st = d->Exec("PRAGMA synchronous=NORMAL"); !st) return st.error();
     if (Status st = d->Exec("PRAGMA foreign_keys=ON"); !st) return st.error();
     if (Status st = d->Migrate(); !st) return st.error();
-    for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
+    for (const char* suffix : {"-wal", "-shm"}) (void)os::RestrictToOwner(path + suffix);
     return d;
 }
 

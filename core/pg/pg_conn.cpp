@@ -1,10 +1,11 @@
 #include "pg/pg_conn.hpp"
 
 #include <libpq-fe.h>
-#include <poll.h>
 
 #include <cctype>
 #include <cstdlib>
+
+#include "platform/os.hpp"
 
 namespace cdeck::core {
 
@@ -172,11 +173,11 @@ Result<std::vector<PgNotification>> PgConn::WaitForNotifications(
         return MakeError(ErrorCode::kTransient, "PostgreSQL: " + OneLine(PQerrorMessage(m_conn)));
     drain();
     if (!out.empty()) return out;
-    pollfd p{PQsocket(m_conn), POLLIN, 0};
-    if (p.fd < 0) return MakeError(ErrorCode::kTransient, "PostgreSQL: the connection is closed");
-    int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (ready > 0) {
-        if (PQconsumeInput(m_conn) == 0 || (p.revents & (POLLHUP | POLLERR)))
+    int sock = PQsocket(m_conn);
+    if (sock < 0) return MakeError(ErrorCode::kTransient, "PostgreSQL: the connection is closed");
+    os::Readiness ready = os::WaitSocket(sock, timeout);
+    if (ready != os::Readiness::kTimeout) {
+        if (PQconsumeInput(m_conn) == 0 || ready == os::Readiness::kClosed)
             return MakeError(ErrorCode::kTransient,
                              "PostgreSQL: " + OneLine(PQerrorMessage(m_conn)));
         drain();

@@ -1,10 +1,5 @@
 #include "push/push_keys.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -14,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "platform/os.hpp"
 #include "util/encoding.hpp"
 
 namespace cdeck::core {
@@ -31,12 +27,8 @@ std::string Slurp(const std::string& path) {
 }
 
 Status WritePrivate(const std::string& path, const std::string& text) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return MakeError(ErrorCode::kIo, "cannot write the notification key " + path);
-    ::fchmod(fd, 0600);
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::close(fd);
-    if (!ok) return MakeError(ErrorCode::kIo, "cannot write the notification key " + path);
+    if (Status st = os::WriteOwnerOnlyFile(path, text); !st)
+        return MakeError(ErrorCode::kIo, "cannot write the notification key: " + st.error().message);
     return OkStatus();
 }
 
@@ -122,10 +114,10 @@ Result<NotificationKeys::Pair> NotificationKeys::Create(const std::string& keyPa
 
 Result<NotificationKeys::Pair> NotificationKeys::Load(const std::string& keyPath,
                                                       const std::string& certPath) {
-    struct stat st {};
-    if (::stat(keyPath.c_str(), &st) == 0 && (st.st_mode & 077))
+    if (auto open = os::OthersCanRead(keyPath); open && *open)
         return MakeError(ErrorCode::kConfig, "the notification key " + keyPath +
-                                                 " is readable by others; chmod 600 it");
+                                                 " is readable by others; run: " +
+                                                 os::OwnerOnlyCommand(keyPath));
     std::string keyPem = Slurp(keyPath), certPem = Slurp(certPath);
     BIO* kb = BIO_new_mem_buf(keyPem.data(), static_cast<int>(keyPem.size()));
     BIO* cb = BIO_new_mem_buf(certPem.data(), static_cast<int>(certPem.size()));
@@ -150,10 +142,10 @@ Result<std::unique_ptr<NotificationKeys>> NotificationKeys::LoadOrCreate(const s
     std::unique_ptr<NotificationKeys> k(new NotificationKeys(dir));
     std::string key = dir + "/notify-key.pem", cert = dir + "/notify-cert.pem";
     // Nodes sharing the directory (a cluster) start together: one creates, the others load.
-    int lockFd = ::open((dir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockFd >= 0) ::flock(lockFd, LOCK_EX);
-    auto cur = fs::exists(key) ? Load(key, cert) : Create(key, cert);
-    if (lockFd >= 0) ::close(lockFd);  // releases the lock
+    auto cur = [&] {
+        auto lock = os::FileLock::Acquire(dir + "/.lock");  // released at the end of this block
+        return fs::exists(key) ? Load(key, cert) : Create(key, cert);
+    }();
     if (!cur) return cur.error();
     k->m_current = std::move(cur.value());
     std::string oldKey = dir + "/notify-key.previous.pem";

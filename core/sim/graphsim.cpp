@@ -1,8 +1,6 @@
+#include "platform/os.hpp"
 #include "sim/graphsim.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -426,13 +424,8 @@ std::string GraphSim::Start(const GraphSimOptions& options) {
             out << tls.caPem;
             if (!out) return "cannot write CA file '" + d.info.caFile + "'";
         }
-        int fd = ::open(caKeyFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) return "cannot write CA key file '" + caKeyFile + "'";
-        ::fchmod(fd, 0600);
-        bool ok = ::write(fd, tls.caKeyPem.data(), tls.caKeyPem.size()) ==
-                  static_cast<ssize_t>(tls.caKeyPem.size());
-        ::close(fd);
-        if (!ok) return "cannot write CA key file '" + caKeyFile + "'";
+        if (auto st = cdeck::core::os::WriteOwnerOnlyFile(caKeyFile, tls.caKeyPem); !st)
+            return "cannot write CA key file: " + st.error().message;
     }
     d.caPem = tls.caPem;
     d.caKeyPem = tls.caKeyPem;
@@ -549,13 +542,8 @@ std::string GraphSim::IssueLoopbackCertificate(const std::string& certPath,
         out << id.serverCertPem;
         if (!out) return "cannot write '" + certPath + "'";
     }
-    int fd = ::open(keyPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return "cannot write '" + keyPath + "'";
-    ::fchmod(fd, 0600);
-    bool ok = ::write(fd, id.serverKeyPem.data(), id.serverKeyPem.size()) ==
-              static_cast<ssize_t>(id.serverKeyPem.size());
-    ::close(fd);
-    return ok ? std::string() : "cannot write '" + keyPath + "'";
+    auto st = cdeck::core::os::WriteOwnerOnlyFile(keyPath, id.serverKeyPem);
+    return st ? std::string() : "cannot write the key: " + st.error().message;
 }
 
 GraphSimInfo GraphSim::Info() const {

@@ -1,9 +1,10 @@
 #include <doctest/doctest.h>
-#include <sys/stat.h>
 
 #include <fstream>
 #include <iterator>
 
+#include "platform/os.hpp"
+#include "support/owner_only.hpp"
 #include "config/config.hpp"
 #include "support/test_util.hpp"
 
@@ -145,9 +146,7 @@ TEST_CASE("saving settings keeps the rest of the file, validates, and writes mod
     c.limits.paceFraction = 0.5;
     c.sync.minPollIntervalSeconds = 2;
     REQUIRE(SaveSettings(path, c).ok());
-    struct stat st {};
-    REQUIRE(::stat(path.c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(cdeck::test::OwnerOnlyProblem(path) == "");
     auto back = LoadConfig(path, true);
     REQUIRE(back.ok());
     CHECK(back->ui.theme == "high_contrast");
@@ -202,13 +201,13 @@ TEST_CASE("a config holding a secret that others can read gives a warning") {
         out << R"({"tenant":"contoso","client_id":"abc","client_secret":"s3cret",
                    "auth_mode":"client_credentials"})";
     }
-    ::chmod(path.c_str(), 0644);
+    REQUIRE(cdeck::test::MakeEveryoneReadable(path));
     auto c = LoadConfig(path, true);
     REQUIRE(c.ok());
     REQUIRE(c->warnings.size() == 1);
-    CHECK(c->warnings[0].find("chmod 600") != std::string::npos);
+    CHECK(c->warnings[0].find(cdeck::core::os::OwnerOnlyCommand(path)) != std::string::npos);
     CHECK(c->warnings[0].find("s3cret") == std::string::npos);  // never the secret itself
-    ::chmod(path.c_str(), 0600);
+    REQUIRE(cdeck::core::os::RestrictToOwner(path).ok());
     c = LoadConfig(path, true);
     REQUIRE(c.ok());
     CHECK(c->warnings.empty());
@@ -260,13 +259,13 @@ TEST_CASE("a database password in a config others can read gives a warning, with
         std::ofstream out(path);
         out << R"({"server":{"conninfo":"host=db user=desk password=Pg-s3cret"}})";
     }
-    ::chmod(path.c_str(), 0644);
+    REQUIRE(cdeck::test::MakeEveryoneReadable(path));
     auto c = LoadConfig(path, true);
     REQUIRE(c.ok());
     REQUIRE(c->warnings.size() == 1);
     CHECK(c->warnings[0].find("database password") != std::string::npos);
     CHECK(c->warnings[0].find("Pg-s3cret") == std::string::npos);
-    ::chmod(path.c_str(), 0600);
+    REQUIRE(cdeck::core::os::RestrictToOwner(path).ok());
     c = LoadConfig(path, true);
     REQUIRE(c.ok());
     CHECK(c->warnings.empty());

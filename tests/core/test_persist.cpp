@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
-#include <sys/stat.h>
 
 #include <thread>
 
+#include "support/owner_only.hpp"
 #include "persist/database.hpp"
 #include "persist/persister.hpp"
 #include "support/test_util.hpp"
@@ -48,9 +48,7 @@ TEST_CASE("the database is created mode 0600, in WAL mode, at the current schema
     cdeck::test::TempDir dir;
     std::string path = (dir.path / "state" / "channeldeck.db").string();
     auto db = OpenDb(path);
-    struct stat st {};
-    REQUIRE(::stat(path.c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(cdeck::test::OwnerOnlyProblem(path) == "");
     auto mode = db->Prepare("PRAGMA journal_mode");
     REQUIRE(mode.ok());
     REQUIRE(mode->Step());

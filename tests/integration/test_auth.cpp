@@ -5,12 +5,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
 #include <curl/curl.h>
 
 #include <thread>
 
+#include "platform/os.hpp"
+#include "support/owner_only.hpp"
 #include "auth/delegated.hpp"
 #include "auth/token_cache.hpp"
 #include "integration/sim_fixture.hpp"
@@ -210,9 +211,7 @@ TEST_CASE("refresh before expiry rotates the refresh token, and the cache file i
     auto cache = std::make_shared<TokenCache>((f.state.path / "state" / "tokens.json").string());
     auto auth = Delegated(f, cache);
     REQUIRE(auth->SignInWithDeviceCode(nullptr, nullptr, FastWait).ok());
-    struct stat st {};
-    REQUIRE(::stat(cache->Path().c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(cdeck::test::OwnerOnlyProblem(cache->Path()) == "");
     auto first = auth->Token(false);
     REQUIRE(first.ok());
     auto rt1 = cache->FindFor("");
@@ -309,7 +308,7 @@ TEST_CASE("client credentials with a certificate (JWT client assertion)") {
     {
         std::ofstream(certFile) << certPem;
         std::ofstream(keyFile) << keyPem;
-        ::chmod(keyFile.c_str(), 0600);
+        REQUIRE(cdeck::core::os::RestrictToOwner(keyFile.string()).ok());
     }
     ClientCredentialsConfig cc{f.info.authorityUrl, f.info.tenant, f.info.clientId, ""};
     cc.certificatePath = certFile.string();

@@ -1,8 +1,10 @@
 #pragma once
 // Helpers shared by the test suites.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -42,8 +44,13 @@ inline std::filesystem::path FixturesDir() {
 struct TempDir {
     std::filesystem::path path;
     TempDir() {
-        char tmpl[] = "/tmp/cdeck-test-XXXXXX";
-        path = mkdtemp(tmpl);
+        static std::atomic<unsigned> counter{0};
+        std::random_device rd;
+        auto base = std::filesystem::temp_directory_path();
+        for (;;) {  // create_directory is false when the name is taken
+            path = base / ("cdeck-test-" + std::to_string(rd()) + "-" + std::to_string(++counter));
+            if (std::filesystem::create_directory(path)) break;
+        }
     }
     ~TempDir() {
         std::error_code ec;
