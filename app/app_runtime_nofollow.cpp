@@ -2,6 +2,7 @@
 // PostgreSQL client (Windows; README "Windows and macOS"). A server block is refused with a
 // clear error at start-up; everything else works as on Linux.
 #include "app_runtime.hpp"
+#include "model/records.hpp"
 
 namespace cdeck::app {
 

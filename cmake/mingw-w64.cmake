@@ -23,3 +23,6 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc -static-libstdc++")
 # Tests and the build's own helper runs go through Wine (scripts/windows/wine-run).
 set(CMAKE_CROSSCOMPILING_EMULATOR "${CMAKE_CURRENT_LIST_DIR}/../scripts/windows/wine-run")
+# pkg-config sees the Windows prefix only, never the build machine's Linux libraries.
+set(ENV{PKG_CONFIG_LIBDIR} "${CDECK_WINDOWS_PREFIX}/lib/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "")

@@ -10,6 +10,9 @@ find_package(CURL REQUIRED)  # CMake's module prefers curl's own CURLConfig.cmak
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
+if(WIN32)  # a static libcrypto needs the Windows socket and certificate libraries after it
+  set_property(TARGET OpenSSL::Crypto APPEND PROPERTY INTERFACE_LINK_LIBRARIES ws2_32 crypt32)
+endif()
 
 # cdeck_find(VAR CONFIG_PACKAGE CONFIG_TARGET PKG_MODULE): VAR names the target found.
 macro(cdeck_find var package target module)
@@ -79,6 +82,11 @@ if(CDECK_BUILD_APP OR CDECK_BUILD_TESTS)
     set(CDECK_IMGUI imgui::imgui)
     find_package(Freetype QUIET)
     set(FREETYPE_FOUND ${Freetype_FOUND})
+    # A static FreeType needs zlib after it on the link line, whatever came before.
+    find_package(ZLIB QUIET)
+    if(TARGET ZLIB::ZLIB)
+      set_property(TARGET imgui::imgui APPEND PROPERTY INTERFACE_LINK_LIBRARIES ZLIB::ZLIB)
+    endif()
   else()
     # Debian: imgui.pc also names stb; libimgui.a carries the GLFW and OpenGL3 backends and
     # the FreeType builder.

@@ -85,7 +85,7 @@ class NodeService {
 
     core::Config m_config;
     std::string m_nodeId;
-    std::string m_host;  // gethostname(), read once
+    std::string m_host;  // the host name, read once
     core::Store m_store;
     std::unique_ptr<core::PgPersister> m_persister;
     std::unique_ptr<core::ModerationEngine> m_moderation;

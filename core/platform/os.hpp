@@ -10,6 +10,7 @@
 // installed once, from main(), before other threads start.
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -45,6 +46,12 @@ std::string AssetsDir(const std::string& builtIn);
 // Folders where the system keeps fonts, most likely first.
 std::vector<std::string> SystemFontDirs();
 
+// --- Time --------------------------------------------------------------------------------
+
+// Broken-down UTC time of `t` (gmtime_r / gmtime_s), and its inverse (timegm / _mkgmtime).
+std::tm UtcTime(std::time_t t);
+std::time_t FromUtcTime(std::tm tm);
+
 // --- Owner-only files (tokens, the database, private keys, configuration) -----------------
 
 // Writes bytes to path atomically (a temporary file, flushed, then renamed over it) so that
@@ -58,6 +65,11 @@ Status RestrictToOwner(const std::string& path);
 // Whether anyone but the owner (and, on Windows, SYSTEM and Administrators) may read the
 // file. Fills `who` with a short description of the first other reader found.
 Result<bool> OthersCanRead(const std::string& path, std::string* who = nullptr);
+
+// What owner-only files are created with: "0600" on POSIX; on Windows the security
+// descriptor in SDDL ("O:<you>D:P(A;;FA;;;<you>)": you own it, the list is protected from
+// inheritance, one entry grants you full control).
+std::string OwnerOnlyDescriptorText();
 
 // The command a user runs to make a file owner-only ("chmod 600 PATH" or icacls).
 std::string OwnerOnlyCommand(const std::string& path);

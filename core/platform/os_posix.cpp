@@ -59,6 +59,16 @@ std::string GetEnv(const char* name) {
     return v ? v : "";
 }
 
+std::tm UtcTime(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return tm;
+}
+
+std::time_t FromUtcTime(std::tm tm) {
+    return timegm(&tm);
+}
+
 std::string UserConfigDir() {
     return XdgOr("XDG_CONFIG_HOME", "/.config");
 }
@@ -129,6 +139,10 @@ Result<bool> OthersCanRead(const std::string& path, std::string* who) {
     if (::stat(path.c_str(), &st) != 0) return IoError("cannot read " + path);
     if (who) *who = (st.st_mode & S_IROTH) ? "other users" : (st.st_mode & S_IRGRP) ? "its group" : "";
     return (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
+std::string OwnerOnlyDescriptorText() {
+    return "0600";
 }
 
 std::string OwnerOnlyCommand(const std::string& path) {

@@ -97,6 +97,7 @@ struct OwnerOnlyAcl {
             !AddAccessAllowedAce(acl, ACL_REVISION, FILE_ALL_ACCESS, sid) ||
             !InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
             !SetSecurityDescriptorDacl(&sd, TRUE, acl, FALSE) ||
+            !SetSecurityDescriptorOwner(&sd, sid, FALSE) ||
             !SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED))
             return false;
         sa.nLength = sizeof sa;
@@ -139,6 +140,16 @@ std::string GetEnv(const char* name) {
     return v ? Utf8(v) : "";
 }
 
+std::tm UtcTime(std::time_t t) {
+    std::tm tm{};
+    gmtime_s(&tm, &t);
+    return tm;
+}
+
+std::time_t FromUtcTime(std::tm tm) {
+    return _mkgmtime(&tm);
+}
+
 std::string UserConfigDir() {
     return KnownFolder(FOLDERID_RoamingAppData, "APPDATA");
 }
@@ -171,7 +182,7 @@ Status WriteOwnerOnlyFile(const std::string& path, std::string_view bytes) {
     OwnerOnlyAcl acl;
     if (!acl.Build()) return IoError("cannot build an owner-only access list for " + path);
     std::string tmp = path + ".tmp." + std::to_string(ProcessId());  // one per process
-    HANDLE h = CreateFileW(Wide(tmp).c_str(), GENERIC_WRITE, 0, &acl.sa, CREATE_ALWAYS,
+    HANDLE h = CreateFileW(Wide(tmp).c_str(), GENERIC_WRITE | WRITE_DAC, 0, &acl.sa, CREATE_ALWAYS,
                            FILE_ATTRIBUTE_NORMAL, nullptr);
     if (h == INVALID_HANDLE_VALUE) return IoError("cannot write " + tmp);
     // An existing temporary file keeps its old list: set it again.
@@ -238,6 +249,19 @@ Result<bool> OthersCanRead(const std::string& path, std::string* who) {
     }
     if (who) who->clear();
     return false;
+}
+
+std::string OwnerOnlyDescriptorText() {
+    OwnerOnlyAcl acl;
+    wchar_t* text = nullptr;
+    if (!acl.Build() ||
+        !ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            &acl.sd, SDDL_REVISION_1, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+            &text, nullptr))
+        return "";
+    std::string out = Utf8(text);
+    LocalFree(text);
+    return out;
 }
 
 std::string OwnerOnlyCommand(const std::string& path) {

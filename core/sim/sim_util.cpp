@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "sim/sim_internal.hpp"
+#include "platform/os.hpp"
 
 namespace cdeck::sim {
 
@@ -86,8 +87,7 @@ std::string UuidV4() {
 
 std::string HttpDateNow() {
     std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
+    std::tm tm = cdeck::core::os::UtcTime(t);
     char buf[64];
     std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     return buf;

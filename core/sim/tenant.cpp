@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "platform/os.hpp"
+
 namespace cdeck::sim {
 
 using nlohmann::json;
@@ -17,8 +19,7 @@ Millis SimNowMillis() {
 
 std::string SimIso(Millis ms) {
     std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
+    std::tm tm = cdeck::core::os::UtcTime(secs);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
@@ -50,7 +51,7 @@ std::optional<Millis> SimParseIso(const std::string& s) {
     if (z != 'Z' || pos + 1 != s.size()) return std::nullopt;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return static_cast<Millis>(timegm(&tm)) * 1000 + ms;
+    return static_cast<Millis>(cdeck::core::os::FromUtcTime(tm)) * 1000 + ms;
 }
 
 std::string Tenant::NewGuid() {

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "platform/os.hpp"
+
 namespace cdeck::core {
 namespace {
 
@@ -89,8 +91,7 @@ void Log(LogLevel level, std::string_view component, std::string_view message) {
     line.reserve(message.size() + component.size() + 32);
     auto now = std::chrono::system_clock::now();
     std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
+    std::tm tm = os::UtcTime(t);
     char ts[32];
     std::strftime(ts, sizeof ts, "%H:%M:%S", &tm);
     line += ts;

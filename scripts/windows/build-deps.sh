@@ -22,7 +22,7 @@ src=$out/src
 key=$( { cat "$src/versions.txt"
          for p in "${HEADER_PKGS[@]}"; do dpkg-query -W -f='${Package} ${Version}\n' "$p"; done
          $CXX --version | head -1
-         cat "$here/imgui/CMakeLists.txt" "$here/imgui/stb_impl.c" "$root/cmake/mingw-w64.cmake"
+         cat "$here/imgui/CMakeLists.txt" "$here/imgui/stb_impl.c"
        } | sha256sum | cut -c1-12)
 prefix=$out/prefix-$key
 work=$out/work-$key
@@ -113,7 +113,8 @@ build_re2() {
 }
 
 build_freetype() {
-  cmake_dep "$src/freetype" freetype -DFT_DISABLE_ZLIB=ON -DFT_DISABLE_BZIP2=ON \
+  # FreeType uses the zlib built above (its own copy would clash with it at link time).
+  cmake_dep "$src/freetype" freetype -DFT_REQUIRE_ZLIB=ON -DZLIB_ROOT="$prefix" -DFT_DISABLE_BZIP2=ON \
     -DFT_DISABLE_PNG=ON -DFT_DISABLE_HARFBUZZ=ON -DFT_DISABLE_BROTLI=ON
 }
 
@@ -133,7 +134,20 @@ build_headers() {
   cp -a /usr/include/nlohmann "$prefix/include/"
   cp -a /usr/share/cmake/nlohmann_json "$prefix/share/cmake/"
   cp -a /usr/include/doctest "$prefix/include/"
-  cp -a /usr/lib/cmake/doctest "$prefix/lib/cmake/"
+  # Debian's doctest targets file names /usr; the prefix gets a config of its own that keeps
+  # Debian's doctest.cmake (doctest_discover_tests).
+  mkdir -p "$prefix/lib/cmake/doctest"
+  cp /usr/lib/cmake/doctest/doctest.cmake /usr/lib/cmake/doctest/doctestAddTests.cmake \
+     /usr/lib/cmake/doctest/doctestConfigVersion.cmake "$prefix/lib/cmake/doctest/"
+  cat >"$prefix/lib/cmake/doctest/doctestConfig.cmake" <<'CFG'
+if(NOT TARGET doctest::doctest)
+  list(APPEND CMAKE_MODULE_PATH "${CMAKE_CURRENT_LIST_DIR}")
+  get_filename_component(_doctest_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+  add_library(doctest::doctest INTERFACE IMPORTED)
+  set_target_properties(doctest::doctest PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${_doctest_prefix}/include")
+endif()
+CFG
 }
 
 # Each step is redone when its recipe (the build_* function) or its package's version

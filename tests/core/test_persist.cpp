@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "platform/os.hpp"
 #include "support/owner_only.hpp"
 #include "persist/database.hpp"
 #include "persist/persister.hpp"
@@ -48,7 +49,7 @@ TEST_CASE("the database is created mode 0600, in WAL mode, at the current schema
     cdeck::test::TempDir dir;
     std::string path = (dir.path / "state" / "channeldeck.db").string();
     auto db = OpenDb(path);
-    CHECK(cdeck::test::OwnerOnlyProblem(path) == "");
+    CHECK(cdeck::test::OwnerOnlyProblem(path, cdeck::core::os::OwnerOnlyDescriptorText()) == "");
     auto mode = db->Prepare("PRAGMA journal_mode");
     REQUIRE(mode.ok());
     REQUIRE(mode->Step());

@@ -5,11 +5,14 @@ file and rule broken; exit 0 with a count of what was checked.
   - core/ never includes ImGui, GLFW or GL;
   - app/ui never includes GLFW or GL (so it can be tested headless);
   - GLFW and GL are included only in app/platform;
-  - core/sim (graphsim) includes nothing of the client: only sim/ headers of the project;
+  - core/sim (graphsim) includes nothing of the client: only sim/ headers of the project
+    and the platform layer (platform/os.hpp, which holds no protocol code);
   - the client's net/ layer includes nothing from auth/ or graph/, and auth/ nothing from
     graph/ (HTTP at the bottom, sign-in on it, the Graph client on both: no include cycle);
   - every public header in core/ and app/ states its thread rules in its opening comment;
-  - no thread is detached.
+  - no thread is detached;
+  - only the platform layer (core/platform, app/platform) knows the operating system: no
+    _WIN32/__APPLE__ macros, POSIX or Windows headers, POSIX-only calls or /proc elsewhere.
 
   tests/security/boundaries.py [ROOT]
   tests/security/boundaries.py --self-test    plants one violation of each rule in a
@@ -31,6 +34,25 @@ THREAD_RULE = re.compile(
     r"UI thread|main thread|any thread|sign-in thread|one thread|thread-safe|thread-aware|"
     r"Threads?:|Threading", re.I)
 DETACH = re.compile(r"\.\s*detach\s*\(\s*\)")
+# The platform layer (core/platform, app/platform) is the only code that may know the
+# operating system: no platform macros, POSIX or Windows headers, or POSIX-only calls
+# elsewhere in core/ and app/ (tests may use them).
+PLATFORM_DIRS = ("core/platform/", "app/platform/")
+OS_MACRO = re.compile(r"\b(_WIN32|_WIN64|__APPLE__|__linux__|__GLIBC__|__unix__|_MSC_VER)\b")
+OS_HEADER = re.compile(
+    r"^(unistd|fcntl|poll|signal|spawn|pthread|netdb|dlfcn|pwd|grp|malloc|termios|syslog|"
+    r"windows|winsock2|ws2tcpip|shlobj|shellapi|aclapi|sddl|io|direct)\.h$|^(sys|arpa|netinet|mach-o)/")
+POSIX_CALL = re.compile(
+    r"(?<![\w.>])(::)?(fchmod|chmod|chown|flock|fsync|fork|execv\w*|posix_spawnp?|waitpid|"
+    r"sigwait|sigaction|pthread_\w+|getpid|getuid|readlink|accept4|nanosleep|usleep|mkdtemp|"
+    r"mkstemp|gethostname|umask|realpath)\s*\(")
+PROC_PATH = re.compile(r'"/proc/')
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
 
 
 def sources(root, base):
@@ -65,12 +87,26 @@ def check(root):
                 elif WINDOW_LIBS.match(inc) and not rel.startswith("app/platform/"):
                     bad.append(f"{rel}: includes <{inc}>; GLFW and GL belong in app/platform")
                 if rel.startswith("core/sim/") and inc.startswith(PROJECT_DIRS) \
-                        and not inc.startswith("sim/"):
+                        and not inc.startswith(("sim/", "platform/os.hpp")):
                     bad.append(f"{rel}: graphsim includes the client's \"{inc}\"")
                 if rel.startswith("core/net/") and inc.startswith(("auth/", "graph/")):
                     bad.append(f"{rel}: net/ includes \"{inc}\" (net is the lowest layer)")
                 if rel.startswith("core/auth/") and inc.startswith("graph/"):
                     bad.append(f"{rel}: auth/ includes \"{inc}\" (graph/ sits above auth/)")
+            if not rel.startswith(PLATFORM_DIRS):
+                code = strip_comments(text)
+                for m in OS_MACRO.finditer(code):
+                    bad.append(f"{rel}: uses {m.group(1)}; platform differences belong in "
+                               "core/platform or app/platform")
+                for inc in INCLUDE.findall(text):
+                    if OS_HEADER.match(inc):
+                        bad.append(f"{rel}: includes <{inc}>; system headers belong in the "
+                                   "platform layer (core/platform/os.hpp)")
+                for m in POSIX_CALL.finditer(code):
+                    bad.append(f"{rel}: calls {m.group(2)}(); use the platform layer "
+                               "(core/platform/os.hpp)")
+                if PROC_PATH.search(code):
+                    bad.append(f"{rel}: reads /proc; use the platform layer")
             if DETACH.search(text):
                 bad.append(f"{rel}: detaches a thread (join every thread you start)")
             if path.endswith(".hpp") and not THREAD_RULE.search(opening_comment(text)):
@@ -88,6 +124,11 @@ PLANTS = {
     "core/auth/f.cpp": '#include "graph/graph_client.hpp"\n',
     "core/util/g.hpp": "#pragma once\n// Says nothing of threads.\n",
     "app/h.cpp": "void F(std::thread& t) { t.detach(); }\n",
+    "core/config/i.cpp": "#ifdef _WIN32\nint x;\n#endif\n",
+    "core/persist/j.cpp": "#include <unistd.h>\n",
+    "app/ui/k.cpp": "void F(const char* p) { ::chmod(p, 0600); }\n",
+    "core/auth/l.cpp": "#include <sys/stat.h>\n",
+    "app/m.cpp": 'const char* kSelf = "/proc/self/exe";\n',
 }
 
 
@@ -100,17 +141,20 @@ def self_test():
                 f.write(text)
         os.makedirs(os.path.join(scratch, "app/platform"), exist_ok=True)
         with open(os.path.join(scratch, "app/platform/ok.cpp"), "w", encoding="utf-8") as f:
-            f.write("#include <glad/gl.h>\n#include <GLFW/glfw3.h>\n")
+            f.write("#include <glad/gl.h>\n#include <GLFW/glfw3.h>\n#ifdef _WIN32\n#endif\n")
+        os.makedirs(os.path.join(scratch, "core/platform"), exist_ok=True)
+        with open(os.path.join(scratch, "core/platform/os_x.cpp"), "w", encoding="utf-8") as f:
+            f.write("#include <unistd.h>\n#ifdef __APPLE__\n#endif\nint F() { return ::getpid(); }\n")
         bad, _ = check(scratch)
         missed = [rel for rel in PLANTS if not any(b.startswith(rel + ":") for b in bad)]
-        wrong = [b for b in bad if b.startswith("app/platform/")]
+        wrong = [b for b in bad if b.startswith(("app/platform/", "core/platform/"))]
         for m in missed:
             print(f"self-test: the violation planted in {m} was not reported")
         for w in wrong:
             print(f"self-test: reported a file that is allowed: {w}")
         if missed or wrong:
             return 1
-        print(f"self-test: all {len(PLANTS)} planted violations reported, app/platform allowed")
+        print(f"self-test: all {len(PLANTS)} planted violations reported, the platform layer allowed")
         return 0
     finally:
         shutil.rmtree(scratch)

@@ -12,6 +12,7 @@
 #endif
 #include <windows.h>
 #include <aclapi.h>
+#include <sddl.h>
 
 #include <memory>
 #include <vector>
@@ -30,8 +31,42 @@ inline std::wstring WidePath(const std::string& utf8) {
     return w;
 }
 
-// "" when the file is owner-only, else what is wrong.
-inline std::string OwnerOnlyProblem(const std::string& path) {
+// Wine derives a file's access list from its Unix mode bits and keeps no list of its own,
+// so under Wine the list read back is not the one written (README "Windows and macOS").
+inline bool UnderWine() {
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    return ntdll && GetProcAddress(ntdll, "wine_get_version") != nullptr;
+}
+
+inline std::string CurrentUserSidText() {
+    HANDLE token = nullptr;
+    OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token);
+    DWORD size = 0;
+    GetTokenInformation(token, TokenUser, nullptr, 0, &size);
+    std::vector<BYTE> user(size);
+    GetTokenInformation(token, TokenUser, user.data(), size, &size);
+    CloseHandle(token);
+    char* text = nullptr;
+    ConvertSidToStringSidA(reinterpret_cast<TOKEN_USER*>(user.data())->User.Sid, &text);
+    std::string out = text ? text : "";
+    LocalFree(text);
+    return out;
+}
+
+inline std::string ReadBackProblem(const std::string& path);
+
+// "" when the file is owner-only, else what is wrong. On Windows the list is read back with
+// GetNamedSecurityInfoW. Under Wine, which cannot keep it, the descriptor the platform
+// layer creates files with is checked instead (`expected`: os::OwnerOnlyDescriptorText()).
+inline std::string OwnerOnlyProblem(const std::string& path, const std::string& expected) {
+    if (!UnderWine()) return ReadBackProblem(path);
+    std::string me = CurrentUserSidText();
+    std::string want = "O:" + me + "D:P(A;;FA;;;" + me + ")";
+    if (GetFileAttributesW(WidePath(path).c_str()) == INVALID_FILE_ATTRIBUTES) return "no such file";
+    return expected == want ? "" : "files are created with " + expected + ", not " + want;
+}
+
+inline std::string ReadBackProblem(const std::string& path) {
     PACL dacl = nullptr;
     PSECURITY_DESCRIPTOR sd = nullptr;
     if (GetNamedSecurityInfoW(WidePath(path).c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
@@ -84,7 +119,12 @@ inline bool MakeEveryoneReadable(const std::string& path) {
     return ok;
 }
 #else
-inline std::string OwnerOnlyProblem(const std::string& path) {
+inline bool UnderWine() {
+    return false;
+}
+
+inline std::string OwnerOnlyProblem(const std::string& path, const std::string& expected) {
+    if (expected != "0600") return "files are created with " + expected + ", not 0600";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return "cannot stat";
     unsigned mode = st.st_mode & 0777;
