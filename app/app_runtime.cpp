@@ -56,8 +56,9 @@ core::Status AppRuntime::Start(const RuntimeOptions& options) {
         // The demo signs in as the app unless a flow was asked for with --auth-mode.
         m_config.authMode =
             options.demoAuthMode.empty() ? "client_credentials" : options.demoAuthMode;
-        core::Log(core::LogLevel::kInfo, "app",
-                  "demo tenant running at " + info.graphUrl + " (scenario " + so.scenarioPath + ")");
+        core::Log(
+            core::LogLevel::kInfo, "app",
+            "demo tenant running at " + info.graphUrl + " (scenario " + so.scenarioPath + ")");
     }
     m_follow = m_config.server.Enabled();
     m_config.sync.commandsOnly = m_follow;

@@ -366,7 +366,7 @@ std::string WriteLayoutReport(const std::string& path, const cdeck::ui::AppUi& u
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int RunChannelDeck(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();  // for "time to first data frame"
     if (argc > 1 && std::string(argv[1]) == "export") return cdeck::app::RunExport(argc, argv);
     Args args;
@@ -570,4 +570,9 @@ int main(int argc, char** argv) {
     // Shutdown order: sync engine and simulator, then the UI and window (destructors).
     runtime.Stop();
     return exitCode;
+}
+
+int main(int argc, char** argv) {
+    int code = RunChannelDeck(argc, argv);  // every object of the run is destroyed here
+    return cdeck::core::os::FinishProcess(code);
 }

@@ -51,8 +51,8 @@ Fonts LoadFonts(float scale, float kioskScale) {
                                       0x2500, 0x25FF, 0x2600, 0x26FF, 0};
     // The kiosk's display font needs digits, letters and a few marks only.
     static const ImWchar kDisplayRanges[] = {0x0020, 0x00FF, 0x2000, 0x206F, 0};
-    const std::string regular = FindFont({"opentype/inter/Inter-Regular.otf",
-                                          "truetype/dejavu/DejaVuSans.ttf", "segoeui.ttf"});
+    const std::string regular = FindFont(
+        {"opentype/inter/Inter-Regular.otf", "truetype/dejavu/DejaVuSans.ttf", "segoeui.ttf"});
     const std::string bold = FindFont({"opentype/inter/Inter-SemiBold.otf",
                                        "truetype/dejavu/DejaVuSans-Bold.ttf", "segoeuib.ttf"});
     const std::string symbols = FindFont({"truetype/dejavu/DejaVuSans.ttf", "seguisym.ttf"});

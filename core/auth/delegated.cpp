@@ -1,6 +1,5 @@
 #include "auth/delegated.hpp"
 
-
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -9,7 +8,6 @@
 #include "net/http_error.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
-
 
 namespace cdeck::core {
 

@@ -130,7 +130,8 @@ Result<std::string> ReadSecretFile(const std::string& path, bool mustBePrivate) 
     if (!open) return MakeError(ErrorCode::kConfig, "cannot read " + path);
     if (mustBePrivate && *open)
         Log(LogLevel::kWarn, "auth",
-            path + " is readable by other users; make it owner-only: " + os::OwnerOnlyCommand(path));
+            path +
+                " is readable by other users; make it owner-only: " + os::OwnerOnlyCommand(path));
     std::ifstream in(os::PathFromUtf8(path));
     std::stringstream ss;
     ss << in.rdbuf();

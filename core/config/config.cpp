@@ -20,7 +20,6 @@ Error KeyError(const std::string& key, const std::string& what) {
     return MakeError(ErrorCode::kConfig, "config key \"" + key + "\": " + what);
 }
 
-
 std::string Trim(double v) {
     std::ostringstream os;
     os << v;

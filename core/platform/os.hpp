@@ -100,6 +100,12 @@ uint64_t ProcessId();
 // This machine's host name ("" when unknown).
 std::string HostName();
 
+// The end of a windowed process, after main()'s own objects are gone (the database closed,
+// every thread of ours joined): returns `code` on POSIX. On Windows it flushes the C streams
+// and ends the process at once, before DLL teardown: GL drivers' worker threads (llvmpipe's
+// under Wine) were seen to crash there, in driver code, about one exit in four.
+int FinishProcess(int code);
+
 // Hands memory the allocator keeps after frees back to the system (glibc's malloc_trim).
 void ReleaseFreeMemory();
 
@@ -142,7 +148,8 @@ class Socket {
 
     // Listens on IPv4 address:port (port 0 picks one). `reuse` sets SO_REUSEADDR. Errors:
     // kConfig when `address` is not an IPv4 address, else kIo with the system's reason.
-    static Result<Socket> Listen(const std::string& address, uint16_t port, int backlog, bool reuse);
+    static Result<Socket> Listen(const std::string& address, uint16_t port, int backlog,
+                                 bool reuse);
     bool valid() const { return m_fd != kInvalid; }
     uint16_t LocalPort() const;
     // Waits up to `timeout` for a connection (or data on a connected socket).

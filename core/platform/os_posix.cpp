@@ -137,7 +137,8 @@ Status RestrictToOwner(const std::string& path) {
 Result<bool> OthersCanRead(const std::string& path, std::string* who) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return IoError("cannot read " + path);
-    if (who) *who = (st.st_mode & S_IROTH) ? "other users" : (st.st_mode & S_IRGRP) ? "its group" : "";
+    if (who)
+        *who = (st.st_mode & S_IROTH) ? "other users" : (st.st_mode & S_IRGRP) ? "its group" : "";
     return (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
 }
 
@@ -192,6 +193,10 @@ std::string HostName() {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) return "";
     return host;
+}
+
+int FinishProcess(int code) {
+    return code;
 }
 
 void ReleaseFreeMemory() {

@@ -13,6 +13,7 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
@@ -41,9 +42,9 @@ std::string Utf8(std::wstring_view wide) {
 
 std::string ErrorText(DWORD code) {
     wchar_t* buf = nullptr;
-    DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                                 FORMAT_MESSAGE_IGNORE_INSERTS,
-                             nullptr, code, 0, reinterpret_cast<wchar_t*>(&buf), 0, nullptr);
+    DWORD n = FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        nullptr, code, 0, reinterpret_cast<wchar_t*>(&buf), 0, nullptr);
     std::string text = n ? Utf8(std::wstring_view(buf, n)) : "error " + std::to_string(code);
     if (buf) LocalFree(buf);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
@@ -198,9 +199,8 @@ Status WriteOwnerOnlyFile(const std::string& path, std::string_view bytes) {
     }
     if (err == ERROR_SUCCESS && !FlushFileBuffers(h)) err = GetLastError();
     CloseHandle(h);
-    if (err == ERROR_SUCCESS &&
-        !MoveFileExW(Wide(tmp).c_str(), Wide(path).c_str(),
-                     MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    if (err == ERROR_SUCCESS && !MoveFileExW(Wide(tmp).c_str(), Wide(path).c_str(),
+                                             MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         err = GetLastError();
     if (err != ERROR_SUCCESS) {
         DeleteFileW(Wide(tmp).c_str());
@@ -213,9 +213,9 @@ Status RestrictToOwner(const std::string& path) {
     OwnerOnlyAcl acl;
     if (!acl.Build()) return IoError("cannot build an owner-only access list for " + path);
     std::wstring w = Wide(path);
-    DWORD err = SetNamedSecurityInfoW(w.data(), SE_FILE_OBJECT,
-                                      DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                                      nullptr, nullptr, acl.acl, nullptr);
+    DWORD err = SetNamedSecurityInfoW(
+        w.data(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+        nullptr, nullptr, acl.acl, nullptr);
     if (err != ERROR_SUCCESS) return IoError("cannot restrict " + path, err);
     return OkStatus();
 }
@@ -236,7 +236,8 @@ Result<bool> OthersCanRead(const std::string& path, std::string* who) {
     const ACCESS_MASK readish = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL;
     for (DWORD i = 0; i < dacl->AceCount; ++i) {
         ACE_HEADER* ace = nullptr;
-        if (!GetAce(dacl, i, reinterpret_cast<void**>(&ace)) || ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
+        if (!GetAce(dacl, i, reinterpret_cast<void**>(&ace)) ||
+            ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
             continue;
         auto* allowed = reinterpret_cast<ACCESS_ALLOWED_ACE*>(ace);
         PSID sid = &allowed->SidStart;
@@ -254,10 +255,9 @@ Result<bool> OthersCanRead(const std::string& path, std::string* who) {
 std::string OwnerOnlyDescriptorText() {
     OwnerOnlyAcl acl;
     wchar_t* text = nullptr;
-    if (!acl.Build() ||
-        !ConvertSecurityDescriptorToStringSecurityDescriptorW(
-            &acl.sd, SDDL_REVISION_1, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-            &text, nullptr))
+    if (!acl.Build() || !ConvertSecurityDescriptorToStringSecurityDescriptorW(
+                            &acl.sd, SDDL_REVISION_1,
+                            OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &text, nullptr))
         return "";
     std::string out = Utf8(text);
     LocalFree(text);
@@ -291,8 +291,9 @@ FileLock::~FileLock() {
 Status OpenUrl(const std::string& url) {
     auto r = reinterpret_cast<intptr_t>(
         ShellExecuteW(nullptr, L"open", Wide(url).c_str(), nullptr, nullptr, SW_SHOWNORMAL));
-    if (r <= 32) return MakeError(ErrorCode::kIo, "cannot open the browser (ShellExecute " +
-                                                      std::to_string(r) + ")");
+    if (r <= 32)
+        return MakeError(ErrorCode::kIo,
+                         "cannot open the browser (ShellExecute " + std::to_string(r) + ")");
     return OkStatus();
 }
 
@@ -305,6 +306,12 @@ std::string HostName() {
     DWORD n = 256;
     if (!GetComputerNameExW(ComputerNameDnsHostname, buf, &n)) return "";
     return Utf8(std::wstring_view(buf, n));
+}
+
+int FinishProcess(int code) {
+    std::fflush(nullptr);
+    TerminateProcess(GetCurrentProcess(), static_cast<UINT>(code));
+    return code;  // not reached
 }
 
 void ReleaseFreeMemory() {
@@ -323,11 +330,20 @@ struct StopSignal::Impl {
         Impl* impl = Current();
         if (!impl) return FALSE;
         switch (type) {
-            case CTRL_C_EVENT: impl->onStop("Ctrl+C"); return TRUE;
-            case CTRL_BREAK_EVENT: impl->onStop("Ctrl+Break"); return TRUE;
-            case CTRL_CLOSE_EVENT: impl->onStop("console closed"); return TRUE;
-            case CTRL_SHUTDOWN_EVENT: impl->onStop("shutdown"); return TRUE;
-            default: return FALSE;
+            case CTRL_C_EVENT:
+                impl->onStop("Ctrl+C");
+                return TRUE;
+            case CTRL_BREAK_EVENT:
+                impl->onStop("Ctrl+Break");
+                return TRUE;
+            case CTRL_CLOSE_EVENT:
+                impl->onStop("console closed");
+                return TRUE;
+            case CTRL_SHUTDOWN_EVENT:
+                impl->onStop("shutdown");
+                return TRUE;
+            default:
+                return FALSE;
         }
     }
 };
@@ -360,7 +376,8 @@ Result<Socket> Socket::Listen(const std::string& address, uint16_t port, int bac
     Socket s(static_cast<intptr_t>(fd));
     // SO_REUSEADDR on Windows lets another process steal the port; exclusive use instead.
     BOOL on = TRUE;
-    if (!reuse) ::setsockopt(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<char*>(&on), sizeof on);
+    if (!reuse)
+        ::setsockopt(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<char*>(&on), sizeof on);
     SetHandleInformation(reinterpret_cast<HANDLE>(fd), HANDLE_FLAG_INHERIT, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -388,12 +405,14 @@ Socket Socket::Accept() const {
 }
 
 long Socket::Receive(char* buf, size_t len) const {
-    int n = ::recv(static_cast<SOCKET>(m_fd), buf, static_cast<int>(std::min<size_t>(len, 1 << 30)), 0);
+    int n =
+        ::recv(static_cast<SOCKET>(m_fd), buf, static_cast<int>(std::min<size_t>(len, 1 << 30)), 0);
     return n == SOCKET_ERROR ? -1 : n;
 }
 
 long Socket::SendSome(const char* data, size_t len) const {
-    int n = ::send(static_cast<SOCKET>(m_fd), data, static_cast<int>(std::min<size_t>(len, 1 << 30)), 0);
+    int n = ::send(static_cast<SOCKET>(m_fd), data,
+                   static_cast<int>(std::min<size_t>(len, 1 << 30)), 0);
     return n == SOCKET_ERROR ? -1 : n;
 }
 

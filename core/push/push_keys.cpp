@@ -28,7 +28,8 @@ std::string Slurp(const std::string& path) {
 
 Status WritePrivate(const std::string& path, const std::string& text) {
     if (Status st = os::WriteOwnerOnlyFile(path, text); !st)
-        return MakeError(ErrorCode::kIo, "cannot write the notification key: " + st.error().message);
+        return MakeError(ErrorCode::kIo,
+                         "cannot write the notification key: " + st.error().message);
     return OkStatus();
 }
 
@@ -115,9 +116,9 @@ Result<NotificationKeys::Pair> NotificationKeys::Create(const std::string& keyPa
 Result<NotificationKeys::Pair> NotificationKeys::Load(const std::string& keyPath,
                                                       const std::string& certPath) {
     if (auto open = os::OthersCanRead(keyPath); open && *open)
-        return MakeError(ErrorCode::kConfig, "the notification key " + keyPath +
-                                                 " is readable by others; run: " +
-                                                 os::OwnerOnlyCommand(keyPath));
+        return MakeError(ErrorCode::kConfig,
+                         "the notification key " + keyPath +
+                             " is readable by others; run: " + os::OwnerOnlyCommand(keyPath));
     std::string keyPem = Slurp(keyPath), certPem = Slurp(certPath);
     BIO* kb = BIO_new_mem_buf(keyPem.data(), static_cast<int>(keyPem.size()));
     BIO* cb = BIO_new_mem_buf(certPem.data(), static_cast<int>(certPem.size()));

@@ -1,7 +1,6 @@
 #include "platform/os.hpp"
 #include "sim/graphsim.hpp"
 
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>

@@ -4,7 +4,7 @@
 # licences, and the licences of the libraries linked in (from Debian's source packages).
 #   scripts/windows/package.sh BUILD_DIR DEPS_SRC_DIR OUT_ZIP
 set -euo pipefail
-build=$1 depsrc=$2 zip=$3
+build=$(realpath "$1") depsrc=$(realpath "$2") zip=$(realpath -m "$3")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -41,5 +41,5 @@ the licenses folder.
 TXT
 mkdir -p "$(dirname "$zip")"
 rm -f "$zip"
-(cd "$stage" && zip -q -r -X "$(cd "$(dirname "$zip")" && pwd)/$(basename "$zip")" channeldeck-windows-x64)
+(cd "$stage" && zip -q -r -X "$zip" channeldeck-windows-x64)
 echo "package: $zip ($(du -h "$zip" | cut -f1))"

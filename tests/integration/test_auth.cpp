@@ -211,7 +211,8 @@ TEST_CASE("refresh before expiry rotates the refresh token, and the cache file i
     auto cache = std::make_shared<TokenCache>((f.state.path / "state" / "tokens.json").string());
     auto auth = Delegated(f, cache);
     REQUIRE(auth->SignInWithDeviceCode(nullptr, nullptr, FastWait).ok());
-    CHECK(cdeck::test::OwnerOnlyProblem(cache->Path(), cdeck::core::os::OwnerOnlyDescriptorText()) == "");
+    CHECK(cdeck::test::OwnerOnlyProblem(cache->Path(),
+                                        cdeck::core::os::OwnerOnlyDescriptorText()) == "");
     auto first = auth->Token(false);
     REQUIRE(first.ok());
     auto rt1 = cache->FindFor("");

@@ -38,7 +38,8 @@ inline bool UnderWine() {
     return ntdll && GetProcAddress(ntdll, "wine_get_version") != nullptr;
 }
 
-inline std::string CurrentUserSidText() {
+// The process's TOKEN_USER (the current user's SID inside).
+inline std::vector<BYTE> CurrentUserToken() {
     HANDLE token = nullptr;
     OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token);
     DWORD size = 0;
@@ -46,6 +47,11 @@ inline std::string CurrentUserSidText() {
     std::vector<BYTE> user(size);
     GetTokenInformation(token, TokenUser, user.data(), size, &size);
     CloseHandle(token);
+    return user;
+}
+
+inline std::string CurrentUserSidText() {
+    std::vector<BYTE> user = CurrentUserToken();
     char* text = nullptr;
     ConvertSidToStringSidA(reinterpret_cast<TOKEN_USER*>(user.data())->User.Sid, &text);
     std::string out = text ? text : "";
@@ -62,7 +68,8 @@ inline std::string OwnerOnlyProblem(const std::string& path, const std::string& 
     if (!UnderWine()) return ReadBackProblem(path);
     std::string me = CurrentUserSidText();
     std::string want = "O:" + me + "D:P(A;;FA;;;" + me + ")";
-    if (GetFileAttributesW(WidePath(path).c_str()) == INVALID_FILE_ATTRIBUTES) return "no such file";
+    if (GetFileAttributesW(WidePath(path).c_str()) == INVALID_FILE_ATTRIBUTES)
+        return "no such file";
     return expected == want ? "" : "files are created with " + expected + ", not " + want;
 }
 
@@ -78,13 +85,7 @@ inline std::string ReadBackProblem(const std::string& path) {
     GetSecurityDescriptorControl(sd, &control, &revision);
     if (!dacl) return "no access list: everyone has access";
     if (!(control & SE_DACL_PROTECTED)) return "the access list inherits from the folder";
-    HANDLE token = nullptr;
-    OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token);
-    DWORD size = 0;
-    GetTokenInformation(token, TokenUser, nullptr, 0, &size);
-    std::vector<BYTE> user(size);
-    GetTokenInformation(token, TokenUser, user.data(), size, &size);
-    CloseHandle(token);
+    std::vector<BYTE> user = CurrentUserToken();
     PSID me = reinterpret_cast<TOKEN_USER*>(user.data())->User.Sid;
     if (dacl->AceCount != 1) return std::to_string(dacl->AceCount) + " entries, not 1";
     ACE_HEADER* ace = nullptr;

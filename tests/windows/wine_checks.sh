@@ -7,7 +7,7 @@
 #     the PNG is checked like the Linux one (not blank, text drawn).
 #   wine_checks.sh CHANNELDECK_EXE GRAPHSIM_EXE PNG_CHECK_EXE OUT_DIR
 set -uo pipefail
-app=$1 graphsim=$2 pngcheck=$3 out=$4
+app=$(realpath "$1") graphsim=$(realpath "$2") pngcheck=$(realpath "$3") out=$(realpath -m "$4")
 run=$(cd "$(dirname "$0")/../../scripts/windows" && pwd)/wine-run
 rm -rf "$out"; mkdir -p "$out"
 fail() { echo "wine_checks: $*" >&2; for f in "$out"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }

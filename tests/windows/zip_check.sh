@@ -4,7 +4,7 @@
 # text with the bundled fonts, and the state it writes (database) must be owner-only.
 #   zip_check.sh ZIP PNG_CHECK_EXE OUT_DIR
 set -uo pipefail
-zip=$1 pngcheck=$2 out=$3
+zip=$(realpath "$1") pngcheck=$(realpath "$2") out=$(realpath -m "$3")
 rm -rf "$out"; mkdir -p "$out/unpacked"
 fail() { echo "zip_check: $*" >&2; tail -30 "$out/run.log" >&2 2>/dev/null; exit 1; }
 export WINEPREFIX="$out/clean-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
