@@ -18,7 +18,7 @@ for f in channeldeck.exe graphsim.exe assets/scenarios/demo.json assets/rules/de
 done
 "$wine" wineboot --init >/dev/null 2>&1
 "$wine" "$dir/channeldeck.exe" --version | grep -q '^channeldeck ' || fail "channeldeck.exe --version"
-(cd "$out" && "$wine" "$dir/channeldeck.exe" --size 1920x1080 --frames 120 \
+(cd "$out" && timeout 300 "$wine" "$dir/channeldeck.exe" --size 1920x1080 --frames 120 \
    --screenshot "$out/screenshot.png" --page wall >"$out/run.log" 2>&1) || fail "channeldeck.exe did not run"
 [ -s "$out/screenshot.png" ] || fail "no screenshot"
 "$wine" "$pngcheck" "$out/screenshot.png" 200 150 || fail "the screenshot is blank or has no text"
