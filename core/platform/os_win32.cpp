@@ -319,28 +319,47 @@ void ReleaseFreeMemory() {
 }
 
 // Console control events arrive on a thread Windows starts for them, not in a signal
-// handler, so the handler is called directly.
+// handler, so the handler is called directly (under a lock, so the StopSignal cannot go away
+// during the call). For console close, log-off and shutdown Windows ends the process when
+// the handler returns, so the handler waits (under Windows' 5-second grace) until main() has
+// finished its orderly shutdown and destroyed the StopSignal.
 struct StopSignal::Impl {
     Handler onStop;
+    static std::mutex& Lock() {
+        static std::mutex lock;
+        return lock;
+    }
     static Impl*& Current() {
         static Impl* current = nullptr;
         return current;
     }
+    static bool Deliver(const char* what) {
+        std::lock_guard hold(Lock());
+        if (!Current()) return false;
+        Current()->onStop(what);
+        return true;
+    }
+    static void AwaitShutdown() {
+        for (int waited = 0; waited < 4500; waited += 50) {
+            {
+                std::lock_guard hold(Lock());
+                if (!Current()) return;
+            }
+            Sleep(50);
+        }
+    }
     static BOOL WINAPI OnEvent(DWORD type) {
-        Impl* impl = Current();
-        if (!impl) return FALSE;
         switch (type) {
             case CTRL_C_EVENT:
-                impl->onStop("Ctrl+C");
-                return TRUE;
+                return Deliver("Ctrl+C");
             case CTRL_BREAK_EVENT:
-                impl->onStop("Ctrl+Break");
-                return TRUE;
+                return Deliver("Ctrl+Break");
             case CTRL_CLOSE_EVENT:
-                impl->onStop("console closed");
-                return TRUE;
+            case CTRL_LOGOFF_EVENT:
             case CTRL_SHUTDOWN_EVENT:
-                impl->onStop("shutdown");
+                if (!Deliver(type == CTRL_CLOSE_EVENT ? "console closed" : "shutdown"))
+                    return FALSE;
+                AwaitShutdown();
                 return TRUE;
             default:
                 return FALSE;
@@ -350,13 +369,19 @@ struct StopSignal::Impl {
 
 StopSignal::StopSignal(Handler onStop, Handler) : m_impl(new Impl) {
     m_impl->onStop = std::move(onStop);
-    Impl::Current() = m_impl;
+    {
+        std::lock_guard hold(Impl::Lock());
+        Impl::Current() = m_impl;
+    }
     SetConsoleCtrlHandler(&Impl::OnEvent, TRUE);
 }
 
 StopSignal::~StopSignal() {
     SetConsoleCtrlHandler(&Impl::OnEvent, FALSE);
-    Impl::Current() = nullptr;
+    {
+        std::lock_guard hold(Impl::Lock());
+        Impl::Current() = nullptr;
+    }
     delete m_impl;
 }
 
