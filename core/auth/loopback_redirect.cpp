@@ -1,6 +1,5 @@
 #include "auth/loopback_redirect.hpp"
 
-#include <cerrno>
 #include <cstring>
 
 namespace cdeck::core {
